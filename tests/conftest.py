@@ -30,3 +30,19 @@ def _offline_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["HF_HOME"] = str(home)
     os.environ["HF_DATASETS_CACHE"] = str(home / "datasets")
     os.environ.pop("SOSBENCH_DATA_DIR", None)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """A random Llama with a byte-level BPE tokenizer and a chat template (see tests/_tiny_model.py)."""
+    from _tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_model") / "tiny-llama", shared_data)
+
+
+@pytest.fixture(scope="session")
+def sample_mirror(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """An offline mirror holding the real sample items of ../shared/data/samples (tests/_sample_mirror.py)."""
+    from _sample_mirror import build_sample_mirror
+
+    return build_sample_mirror(shared_data, tmp_path_factory.mktemp("mirror"))

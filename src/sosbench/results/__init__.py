@@ -1,1 +1,33 @@
-"""TODO"""
+"""Reading run outputs (run folders, lm-eval results JSON, LiveBench scores, artifact CSVs) and writing
+the paper's artifact layouts."""
+
+from sosbench.results._livebench import (
+    livebench_benchmarks,
+    read_livebench_csv,
+    read_livebench_scores,
+    task_questions,
+)
+from sosbench.results._lmeval import load_json, read_sample_metric
+from sosbench.results._model import BenchmarkResult, Component, Items, ModelResults
+from sosbench.results._read import read_path, read_paths, read_results_json, read_run_folder
+from sosbench.results._wide import read_wide_csv, write_livebench_csvs, write_wide_csv
+
+__all__ = [
+    "BenchmarkResult",
+    "Component",
+    "Items",
+    "ModelResults",
+    "livebench_benchmarks",
+    "load_json",
+    "read_livebench_csv",
+    "read_livebench_scores",
+    "read_path",
+    "read_paths",
+    "read_results_json",
+    "read_run_folder",
+    "read_sample_metric",
+    "read_wide_csv",
+    "task_questions",
+    "write_livebench_csvs",
+    "write_wide_csv",
+]

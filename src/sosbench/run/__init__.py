@@ -1,1 +1,41 @@
-"""TODO"""
+"""Running the suite: run configs, lm-eval execution, resumable output folders, the dataset mirror."""
+
+from sosbench.run._atomic import read_json, write_json_atomic, write_text_atomic
+from sosbench.run._config import RunConfig, parse_model_args
+from sosbench.run._layout import DONE, MANIFEST, RESULTS, RunDir
+from sosbench.run._mirror import (
+    MANIFEST_NAME,
+    add_dataset,
+    dataset_needs,
+    load_manifest,
+    missing_from_mirror,
+    pull,
+    repo_folder,
+    verify,
+)
+from sosbench.run._preflight import check_data
+from sosbench.run._runner import Plan, execute, plan
+
+__all__ = [
+    "DONE",
+    "MANIFEST",
+    "MANIFEST_NAME",
+    "RESULTS",
+    "Plan",
+    "RunConfig",
+    "RunDir",
+    "add_dataset",
+    "check_data",
+    "dataset_needs",
+    "execute",
+    "load_manifest",
+    "missing_from_mirror",
+    "parse_model_args",
+    "plan",
+    "pull",
+    "read_json",
+    "repo_folder",
+    "verify",
+    "write_json_atomic",
+    "write_text_atomic",
+]

@@ -1,1 +1,19 @@
-"""TODO"""
+"""SOS-Bench task definitions for lm-eval, shipped as an lm-eval include folder.
+
+`definitions_dir()` is the folder to give lm-eval (`lm_eval --include_path <it>` or
+`TaskManager(include_path=...)`). It holds the SOS safety tasks, SOS-Bench's BBQ and WMDP groups
+(all prefixed `sos_`), their `--protocol corrected` variants and the LiveBench generation tasks.
+The six leaderboard benchmarks use lm-eval's own `leaderboard_*` tasks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def definitions_dir() -> Path:
+    """The lm-eval include folder with every sosbench task YAML."""
+    return Path(__file__).with_name("definitions")
+
+
+__all__ = ["definitions_dir"]

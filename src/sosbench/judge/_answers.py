@@ -1,0 +1,60 @@
+"""Generating a model's Arena-Hard answers (``sosbench judge answer``).
+
+Settings come from Arena-Hard-Auto v0.1's ``gen_answer_config.yaml`` (shipped byte-exact): temperature 0,
+at most 2048 new tokens, one choice. Each answer is appended to ``model_answer/<model>.jsonl`` as soon as
+it arrives, so a rerun only asks for the missing questions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sosbench.judge._client import ChatModel
+from sosbench.judge._files import BenchDir, Question, answer_record, append_jsonl, read_answers, repair_tail
+from sosbench.judge._templates import data_file
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    temperature: float
+    max_tokens: int
+
+
+def default_generation() -> GenerationSettings:
+    """The settings of the shipped gen_answer_config.yaml."""
+    import yaml
+
+    config = yaml.safe_load(data_file("judge", "gen_answer_config.yaml").read_text(encoding="utf-8"))
+    return GenerationSettings(float(config["temperature"]), int(config["max_tokens"]))
+
+
+def missing_questions(bench: BenchDir, model: str, questions: list[Question]) -> list[Question]:
+    """Questions the model's answer file does not cover yet."""
+    target = bench.answer_target(model)
+    repair_tail(target)
+    done = set(read_answers(target)) if target.exists() else set()
+    return [q for q in questions if q.uid not in done]
+
+
+async def generate_answers(
+    chat: ChatModel,
+    bench: BenchDir,
+    model: str,
+    questions: list[Question],
+    settings: GenerationSettings,
+    on_done: Callable[[], None] = lambda: None,
+) -> int:
+    """Answer every question concurrently; each answer is written the moment it arrives. Returns the count."""
+    target = bench.answer_target(model)
+
+    async def one(question: Question) -> None:
+        messages = [{"role": "user", "content": question.prompt}]
+        reply = await chat.complete(messages, temperature=settings.temperature, max_tokens=settings.max_tokens)
+        usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+        append_jsonl(target, [answer_record(question, model, reply.text, usage=usage)])
+        on_done()
+
+    await asyncio.gather(*(one(q) for q in questions))
+    return len(questions)

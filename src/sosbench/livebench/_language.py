@@ -1,0 +1,47 @@
+"""Language scorers (connections, plot_unscrambling, typos), LiveBench 2024-07-24 rules.
+
+No fixtures with reference scores exist for these three tasks; they follow the written spec
+(docs/livebench.md) and are pinned by hand-computed unit tests.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+
+def score_connections(ground_truth: str, answer: str) -> float:
+    """Best fraction, over ``**...**`` spans, of true groups of 4 fully inside one predicted group of 4."""
+    truth_words = [word.strip().lower() for word in ground_truth.split(",")]
+    truth_groups = [truth_words[i : i + 4] for i in range(0, len(truth_words), 4)]
+    best = 0.0
+    for span in re.findall(r"\*\*(.*?)\*\*", answer):
+        words = [word.strip().lower() for word in span.split(",")]
+        groups = [words[i : i + 4] for i in range(0, len(words), 4)]
+        found = sum(1 for truth in truth_groups if any(all(w in group for w in truth) for group in groups))
+        best = max(best, found / len(truth_groups))
+    return best
+
+
+def _edit_distance(left: list[int], right: list[int]) -> int:
+    from rapidfuzz.distance import Levenshtein
+
+    return Levenshtein.distance(left, right)
+
+
+def score_plot_unscrambling(ground_truth: str, answer: str) -> float:
+    """1 - edit distance between the true sentence order and the order the answer puts them in."""
+    if "<PLOT_SUMMARY>" in answer:
+        answer = answer.split("<PLOT_SUMMARY>", 1)[1]
+    truth = [sentence.strip() for sentence in ground_truth.split(".") if sentence.strip()]
+    predicted = [sentence.strip() for sentence in answer.split(".") if sentence.strip()]
+    if not predicted or not truth:
+        return 0.0
+    order = [predicted.index(difflib.get_close_matches(sentence, predicted, n=1, cutoff=0)[0]) for sentence in truth]
+    return 1.0 - _edit_distance(list(range(len(truth))), order) / len(truth)
+
+
+def score_typos(ground_truth: str, answer: str) -> float:
+    """1 iff the ground truth is a substring of the last non-empty line (an empty answer scores 0)."""
+    lines = [line for line in answer.split("\n") if line.strip()]
+    return 1.0 if lines and ground_truth in lines[-1] else 0.0

@@ -1,0 +1,197 @@
+"""Reading LiveBench scores: per-question rows, or the artifact's category (groups) and task CSV layouts.
+
+Category score = mean over its tasks of the task mean (LiveBench's own aggregation, protocol 2.1);
+the tasks of each category come from the registry (``Benchmark.livebench``). Only the file formats
+are shared with sosbench.livebench, not its code.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import math
+from collections import defaultdict
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from sosbench.errors import SosbenchError
+from sosbench.results._model import BenchmarkResult, Component, Items
+from sosbench.suite import Benchmark, benchmarks
+
+GROUPS_COLUMNS = ("model", "average")
+
+
+def livebench_benchmarks() -> dict[str, Benchmark]:
+    """LiveBench category -> its registry benchmark."""
+    return {b.livebench.category: b for b in benchmarks() if b.livebench is not None}
+
+
+def task_category() -> dict[str, str]:
+    return {t: cat for cat, b in livebench_benchmarks().items() for t in b.livebench.tasks}  # type: ignore[union-attr]
+
+
+@functools.cache
+def task_questions() -> dict[str, int]:
+    """Question count per LiveBench task of the 2024-06-24 release (for binomial stderrs of CSV scores)."""
+    text = files("sosbench").joinpath("data/scoring/scoring.yaml").read_text(encoding="utf-8")
+    return {k: int(v) for k, v in yaml.safe_load(text)["livebench_task_questions"].items()}
+
+
+def _binomial_stderr(p: float, n: int | None) -> float | None:
+    if n is None or n <= 0:
+        return None
+    return math.sqrt(max(p * (1.0 - p), 0.0) / n)
+
+
+def _category_result(
+    bench: Benchmark, tasks: dict[str, Component], source: str
+) -> BenchmarkResult | None:
+    wanted = bench.livebench.tasks  # type: ignore[union-attr]
+    if not all(t in tasks for t in wanted):
+        return None
+    return BenchmarkResult(bench.name, tuple(tasks[t] for t in wanted), source)
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    """JSONL rows (or a JSON list of rows) of a per-question score file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SosbenchError(f"{path}: no such file: check the path") from None
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith("["):
+            rows = json.loads(text)
+        else:
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise SosbenchError(f"{path}: malformed JSON ({exc.msg}, line {exc.lineno}): re-export the file") from None
+    if not all(isinstance(r, dict) for r in rows):
+        raise SosbenchError(f"{path}: expected one JSON object per line with question_id, task and score")
+    return rows
+
+
+def is_livebench_rows(path: Path) -> bool:
+    """True when the first row of a JSON/JSONL file looks like a per-question LiveBench score."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.read(4096).lstrip()
+    except OSError:
+        return False
+    first = head.lstrip("[").lstrip().split("\n", 1)[0]
+    try:
+        row = json.loads(first.rstrip().rstrip(","))
+    except json.JSONDecodeError:
+        return False
+    return isinstance(row, dict) and {"task", "score"} <= set(row) and "results" not in row
+
+
+def read_livebench_scores(path: Path, model: str | None = None) -> dict[str, dict[str, BenchmarkResult]]:
+    """Model -> {benchmark: result} from per-question rows {question_id, task, [category], score, [model]}.
+
+    ``model`` names the rows that carry no model (a run folder's file); rows from tasks outside the
+    registry's categories are ignored, but a file with none of them is an error. A category missing
+    one of its tasks is left out (its score would not be comparable).
+    """
+    categories = task_category()
+    scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for lineno, row in enumerate(_rows(path), 1):
+        if "task" not in row or "score" not in row:
+            raise SosbenchError(f"{path}: row {lineno} has no task/score: expected LiveBench per-question scores")
+        if row["task"] not in categories:
+            continue
+        name = model or row.get("model") or row.get("model_id") or path.stem
+        score = row["score"]
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= float(score) <= 1.0:
+            raise SosbenchError(f"{path}: row {lineno} score {score!r} is not a number in [0, 1]")
+        scores[str(name)][row["task"]].append(float(score))
+    if not scores:
+        raise SosbenchError(
+            f"{path}: no row belongs to a LiveBench task of the suite ({', '.join(sorted(categories))}): "
+            "is this a LiveBench score file?"
+        )
+    out: dict[str, dict[str, BenchmarkResult]] = {}
+    for name, by_task in scores.items():
+        components = {}
+        for task, values in by_task.items():
+            arr = np.asarray(values)
+            stderr = float(arr.std(ddof=1) / math.sqrt(len(arr))) if len(arr) > 1 else None
+            components[task] = Component(task, task, float(arr.mean()), stderr, len(arr), Items(arr), task)
+        results = (_category_result(b, components, str(path)) for b in livebench_benchmarks().values())
+        out[name] = {r.name: r for r in results if r is not None}
+    return out
+
+
+def read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            return list(reader.fieldnames or []), rows
+    except FileNotFoundError:
+        raise SosbenchError(f"{path}: no such file: check the path") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise SosbenchError(f"{path}: malformed CSV ({exc}): re-export the file") from None
+
+
+def csv_layout(header: list[str]) -> str | None:
+    """'groups', 'tasks' or None: which LiveBench artifact layout a CSV header has."""
+    if not header or header[0] != "model":
+        return None
+    if "average" in header and set(header[2:]) <= set(livebench_benchmarks()):
+        return "groups"
+    if set(header[1:]) <= set(task_category()) and len(header) > 1:
+        return "tasks"
+    return None
+
+
+def _cell(value: str | None, path: Path, model: str, column: str) -> float | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return float(value) / 100.0
+    except ValueError:
+        raise SosbenchError(f"{path}: {model}/{column} is {value!r}, not a number") from None
+
+
+def read_livebench_csv(path: Path) -> dict[str, dict[str, BenchmarkResult]]:
+    """Model -> {benchmark: result} from a livebench_groups.csv or livebench_tasks.csv layout (0-100)."""
+    header, rows = read_csv_rows(path)
+    layout = csv_layout(header)
+    if layout is None:
+        raise SosbenchError(
+            f"{path}: not a LiveBench groups/tasks CSV (header must be `model,average,<categories>` "
+            "or `model,<tasks>`)"
+        )
+    sizes = task_questions()
+    by_cat = livebench_benchmarks()
+    out: dict[str, dict[str, BenchmarkResult]] = {}
+    for row in rows:
+        model = row["model"]
+        results: dict[str, BenchmarkResult] = {}
+        if layout == "groups":
+            for cat, bench in by_cat.items():
+                value = _cell(row.get(cat), path, model, cat)
+                if value is None:
+                    continue
+                n = sum(sizes.get(t, 0) for t in bench.livebench.tasks) or None  # type: ignore[union-attr]
+                comp = Component(cat, cat, value, _binomial_stderr(value, n), n, None, cat)
+                results[bench.name] = BenchmarkResult(bench.name, (comp,), str(path))
+        else:
+            comps = {}
+            for task in header[1:]:
+                value = _cell(row.get(task), path, model, task)
+                if value is not None:
+                    n = sizes.get(task)
+                    comps[task] = Component(task, task, value, _binomial_stderr(value, n), n, None, task)
+            for bench in by_cat.values():
+                result = _category_result(bench, comps, str(path))
+                if result is not None:
+                    results[bench.name] = result
+        out[model] = results
+    return out

@@ -1,0 +1,161 @@
+"""One entry point for every results input: run folders, lm-eval results JSON, LiveBench scores, CSVs.
+
+Inputs that name the same model are merged, so a run folder and a separately scored LiveBench file
+for one model become one set of benchmarks. The same benchmark from two inputs is refused rather
+than silently overwritten.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sosbench.errors import SosbenchError
+from sosbench.results._lmeval import benchmark_from_results, load_json
+from sosbench.results._livebench import (
+    csv_layout,
+    is_livebench_rows,
+    read_csv_rows,
+    read_livebench_csv,
+    read_livebench_scores,
+)
+from sosbench.results._model import BenchmarkResult, ModelResults
+from sosbench.results._wide import is_wide_header, read_wide_csv
+from sosbench.run import DONE, MANIFEST, RESULTS
+from sosbench.suite import benchmarks
+
+LIVEBENCH_SCORES = "livebench_scores.jsonl"
+
+
+def read_run_folder(folder: Path) -> ModelResults:
+    """The finished benchmarks of a `sosbench run` output folder (see the run-folder contract)."""
+    manifest = load_json(folder / MANIFEST)
+    if not isinstance(manifest, dict):
+        raise SosbenchError(f"{folder / MANIFEST}: not a run manifest (expected a JSON object)")
+    model = str(manifest.get("model_name") or folder.name)
+    results = ModelResults(model, sources=[str(folder)])
+    protocol = manifest.get("protocol", "paper")
+    results.notes.append(f"{folder}: protocol {protocol}")
+    for bench in benchmarks():
+        sub = folder / bench.name
+        if not sub.is_dir():
+            continue
+        if not (sub / DONE).is_file():
+            results.notes.append(f"{sub}: unfinished (no {DONE}), left out")
+            continue
+        result = _livebench_in_folder(bench.name, sub, model) if bench.livebench else _lmeval_in_folder(bench, sub)
+        results.benchmarks[bench.name] = result
+    if not results.benchmarks:
+        raise SosbenchError(f"{folder}: no finished benchmark in this run folder: run `sosbench run` first")
+    return results
+
+
+def _livebench_in_folder(name: str, sub: Path, model: str) -> BenchmarkResult:
+    path = sub / LIVEBENCH_SCORES
+    if not path.is_file():
+        raise SosbenchError(f"{path}: missing although {sub / DONE} exists: re-run the benchmark")
+    result = read_livebench_scores(path, model=model).get(model, {}).get(name)
+    if result is None:
+        raise SosbenchError(f"{path}: does not cover every task of {name}: re-run the benchmark")
+    return result
+
+
+def _lmeval_in_folder(bench: Any, sub: Path) -> BenchmarkResult:
+    path = sub / RESULTS
+    data = load_json(path)
+    if not isinstance(data, dict):
+        raise SosbenchError(f"{path}: not an lm-eval results JSON (expected an object with \"results\")")
+    result = benchmark_from_results(bench, data, str(path), samples_dir=sub)
+    if result is None:
+        raise SosbenchError(f"{path}: holds no result for {bench.name}: re-run the benchmark")
+    return result
+
+
+def _model_name(data: dict[str, Any], path: Path) -> str:
+    """lm-eval's model name: "model_name", else the `pretrained=` basename, else the folder/file name."""
+    if isinstance(data.get("model_name"), str) and data["model_name"]:
+        return data["model_name"].rstrip("/").rsplit("/", 1)[-1]
+    args = (data.get("config") or {}).get("model_args")
+    if isinstance(args, dict) and args.get("pretrained"):
+        return str(args["pretrained"]).rstrip("/").rsplit("/", 1)[-1]
+    if isinstance(args, str):
+        for part in args.split(","):
+            key, _, value = part.partition("=")
+            if key.strip() == "pretrained" and value:
+                return value.strip().rstrip("/").rsplit("/", 1)[-1]
+    return path.parent.name if path.stem.startswith("results") else path.stem
+
+
+def read_results_json(path: Path) -> ModelResults:
+    """A plain lm-eval results JSON (our task names or the paper's reference names), with its samples logs."""
+    data = load_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
+        raise SosbenchError(f"{path}: not an lm-eval results JSON (no \"results\" object)")
+    suffix = path.stem[len("results") :] if path.stem.startswith("results_") else ""
+    results = ModelResults(_model_name(data, path), sources=[str(path)])
+    for bench in benchmarks():
+        if bench.score is None:
+            continue
+        result = benchmark_from_results(bench, data, str(path), samples_dir=path.parent, stem_suffix=suffix)
+        if result is not None:
+            results.benchmarks[bench.name] = result
+    if not results.benchmarks:
+        tasks = ", ".join(sorted(data["results"])[:5]) or "none"
+        raise SosbenchError(
+            f"{path}: its tasks ({tasks}) match no SOS-Bench benchmark: see `sosbench list` for what is scored"
+        )
+    return results
+
+
+def _from_livebench(by_model: dict[str, dict[str, BenchmarkResult]], path: Path) -> list[ModelResults]:
+    return [ModelResults(m, dict(r), sources=[str(path)]) for m, r in by_model.items()]
+
+
+def read_path(path: Path) -> list[ModelResults]:
+    """Every model's results in one input (a run folder, a results JSON, a LiveBench file or a CSV)."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / MANIFEST).is_file():
+            return [read_run_folder(path)]
+        found = sorted(path.rglob("results*.json"))
+        if not found:
+            raise SosbenchError(f"{path}: neither a run folder ({MANIFEST}) nor a folder of lm-eval results_*.json")
+        return [read_results_json(p) for p in found]
+    if not path.exists():
+        raise SosbenchError(f"{path}: no such file or folder: check the path")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        header, _ = read_csv_rows(path)
+        if is_wide_header(header):
+            return list(read_wide_csv(path).values())
+        if csv_layout(header):
+            return _from_livebench(read_livebench_csv(path), path)
+        raise SosbenchError(
+            f"{path}: unknown CSV layout (expected eleuther_wandb.csv-style `Name,<task>/<metric>...` "
+            "or a LiveBench groups/tasks CSV)"
+        )
+    if suffix == ".jsonl" or (suffix == ".json" and is_livebench_rows(path)):
+        return _from_livebench(read_livebench_scores(path), path)
+    if suffix == ".json":
+        return [read_results_json(path)]
+    raise SosbenchError(f"{path}: unsupported input (use a run folder, .json, .jsonl or .csv)")
+
+
+def read_paths(paths: list[Path]) -> list[ModelResults]:
+    """All inputs, merged per model in the order first seen."""
+    if not paths:
+        raise SosbenchError("no input given: pass run folders or results files")
+    merged: dict[str, ModelResults] = {}
+    for path in paths:
+        for item in read_path(Path(path)):
+            into = merged.setdefault(item.model, ModelResults(item.model))
+            for name, result in item.benchmarks.items():
+                if name in into.benchmarks:
+                    raise SosbenchError(
+                        f"{path}: {item.model} {name} was already read from {into.benchmarks[name].source}: "
+                        "pass each benchmark once"
+                    )
+                into.benchmarks[name] = result
+            into.sources += [s for s in item.sources if s not in into.sources]
+            into.notes += item.notes
+    return list(merged.values())

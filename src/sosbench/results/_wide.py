@@ -1,0 +1,146 @@
+"""The paper's artifact layouts: the wide eleuther_wandb.csv and the two LiveBench CSVs (read and write).
+
+Columns come from the registry (``Benchmark.artifact``, ``Benchmark.livebench``). Writers replace the
+file atomically (temporary file, then ``os.replace``) so a crash never leaves half a table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+from sosbench.errors import SosbenchError
+from sosbench.results._livebench import livebench_benchmarks, read_csv_rows
+from sosbench.results._model import BenchmarkResult, Component, ModelResults
+from sosbench.suite import benchmarks
+
+NAME = "Name"
+STDERR = "_stderr"
+
+
+def is_wide_header(header: list[str]) -> bool:
+    return bool(header) and header[0] == NAME and any("/" in h for h in header)
+
+
+def _float(text: str | None, path: Path, model: str, column: str) -> float | None:
+    if text is None or text.strip() in ("", "N/A"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise SosbenchError(f"{path}: {model}/{column} is {text!r}, not a number") from None
+
+
+def _backsolved_n(p: float, se: float | None) -> int | None:
+    """Items behind a binomial stderr: n = p(1-p)/se^2 + 1 (lm-eval uses the sample stderr, ddof=1)."""
+    if se is None or se <= 0:
+        return None
+    return int(round(p * (1.0 - p) / se**2 + 1))
+
+
+def read_wide_csv(path: Path) -> dict[str, ModelResults]:
+    """Model `Name` -> results from an eleuther_wandb.csv-style table (values in [0, 1])."""
+    header, rows = read_csv_rows(path)
+    if not is_wide_header(header):
+        raise SosbenchError(f"{path}: not a wide results CSV (first column must be `Name`, then task/metric columns)")
+    columns = set(header)
+    out: dict[str, ModelResults] = {}
+    for row in rows:
+        model = row[NAME]
+        results = ModelResults(model, sources=[str(path)])
+        for bench in benchmarks():
+            if not bench.artifact or not all(c in columns for c in bench.artifact):
+                continue
+            components = []
+            for column in bench.artifact:
+                value = _float(row.get(column), path, model, column)
+                if value is None:
+                    break
+                se = _float(row.get(column + STDERR), path, model, column + STDERR)
+                task = column.split("/", 1)[0]
+                components.append(Component(column, column, value, se, _backsolved_n(value, se), None, task))
+            else:
+                results.benchmarks[bench.name] = _with_shared_n(BenchmarkResult(bench.name, tuple(components), str(path)))
+        if model in out:
+            raise SosbenchError(f"{path}: model {model!r} appears twice: keep one row per model")
+        out[model] = results
+    return out
+
+
+def _with_shared_n(result: BenchmarkResult) -> BenchmarkResult:
+    """Components measured on the same items (IFEval) share the n back-solved from the first stderr."""
+    first: dict[str, int | None] = {}
+    for c in result.components:
+        if c.n is not None:
+            first.setdefault(c.item_set, c.n)
+    comps = tuple(
+        Component(c.key, c.column, c.value, c.stderr, c.n if c.n is not None else first.get(c.item_set), c.items, c.item_set)
+        for c in result.components
+    )
+    return BenchmarkResult(result.name, comps, result.source)
+
+
+def _write_atomic(path: Path, rows: list[list[object]]) -> Path:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _fmt(value: float | None, scale: float = 1.0, digits: int = 6) -> str:
+    return "" if value is None else f"{round(value * scale, digits):g}"
+
+
+def write_wide_csv(models: list[ModelResults], path: Path) -> Path:
+    """An eleuther_wandb.csv-style table: `Name`, then each artifact column and its `_stderr`."""
+    benches = [b for b in benchmarks() if b.artifact and b.livebench is None]
+    header: list[object] = [NAME]
+    for bench in benches:
+        for column in bench.artifact:
+            header += [column, column + STDERR]
+    rows: list[list[object]] = [header]
+    for model in models:
+        row: list[object] = [model.model]
+        for bench in benches:
+            by_column = _by_column(model.benchmarks.get(bench.name))
+            for column in bench.artifact:
+                comp = by_column.get(column)
+                row += [_fmt(comp.value) if comp else "", _fmt(comp.stderr) if comp and comp.stderr is not None else ""]
+        rows.append(row)
+    return _write_atomic(path, rows)
+
+
+def _by_column(result: BenchmarkResult | None) -> dict[str, Component]:
+    return {c.column: c for c in result.components} if result else {}
+
+
+def write_livebench_csvs(models: list[ModelResults], folder: Path) -> tuple[Path, Path]:
+    """livebench_groups.csv (model, average, categories) and livebench_tasks.csv (model, 17 tasks), 0-100."""
+    cats = livebench_benchmarks()
+    cat_names = sorted(cats)
+    tasks = sorted(t for b in cats.values() for t in b.livebench.tasks)  # type: ignore[union-attr]
+    groups: list[list[object]] = [["model", "average", *cat_names]]
+    task_rows: list[list[object]] = [["model", *tasks]]
+    for model in models:
+        cat_values: dict[str, float] = {}
+        task_values: dict[str, float] = {}
+        for cat, bench in cats.items():
+            result = model.benchmarks.get(bench.name)
+            if result is None:
+                continue
+            cat_values[cat] = sum(c.value for c in result.components) / len(result.components)
+            task_values.update({c.column: c.value for c in result.components if c.column in tasks})
+        if not cat_values:
+            continue
+        average = sum(cat_values.values()) / len(cat_names) if len(cat_values) == len(cat_names) else None
+        groups.append([model.model, _fmt(average, 100, 3), *(_fmt(cat_values.get(c), 100, 3) for c in cat_names)])
+        task_rows.append([model.model, *(_fmt(task_values.get(t), 100, 3) for t in tasks)])
+    return (
+        _write_atomic(folder / "livebench_groups.csv", groups),
+        _write_atomic(folder / "livebench_tasks.csv", task_rows),
+    )

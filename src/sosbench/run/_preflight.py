@@ -1,0 +1,87 @@
+"""Fail fast, in one line, when a run's data cannot be had (before any model is loaded)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from sosbench.errors import SosbenchError
+from sosbench.run._mirror import HUB_PROBE_TIMEOUT_S, missing_from_mirror
+from sosbench.suite import Benchmark
+
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """One short request to the hub, so an unreachable hub costs seconds, not minutes of retries."""
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/api/whoami-v2", method="HEAD"), timeout=timeout)
+    except urllib.error.HTTPError:
+        return True  # the hub answered (401 without a token)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def go_offline() -> None:
+    """Make `datasets` and `huggingface_hub` stop trying the network, even if already imported."""
+    for name in OFFLINE_VARS:
+        os.environ[name] = "1"
+    if "huggingface_hub" in sys.modules:
+        sys.modules["huggingface_hub"].constants.HF_HUB_OFFLINE = True
+    if "datasets" in sys.modules:
+        sys.modules["datasets"].config.HF_HUB_OFFLINE = True
+
+
+def _pull_hint(data_dir: Path | str, names: Sequence[str]) -> str:
+    return f"`sosbench data pull --data-dir {data_dir} --benchmarks {','.join(names)}`"
+
+
+def check_data(benchmarks: Sequence[Benchmark], data_dir: Path | None) -> None:
+    """Raise one line naming the benchmark, the dataset and the pull command if data is missing."""
+    if data_dir is not None:
+        missing = missing_from_mirror(data_dir, benchmarks)
+        if missing:
+            bench, dataset = missing[0]
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            names = list(dict.fromkeys(b for b, _ in missing))
+            raise SosbenchError(
+                f"benchmark {bench!r} needs dataset {dataset}, which is not in the mirror {data_dir}{more}: "
+                f"run {_pull_hint(data_dir, names)}"
+            )
+        return
+    if not (any(_truthy(v) for v in OFFLINE_VARS) or not hub_reachable()):
+        return
+    go_offline()
+    missing = [(b.name, spec) for b in benchmarks for spec in b.datasets if not _cached(spec.id, spec.configs)]
+    if missing:
+        bench, spec = missing[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        names = list(dict.fromkeys(b for b, _ in missing))
+        raise SosbenchError(
+            f"benchmark {bench!r} needs dataset {spec.id}, which is not cached and the hub is offline or unreachable"
+            f"{more}: run {_pull_hint('MIRROR', names)} where the hub is reachable, then pass --data-dir MIRROR"
+        )
+
+
+def _cached(dataset_id: str, configs: Sequence[str | None]) -> bool:
+    """Whether `datasets` can load every config from its local cache alone."""
+    import datasets
+
+    for config in configs:
+        try:
+            datasets.load_dataset_builder(dataset_id, name=config)
+        except Exception:  # noqa: BLE001 - any failure offline means "not usable from the cache"
+            return False
+    return True
+
+

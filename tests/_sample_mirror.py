@@ -1,0 +1,49 @@
+"""Build an offline mirror (the layout `sosbench data pull` writes) from ../shared/data/samples.
+
+The samples are real benchmark items in their hub schemas (see samples/README.md). Where the
+samples lack a split that a task definition needs, the gap is filled as stated here, never with
+invented items:
+- BBQ's five splits absent from the samples (genderIdentity, raceEthnicity, raceXGender, raceXSes, ses)
+  hold the real items of the present splits, in order, so the 11-split group still builds;
+- MMLU-Pro's `validation` split (its 5-shot examples) is a stand-in: the test items of other
+  categories, so few-shot prompts are built from real MMLU-Pro text;
+- ToxiGen's `train` split (declared by the task, used only for few-shot) reuses the test rows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# The leaderboard IFEval task reads this copy of google/IFEval (same schema).
+DATASET_ALIASES = {"google/IFEval": "wis-k/instruction-following-eval"}
+BBQ_SPLITS = [
+    "age", "disabilityStatus", "genderIdentity", "nationality", "physicalAppearance", "raceEthnicity",
+    "raceXGender", "raceXSes", "religion", "ses", "sexualOrientation",
+]  # fmt: skip
+
+
+def build_sample_mirror(shared_data: Path, data_dir: Path) -> Path:
+    import datasets
+
+    from sosbench.run import add_dataset
+
+    samples = shared_data / "samples"
+    grouped: dict[str, dict[tuple[str | None, str], datasets.Dataset]] = {}
+    for entry in json.loads((samples / "manifest.json").read_text()):
+        dataset_id = DATASET_ALIASES.get(entry["hf_dataset"], entry["hf_dataset"])
+        rows = [json.loads(line) for line in (samples / entry["file"]).read_text().splitlines() if line.strip()]
+        grouped.setdefault(dataset_id, {})[(entry.get("hf_config"), entry["hf_split"])] = datasets.Dataset.from_list(
+            rows
+        )
+    bbq = grouped["walledai/BBQ"]
+    present = list(bbq.values())
+    for index, split in enumerate(s for s in BBQ_SPLITS if (None, s) not in bbq):
+        bbq[(None, split)] = present[index % len(present)]
+    mmlu = grouped["TIGER-Lab/MMLU-Pro"][(None, "test")]
+    grouped["TIGER-Lab/MMLU-Pro"][(None, "validation")] = mmlu.select(range(len(mmlu) - 1, len(mmlu) - 11, -1))
+    toxigen = grouped["skg/toxigen-data"]
+    toxigen[("annotated", "train")] = toxigen[("annotated", "test")]
+    for dataset_id, tables in grouped.items():
+        add_dataset(data_dir, dataset_id, tables, revision=None, source=str(samples))
+    return data_dir
