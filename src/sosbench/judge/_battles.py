@@ -85,20 +85,19 @@ class Battles:
 
 def build_battles(judgments: list[Judgment], criterion: str, baseline: str) -> Battles:
     """The battles of one criterion (``overall`` or a criterion name)."""
-    judged = sorted({j.model for j in judgments if j.model != baseline})
+    labels = [None if j.model == baseline else j.verdict(criterion) for j in judgments]
+    judged = sorted({j.model for j, label in zip(judgments, labels) if label is not None})
     models = (baseline, *judged)
     index = {m: i for i, m in enumerate(models)}
     rows: list[tuple[int, float, int]] = []
-    unparsed: Counter[str] = Counter({m: 0 for m in judged})
-    for row, judgment in enumerate(judgments):
+    unparsed: Counter[str] = Counter({j.model: 0 for j in judgments if j.model != baseline})
+    for row, (judgment, label) in enumerate(zip(judgments, labels)):
         if judgment.model == baseline:
             continue
-        label = judgment.verdict(criterion)
-        table = _GAME1 if judgment.game == 0 else _GAME2
         if label is None:
             unparsed[judgment.model] += 1
             continue
-        outcome, weight = table[label]
+        outcome, weight = (_GAME1 if judgment.game == 0 else _GAME2)[label]
         rows.extend([(index[judgment.model], outcome, row)] * weight)
     if not rows:
         raise SosbenchError(f"no readable {criterion} verdicts in the judgments: nothing to score")

@@ -174,10 +174,10 @@ class BenchDir:
 
     def answer_target(self, model: str) -> Path:
         """Where a model's answers are written."""
-        return self.root / "model_answer" / f"{_safe_name(model)}.jsonl"
+        return self.root / "model_answer" / f"{safe_name(model)}.jsonl"
 
     def judgment_dir(self, judge_name: str) -> Path:
-        return self.root / "model_judgment" / _safe_name(judge_name)
+        return self.root / "model_judgment" / safe_name(judge_name)
 
     def questions(self, limit: int | None = None) -> list[Question]:
         found = read_questions(self.question_file)
@@ -192,7 +192,7 @@ class BenchDir:
         return read_answers(path)
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     """A model or judge name as a file name (``org/model`` keeps only ``model``, as Arena-Hard-Auto does)."""
     base = name.rstrip("/").split("/")[-1]
     if not base or base in {".", ".."}:

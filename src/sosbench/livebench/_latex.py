@@ -1,34 +1,14 @@
-r"""Boxed-answer extraction and Minerva answer normalisation, as LiveBench's 2024 math scorers did them.
+r"""Boxed-answer extraction and answer normalisation, as LiveBench's 2024 math scorers did them.
 
-Why not lm-eval's ``minerva_math.utils``: lm-eval 0.4.13 has since fixed the ``\sqrt[n]`` mangling and
-the unit stripping inside LaTeX commands (``\left`` losing ``ft``), so its output differs from what
-LiveBench scored with in 2024. The paper protocol needs the original rules, defects included; the
-corrected protocol keeps indexed roots intact.
+Why not lm-eval's ``minerva_math.utils``: LiveBench used only the unwrapping half of the Minerva
+normalisation (no substitution or unit-removal lists), and lm-eval 0.4.13 has since changed its copy
+(e.g. it no longer mangles ``\sqrt[n]``). The paper protocol needs LiveBench's 2024 rules, defects
+included; the corrected protocol keeps indexed roots intact.
 """
 
 from __future__ import annotations
 
 import re
-
-_SUBSTITUTIONS = (
-    ("an ", ""),
-    ("a ", ""),
-    (".$", "$"),
-    ("\\$", ""),
-    (r"\ ", ""),
-    (" ", ""),
-    ("mbox", "text"),
-    (",\\text{and}", ","),
-    ("\\text{and}", ","),
-    ("\\text{m}", "\\text{}"),
-)
-_REMOVED_EXPRESSIONS = (
-    "square", "ways", "integers", "dollars", "mph", "inches", "ft", "hours", "km", "units", "\\ldots",
-    "sue", "points", "feet", "minutes", "digits", "cents", "degrees", "cm", "gm", "pounds", "meters",
-    "meals", "edges", "students", "childrentickets", "multiples", "\\text{s}", "\\text{.}", "\\text{\ns}",
-    "\\text{}^2", "\\text{}^3", "\\text{\n}", "\\text{}", r"\mathrm{th}", r"^\circ", r"^{\circ}", r"\;",
-    r",\!", "{,}", '"', "\\dots",
-)  # fmt: skip
 
 
 def last_boxed(text: str) -> str | None:
@@ -61,16 +41,14 @@ def unbox(boxed: str) -> str | None:
 
 
 def normalize_final_answer(answer: str, *, keep_indexed_roots: bool = False) -> str:
-    r"""Lewkowycz et al. (2022) appendix-D normalisation, as in LiveBench 2024.
+    r"""The answer-extraction half of Lewkowycz et al. (2022) normalisation, as LiveBench 2024 used it.
+
+    LiveBench kept only the unwrapping and shorthand rules, not the unit/word removal lists.
 
     With ``keep_indexed_roots`` (corrected protocol) ``\sqrt[n]{x}`` is left intact instead of
     being rewritten into the unparsable ``\sqrt{[}n]{x}``.
     """
     answer = answer.split("=")[-1]
-    for before, after in _SUBSTITUTIONS:
-        answer = answer.replace(before, after)
-    for expression in _REMOVED_EXPRESSIONS:
-        answer = answer.replace(expression, "")
     answer = re.sub(r"(.*?)(\$)(.*?)(\$)(.*)", "$\\3$", answer)
     answer = re.sub(r"(\\text\{)(.*?)(\})", "\\2", answer)
     answer = re.sub(r"(\\textbf\{)(.*?)(\})", "\\2", answer)

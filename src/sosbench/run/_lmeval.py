@@ -94,8 +94,11 @@ def evaluate(
     lm: Any, bench: Benchmark, config: RunConfig, manager: Any, tasks: list[str], staging: Path
 ) -> dict[str, Any]:
     """Evaluate one benchmark and write results.json and samples_<task>.jsonl into ``staging``."""
+    import datasets
     import lm_eval
     from lm_eval.utils import handle_non_serializable
+
+    datasets.disable_progress_bars()  # lm-eval's own bars show the progress that matters
 
     results = lm_eval.simple_evaluate(
         model=lm,
@@ -109,12 +112,20 @@ def evaluate(
     if results is None:  # lm-eval returns None on non-zero ranks of a distributed run
         return {}
     samples = results.pop("samples", {})
+    _drop_wrapper(results, wrapper_group(bench))
     for task, rows in samples.items():
         write_jsonl(staging / f"samples_{task}.jsonl", rows, default=handle_non_serializable)
     write_json_atomic(staging / RESULTS, results, default=handle_non_serializable)
     if config.wandb_args:
         _log_wandb(config.wandb_args, results, samples)
     return results
+
+
+def _drop_wrapper(results: dict[str, Any], group: str) -> None:
+    """Remove sosbench's mirror wrapper group, so results.json names only the benchmark's own tasks."""
+    for section in results.values():
+        if isinstance(section, dict):
+            section.pop(group, None)
 
 
 def _log_wandb(wandb_args: str, results: dict[str, Any], samples: dict[str, Any]) -> None:
@@ -127,4 +138,3 @@ def _log_wandb(wandb_args: str, results: dict[str, Any], samples: dict[str, Any]
     logger.post_init(results)
     logger.log_eval_result()
     logger.log_eval_samples(samples)
-    logger.run.finish()

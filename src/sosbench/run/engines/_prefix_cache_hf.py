@@ -188,7 +188,9 @@ class PrefixCacheHFLM(HFLM):
         if batch.items:
             yield batch
 
-    def _forward(self, batch: _Batch, parent: _Block | None, keep: int) -> tuple[Any, torch.Tensor]:
+    def _forward(
+        self, batch: _Batch, parent: _Block | None, keep: int, use_cache: bool
+    ) -> tuple[Any, torch.Tensor]:
         """One model call on right-padded rows below ``parent``; returns the output and the row mask."""
         lengths = torch.tensor([len(item.tokens) for item in batch.items], device=self.device)
         width = int(lengths.max())
@@ -196,7 +198,7 @@ class PrefixCacheHFLM(HFLM):
         for row, item in enumerate(batch.items):
             ids[row, : len(item.tokens)] = torch.tensor(item.tokens, dtype=torch.long)
         own_mask = (torch.arange(width, device=self.device)[None, :] < lengths[:, None]).long()
-        kwargs: dict[str, Any] = {"use_cache": True}
+        kwargs: dict[str, Any] = {"use_cache": use_cache or parent is not None}
         if parent is not None:
             rows = torch.tensor(batch.parent_rows, device=self.device)
             kwargs[self._cache_arg] = parent.select(rows)
@@ -219,7 +221,7 @@ class PrefixCacheHFLM(HFLM):
 
     def _extend(self, batch: _Batch, parent: _Block | None) -> _Block:
         """Run shared segments and keep their keys and values (no logits are needed from them)."""
-        output, own_mask = self._forward(batch, parent, keep=1)
+        output, own_mask = self._forward(batch, parent, keep=1, use_cache=True)
         cache = getattr(output, self._cache_arg)
         lengths = own_mask.sum(dim=1)
         if parent is None:
@@ -242,7 +244,7 @@ class PrefixCacheHFLM(HFLM):
         width = max(len(item.tokens) for item in batch.items)
         first_scored = min(len(item.tokens) - item.n_scored for item in batch.items)  # type: ignore[union-attr]
         keep = width - first_scored
-        output, _ = self._forward(batch, parent, keep=keep)
+        output, _ = self._forward(batch, parent, keep=keep, use_cache=False)
         logits = output.logits[:, -keep:] if self._keeps_logits else output.logits
         offset = logits.shape[1] - width  # where padded position 0 sits in `logits`
         for row, leaf in enumerate(batch.items):

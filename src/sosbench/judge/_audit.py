@@ -1,0 +1,90 @@
+"""Style-bias audit: does a judge's overall score track style more than substance?
+
+Per judge folder, every criterion is scored (point estimates, no bootstrap needed) and, across the judged
+models, each criterion's score is correlated with the overall score (Pearson and Spearman). The paper
+finds style ~ overall at R ~ 1.0 for all four judges. When SOS-Bench run folders are given, the judge's
+overall score is also correlated with each factor score (WK, IF, Safety) of the same models, matched by
+exact model name.
+
+The baseline is left out: its score is 50 for every criterion by construction and says nothing about the
+judge. Output layout (read by the report)::
+
+    {"judges": [{"judge": str, "n_models": int,
+                 "criteria": {criterion: {"pearson": float, "spearman": float, "n": int}},
+                 "factors": {factor: {"pearson": float, "spearman": float, "n": int}},
+                 "scores": {model: {criterion: float}}}]}
+
+A correlation that is undefined (fewer than 3 models, or a constant column) is ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from sosbench.errors import SosbenchError
+from sosbench.judge._battles import OVERALL
+from sosbench.judge._scores import ALL_CRITERIA, ScoreOptions, score_judgments
+
+
+def correlation(x: list[float], y: list[float]) -> dict[str, float | int | None]:
+    """Pearson and Spearman of paired values (None where undefined)."""
+    from scipy import stats
+
+    pairs = [(a, b) for a, b in zip(x, y) if not (math.isnan(a) or math.isnan(b))]
+    result: dict[str, float | int | None] = {"pearson": None, "spearman": None, "n": len(pairs)}
+    if len(pairs) < 3:
+        return result
+    a, b = np.array(pairs).T
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return result
+    result["pearson"] = float(stats.pearsonr(a, b)[0])
+    result["spearman"] = float(stats.spearmanr(a, b)[0])
+    return result
+
+
+def factor_scores(run_paths: list[Path]) -> dict[str, dict[str, float]]:
+    """SOS-Bench factor scores per model from run folders, through the scoring layer."""
+    try:
+        from sosbench.scoring import score_paths
+    except ImportError as exc:
+        raise SosbenchError("--runs needs sosbench.scoring.score_paths, which this install lacks") from exc
+    report = score_paths(run_paths, allow_partial=True)
+    return {
+        entry.model: {name: float(factor.score) for name, factor in entry.factors.items()} for entry in report.models
+    }
+
+
+def audit_judges(
+    judgment_dirs: list[Path], baseline: str = "gpt-4-0314", run_paths: list[Path] | None = None
+) -> dict:
+    """The audit of each judge folder (see the module docstring for the layout)."""
+    factors = factor_scores(run_paths) if run_paths else {}
+    judges = []
+    for directory in judgment_dirs:
+        board = score_judgments(directory, ScoreOptions(baseline=baseline, criteria=ALL_CRITERIA, rounds=0))
+        per_model: dict[str, dict[str, float]] = {}
+        for result in board.results:
+            for model, score in result.as_dict().items():
+                if model != baseline:
+                    per_model.setdefault(model, {})[result.criterion] = score
+        models = sorted(per_model)
+        overall = [per_model[m].get(OVERALL, math.nan) for m in models]
+        criteria = {
+            r.criterion: correlation([per_model[m].get(r.criterion, math.nan) for m in models], overall)
+            for r in board.results
+            if r.criterion != OVERALL
+        }
+        factor_names = sorted({f for scores in factors.values() for f in scores})
+        factor_corr = {
+            name: correlation(
+                [factors.get(m, {}).get(name, math.nan) for m in models], overall
+            )
+            for name in factor_names
+        }
+        judges.append(
+            {"judge": board.judge, "n_models": len(models), "criteria": criteria, "factors": factor_corr, "scores": per_model}
+        )
+    return {"judges": judges}

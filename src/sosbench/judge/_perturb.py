@@ -1,0 +1,108 @@
+"""Response interventions (protocol 3.5): rewrite a model's answers to inject one infraction.
+
+The rewrite prompts are data (``data/judge/rewrite_prompts.yaml``, documented there and in docs/judge.md).
+The rewritten set is a new answer file ``model_answer/<model>@<kind>.jsonl``; judging it next to the
+original lets ``judge score`` report the score loss per criterion.
+
+Every rewrite is cached in ``rewrite_cache/<rewriter>.jsonl`` under the bench folder, keyed by the
+SHA-256 of (rewriter, messages), and appended the moment it arrives: reruns and other kinds never pay
+twice for the same request, and a kill loses only the calls in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sosbench.errors import SosbenchError
+from sosbench.judge._client import ChatModel
+from sosbench.judge._files import (
+    BenchDir,
+    Question,
+    safe_name,
+    answer_record,
+    append_jsonl,
+    read_jsonl,
+    repair_tail,
+    write_jsonl_atomic,
+)
+from sosbench.judge._templates import data_file
+
+REWRITE_MAX_TOKENS = 4096  # room for the verbose rewrite of a 2048-token answer
+
+
+@dataclass(frozen=True)
+class RewritePrompt:
+    kind: str
+    description: str
+    system: str
+    user_template: str
+    instruction: str
+    version: int
+
+    def messages(self, question: str, answer: str) -> list[dict]:
+        user = self.user_template.format(instruction=self.instruction, question=question, answer=answer)
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+
+
+def load_rewrite_prompts() -> dict[str, RewritePrompt]:
+    """The shipped rewrite prompts by kind."""
+    import yaml
+
+    data = yaml.safe_load(data_file("judge", "rewrite_prompts.yaml").read_text(encoding="utf-8"))
+    return {
+        kind: RewritePrompt(kind, spec["description"], data["system"], data["template"], spec["instruction"], data["version"])
+        for kind, spec in data["kinds"].items()
+    }
+
+
+def perturbed_name(model: str, kind: str) -> str:
+    return f"{model}@{kind}"
+
+
+def _cache_key(rewriter: str, messages: list[dict]) -> str:
+    return hashlib.sha256(json.dumps([rewriter, messages], sort_keys=True).encode()).hexdigest()
+
+
+async def perturb_answers(
+    chat: ChatModel,
+    bench: BenchDir,
+    model: str,
+    kind: str,
+    rewriter: str,
+    questions: list[Question],
+    on_done: Callable[[], None] = lambda: None,
+) -> tuple[str, int]:
+    """Rewrite ``model``'s answers to ``questions``; returns the new model name and the number of new calls."""
+    prompts = load_rewrite_prompts()
+    if kind not in prompts:
+        raise SosbenchError(f"unknown --kind {kind!r}: use one of {', '.join(prompts)}")
+    prompt = prompts[kind]
+    answers = bench.answers(model)
+    cache_path = bench.root / "rewrite_cache" / f"{safe_name(rewriter)}.jsonl"
+    repair_tail(cache_path)
+    cache = {r["key"]: r["text"] for r in read_jsonl(cache_path)} if cache_path.exists() else {}
+    chosen = [q for q in questions if q.uid in answers]
+    requests = {q.uid: prompt.messages(q.prompt, answers[q.uid].text) for q in chosen}
+    todo = [q for q in chosen if _cache_key(rewriter, requests[q.uid]) not in cache]
+
+    async def one(question: Question) -> None:
+        messages = requests[question.uid]
+        reply = await chat.complete(messages, temperature=0.0, max_tokens=REWRITE_MAX_TOKENS)
+        key = _cache_key(rewriter, messages)
+        usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+        append_jsonl(cache_path, [{"key": key, "kind": kind, "uid": question.uid, "text": reply.text, "usage": usage}])
+        cache[key] = reply.text
+        on_done()
+
+    await asyncio.gather(*(one(q) for q in todo))
+    name = perturbed_name(model, kind)
+    meta = {"source_model": model, "kind": kind, "rewriter": rewriter, "prompt_version": prompt.version}
+    records = [
+        answer_record(q, name, cache[_cache_key(rewriter, requests[q.uid])], perturbation=meta) for q in chosen
+    ]
+    write_jsonl_atomic(bench.answer_target(name), records)
+    return name, len(todo)

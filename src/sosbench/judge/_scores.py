@@ -1,0 +1,182 @@
+"""Leaderboards from judgment files: per criterion, Bradley-Terry win rates against the baseline with CIs.
+
+The table has the layout of the paper's ``arena_hard_auto.csv`` (``model, score, rating_q025,
+rating_q975, CI``, win rates in percent, baseline = 50), followed by one column group per extra criterion
+(``<criterion>_score, <criterion>_rating_q025, <criterion>_rating_q975, <criterion>_CI``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sosbench.errors import SosbenchError
+from sosbench.judge._battles import OVERALL, Battles, Judgment, build_battles, has_criterion, read_judgments
+from sosbench.judge._bt import fit_bradley_terry
+from sosbench.judge._files import BenchDir
+from sosbench.judge._style import FEATURES, battle_features
+from sosbench.judge._templates import CRITERIA
+
+ALL_CRITERIA: tuple[str, ...] = (OVERALL, *CRITERIA)
+PERTURBED_SEPARATOR = "@"  # `judge perturb` names a rewritten answer set "<model>@<kind>"
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    """One criterion's leaderboard: win rate against the baseline and its bootstrap interval, per model."""
+
+    criterion: str
+    models: tuple[str, ...]
+    score: tuple[float, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    battles: dict[str, int]
+    unparsed: dict[str, int]
+    style_coef: dict[str, float]
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(self.models, self.score))
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    judge: str
+    baseline: str
+    results: tuple[CriterionResult, ...]  # the first is "overall"
+
+    def result(self, criterion: str) -> CriterionResult:
+        for result in self.results:
+            if result.criterion == criterion:
+                return result
+        raise SosbenchError(f"criterion {criterion!r} was not scored: pass --criterion {criterion} or all")
+
+    def frame(self):  # noqa: ANN201 - pandas is imported lazily
+        """The CSV table, best overall score first."""
+        import pandas as pd
+
+        models = list(self.results[0].models)
+        for result in self.results[1:]:
+            models += [m for m in result.models if m not in models]
+        table = pd.DataFrame({"model": models})
+        for result in self.results:
+            prefix = "" if result.criterion == OVERALL else f"{result.criterion}_"
+            lookup = {m: (s, lo, hi) for m, s, lo, hi in zip(result.models, result.score, result.lower, result.upper)}
+            values = [lookup.get(m, (np.nan, np.nan, np.nan)) for m in models]
+            table[f"{prefix}score"] = [round(v[0], 2) for v in values]
+            table[f"{prefix}rating_q025"] = [round(v[1], 2) for v in values]
+            table[f"{prefix}rating_q975"] = [round(v[2], 2) for v in values]
+            table[f"{prefix}CI"] = [_ci_text(*v) for v in values]
+        return table.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _ci_text(score: float, lower: float, upper: float) -> str:
+    if np.isnan(score):
+        return ""
+    return f"(-{score - lower:.2f}, +{upper - score:.2f})"
+
+
+def parse_criteria_option(value: str) -> tuple[str, ...]:
+    """``--criterion``: one of overall, the five criteria, or all (comma-separated lists allowed)."""
+    chosen: list[str] = []
+    for part in (p.strip().lower() for p in value.split(",") if p.strip()):
+        if part == "all":
+            chosen += [c for c in ALL_CRITERIA if c not in chosen]
+        elif part in ALL_CRITERIA:
+            chosen += [part] if part not in chosen else []
+        else:
+            raise SosbenchError(f"unknown --criterion {part!r}: use overall, {', '.join(CRITERIA)} or all")
+    return tuple(chosen) or (OVERALL,)
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    baseline: str = "gpt-4-0314"
+    criteria: tuple[str, ...] = (OVERALL,)
+    style_control: bool = False
+    rounds: int = 100
+    seed: int = 42
+    bench: BenchDir | None = None  # where answers are read for style control
+
+
+def score_judgments(directory: Path, options: ScoreOptions) -> Leaderboard:
+    """Score a judge's folder: overall first, then each requested criterion found in the judgments."""
+    judgments = read_judgments(directory)
+    wanted = (OVERALL, *[c for c in options.criteria if c != OVERALL])
+    explicit = options.criteria != ALL_CRITERIA
+    results = []
+    for criterion in wanted:
+        if criterion != OVERALL and not has_criterion(judgments, criterion):
+            if explicit:
+                raise SosbenchError(
+                    f"{directory} has no {criterion} verdicts (judged with a template without criteria?): "
+                    "score --criterion overall, or judge with --template sos-multicriteria"
+                )
+            continue
+        results.append(score_criterion(judgments, criterion, options))
+    return Leaderboard(directory.name, options.baseline, tuple(results))
+
+
+def score_criterion(judgments: list[Judgment], criterion: str, options: ScoreOptions) -> CriterionResult:
+    battles = build_battles(judgments, criterion, options.baseline)
+    features = _style_features(battles, options) if options.style_control else None
+    fit = fit_bradley_terry(
+        battles.models, battles.model, battles.opponent, battles.outcome,
+        rounds=options.rounds, seed=options.seed, features=features,
+    )  # fmt: skip
+    lower, upper = fit.win_rate_interval()
+    counts = np.bincount(battles.model, minlength=len(battles.models))
+    return CriterionResult(
+        criterion=criterion,
+        models=battles.models,
+        score=tuple(float(x) for x in fit.win_rate()),
+        lower=tuple(float(x) for x in lower),
+        upper=tuple(float(x) for x in upper),
+        battles={m: int(counts[i]) for i, m in enumerate(battles.models) if i},
+        unparsed=battles.unparsed,
+        style_coef=dict(zip(FEATURES, (float(c) for c in fit.feature_coef))) if features is not None else {},
+    )
+
+
+def _style_features(battles: Battles, options: ScoreOptions) -> np.ndarray:
+    if options.bench is None:
+        raise SosbenchError("--style-control needs the answers: pass --bench-dir (the folder with model_answer/)")
+    answers = {m: options.bench.answers(m) for m in battles.models}
+    model_texts, base_texts = [], []
+    for i, row in zip(battles.model, battles.game_row):
+        game = battles.games[row]
+        model, base = answers[battles.models[i]], answers[options.baseline]
+        if game.uid not in model or game.uid not in base:
+            raise SosbenchError(f"style control: no answer of {battles.models[i]} or the baseline for {game.uid}")
+        model_texts.append(model[game.uid].text)
+        base_texts.append(base[game.uid].text)
+    return battle_features(model_texts, base_texts)
+
+
+@dataclass(frozen=True)
+class InterventionLoss:
+    """Score change of a rewritten answer set against the original answers (protocol 3.5)."""
+
+    model: str
+    kind: str
+    criterion: str
+    original: float
+    perturbed: float
+
+    @property
+    def loss_percent(self) -> float:
+        """Relative loss, (original - perturbed) / original, in percent."""
+        return 100.0 * (self.original - self.perturbed) / self.original if self.original else float("nan")
+
+
+def intervention_losses(board: Leaderboard) -> list[InterventionLoss]:
+    """For every "<model>@<kind>" scored next to "<model>", the loss per criterion."""
+    losses = []
+    for result in board.results:
+        scores = result.as_dict()
+        for name, perturbed in scores.items():
+            base, sep, kind = name.rpartition(PERTURBED_SEPARATOR)
+            if sep and base in scores:
+                losses.append(InterventionLoss(base, kind, result.criterion, scores[base], perturbed))
+    return losses
