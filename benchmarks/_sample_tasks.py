@@ -66,6 +66,15 @@ def task_yamls(data: Path = SHARED_DATA) -> dict[str, dict[str, Any]]:
     return tasks
 
 
+def benchmark_of(task: str) -> str:
+    """The SOS-Bench benchmark (suite registry name) a sample task stands for."""
+    name = task.removeprefix("speed_")
+    for family in ("bbq", "wmdp", "bbh"):
+        if name.startswith(family + "_"):
+            return family
+    return name.replace("_", "-")
+
+
 def task_manager(folder: Path, names: list[str] | None = None) -> tuple[Any, list[str]]:
     """Write the task YAMLs into ``folder``; lm-eval's TaskManager over only that folder."""
     import yaml

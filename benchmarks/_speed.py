@@ -57,12 +57,22 @@ class EngineRun:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tasks", nargs="*", help="task names from benchmarks/_sample_tasks.py (default: all)")
+    parser.add_argument(
+        "--tasks", nargs="*", help="task names from benchmarks/_sample_tasks.py (default: all)"
+    )
     parser.add_argument("--limit", type=int, default=None, help="documents per task (default: all samples)")
     parser.add_argument("--max-batch-tokens", type=int, default=8192, help="sos-hf token budget per batch")
+    parser.add_argument(
+        "--hf-max-batch-size",
+        type=int,
+        default=64,
+        help="hf's max_batch_size for batch_size=auto (lm-eval default 64)",
+    )
 
 
-def evaluate(lm: Any, name: str, tasks: list[str], manager: Any, meter: Meter, limit: int | None) -> EngineRun:
+def evaluate(
+    lm: Any, name: str, tasks: list[str], manager: Any, meter: Meter, limit: int | None
+) -> EngineRun:
     """One lm-eval evaluation, timed; hf's batch-size probe is timed and counted apart."""
     import lm_eval
 
@@ -80,10 +90,13 @@ def evaluate(lm: Any, name: str, tasks: list[str], manager: Any, meter: Meter, l
 
         lm._detect_batch_size = timed_probe
     start = time.perf_counter()
-    with meter.counting(name):
-        out = lm_eval.simple_evaluate(
-            model=lm, tasks=tasks, task_manager=manager, limit=limit, log_samples=True, bootstrap_iters=0
-        )
+    try:
+        with meter.counting(name):
+            out = lm_eval.simple_evaluate(
+                model=lm, tasks=tasks, task_manager=manager, limit=limit, log_samples=True, bootstrap_iters=0
+            )
+    finally:
+        vars(lm).pop("_detect_batch_size", None)  # back to the class's own method
     seconds = time.perf_counter() - start
     return EngineRun(
         name=name,
@@ -137,24 +150,57 @@ def report(base: EngineRun, new: EngineRun, extra_rate: bool = False) -> None:
         )
 
 
-def run_pair(args: argparse.Namespace, model: Any, tokenizer: Any, device: str) -> tuple[EngineRun, EngineRun]:
-    """hf then sos-hf on the same model object and the same tasks; returns both runs."""
+def families(tasks: list[str]) -> dict[str, list[str]]:
+    """Sample tasks grouped by the SOS-Bench benchmark they stand for (e.g. all BBH subtasks -> bbh)."""
+    grouped: dict[str, list[str]] = {}
+    for task in tasks:
+        grouped.setdefault(_sample_tasks.benchmark_of(task), []).append(task)
+    return grouped
+
+
+def run_pair(
+    args: argparse.Namespace, model: Any, tokenizer: Any, device: str, per_benchmark: bool
+) -> dict[str, tuple[EngineRun, EngineRun]]:
+    """hf then sos-hf on the same model object and tasks: one evaluation, or one per benchmark."""
+    import torch
     from lm_eval.api.registry import get_model
 
     from sosbench.run.engines import SOS_HF, register_models
 
     register_models()
     meter = Meter()
-    handle = model.register_forward_pre_hook(meter.hook, with_kwargs=True)
     manager, tasks = _sample_tasks.task_manager(Path(tempfile.mkdtemp(prefix="sos-speed-")), args.tasks)
+    groups = families(tasks) if per_benchmark else {"all": tasks}
     common = {"pretrained": model, "tokenizer": tokenizer, "device": device}
+    hf = get_model("hf")(batch_size="auto", max_batch_size=args.hf_max_batch_size, **common)
+    sos = get_model(SOS_HF)(max_batch_tokens=args.max_batch_tokens, **common)
+    with torch.no_grad():  # warm-up outside the measurements (allocator, kernels)
+        model(input_ids=torch.ones((1, 16), dtype=torch.long, device=model.device))
+    handle = model.register_forward_pre_hook(meter.hook, with_kwargs=True)
+    pairs = {}
     try:
-        hf = get_model("hf")(batch_size="auto", **common)
-        base = evaluate(hf, "hf", tasks, manager, meter, args.limit)
-        sos = get_model(SOS_HF)(max_batch_tokens=args.max_batch_tokens, **common)
-        new = evaluate(sos, SOS_HF, tasks, manager, meter, args.limit)
+        for group, names in groups.items():
+            base = evaluate(hf, f"hf:{group}", names, manager, meter, args.limit)
+            before = sos.token_counts.tokens
+            new = evaluate(sos, f"{SOS_HF}:{group}", names, manager, meter, args.limit)
+            if new.tokens != sos.token_counts.tokens - before:
+                raise RuntimeError(
+                    f"hook counted {new.tokens} tokens, sos-hf {sos.token_counts.tokens - before}"
+                )
+            pairs[group] = (base, new)
     finally:
         handle.remove()
-    if new.tokens != sos.token_counts.tokens:
-        raise RuntimeError(f"hook counted {new.tokens} tokens, sos-hf counted {sos.token_counts.tokens}")
-    return base, new
+    return pairs
+
+
+def total(runs: list[EngineRun], name: str) -> EngineRun:
+    """Several evaluations summed into one (metrics and samples merged)."""
+    return EngineRun(
+        name=name,
+        tokens=sum(r.tokens for r in runs),
+        probe_tokens=sum(r.probe_tokens for r in runs),
+        seconds=sum(r.seconds for r in runs),
+        probe_seconds=sum(r.probe_seconds for r in runs),
+        results={k: v for r in runs for k, v in r.results.items()},
+        samples={k: v for r in runs for k, v in r.samples.items()},
+    )

@@ -7,7 +7,12 @@ invented items:
   hold the real items of the present splits, in order, so the 11-split group still builds;
 - MMLU-Pro's `validation` split (its 5-shot examples) is a stand-in: the test items of other
   categories, so few-shot prompts are built from real MMLU-Pro text;
-- ToxiGen's `train` split (declared by the task, used only for few-shot) reuses the test rows.
+- ToxiGen's `train` split (declared by the task, used only for few-shot) reuses the test rows;
+- BeaverTails, CDNA, SGXSTest, WildGuardTest and SaladBench have no public copy in the samples. Their
+  tasks read only `prompt`/`label` (or `question`/`choices`/`answers`), so real items of sets with
+  the same fields stand in: StrongREJECT prompts, XSTest prompts and labels (mapped to
+  WildGuardTest's harmful/unharmful), and BBQ questions with SaladBench's multi-gold `answers`
+  (the BBQ answer plus choice 1).
 """
 
 from __future__ import annotations
@@ -46,4 +51,34 @@ def build_sample_mirror(shared_data: Path, data_dir: Path) -> Path:
     toxigen[("annotated", "train")] = toxigen[("annotated", "test")]
     for dataset_id, tables in grouped.items():
         add_dataset(data_dir, dataset_id, tables, revision=None, source=str(samples))
+    for dataset_id, tables in _stand_ins(samples).items():
+        add_dataset(data_dir, dataset_id, tables, revision=None, source="stand-in from " + str(samples))
     return data_dir
+
+
+def _rows(samples: Path, name: str) -> list[dict]:
+    return [json.loads(line) for line in (samples / name).read_text().splitlines() if line.strip()]
+
+
+def _stand_ins(samples: Path) -> dict:
+    import datasets
+
+    prompts = datasets.Dataset.from_list([{"prompt": r["prompt"]} for r in _rows(samples, "strongreject.jsonl")])
+    xstest = _rows(samples, "xstest.jsonl")
+    harm = {"safe": "unharmful", "unsafe": "harmful"}
+    bbq = _rows(samples, "bbq/age.jsonl")
+    return {
+        "walledai/BeaverTailsEval": {(None, "test"): prompts},
+        "walledai/CDNA": {(None, "train"): prompts},
+        "walledai/SGXSTest": {
+            (None, "train"): datasets.Dataset.from_list([{"prompt": r["prompt"], "label": r["label"]} for r in xstest])
+        },
+        "walledai/WildGuardTest": {
+            (None, "train"): datasets.Dataset.from_list([{"prompt": r["prompt"], "label": harm[r["label"]]} for r in xstest])
+        },
+        "walledai/SaladBench": {
+            ("mrq", "train"): datasets.Dataset.from_list(
+                [{"question": r["question"], "choices": r["choices"], "answers": sorted({r["answer"], 1})} for r in bbq]
+            )
+        },
+    }

@@ -8,14 +8,13 @@ corrected variants must differ exactly where docs/tasks.md says.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from sosbench.run import add_dataset, repo_folder
+from sosbench.run import repo_folder
 from sosbench.tasks import definitions_dir
 
 # Shipped task -> (reference file under protocol/, reference task name, hub dataset it reads).
@@ -42,39 +41,8 @@ def _rows(shared_data: Path, name: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def mirror(sample_mirror: Path, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample mirror plus the datasets the samples lack, in their hub schemas.
-
-    BeaverTails, CDNA, SGXSTest, WildGuardTest and SaladBench have no public copy in the samples.
-    Their tasks read only `prompt`/`label` (or `question`/`choices`/`answers`), so real items of
-    sets with the same fields stand in: StrongREJECT prompts, XSTest prompts and labels (mapped to
-    WildGuardTest's harmful/unharmful), and BBQ questions with SaladBench's multi-gold `answers`.
-    """
-    import datasets
-
-    data_dir = tmp_path_factory.mktemp("task_mirror")
-    shutil.copytree(sample_mirror, data_dir, dirs_exist_ok=True)
-    prompts = datasets.Dataset.from_list([{"prompt": r["prompt"]} for r in _rows(shared_data, "strongreject.jsonl")])
-    xstest = _rows(shared_data, "xstest.jsonl")
-    bbq = _rows(shared_data, "bbq/age.jsonl")
-    extra = {
-        "walledai/BeaverTailsEval": {(None, "test"): prompts},
-        "walledai/CDNA": {(None, "train"): prompts},
-        "walledai/SGXSTest": {(None, "train"): datasets.Dataset.from_list([{k: r[k] for k in ("prompt", "label")} for r in xstest])},
-        "walledai/WildGuardTest": {
-            (None, "train"): datasets.Dataset.from_list(
-                [{"prompt": r["prompt"], "label": {"safe": "unharmful", "unsafe": "harmful"}[r["label"]]} for r in xstest]
-            )
-        },
-        "walledai/SaladBench": {
-            ("mrq", "train"): datasets.Dataset.from_list(
-                [{"question": r["question"], "choices": r["choices"], "answers": sorted({r["answer"], 1})} for r in bbq]
-            )
-        },
-    }
-    for dataset_id, tables in extra.items():
-        add_dataset(data_dir, dataset_id, tables, revision=None, source="test stand-in")
-    return data_dir
+def mirror(sample_mirror: Path) -> Path:
+    return sample_mirror
 
 
 def _build(include: Path, tasks: dict[str, str], workdir: Path) -> dict[str, Any]:

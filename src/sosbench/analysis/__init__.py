@@ -10,7 +10,7 @@ from sosbench.analysis._artifacts import (
     load_paper,
     read_arena_hard,
 )
-from sosbench.analysis._correlation import Correlation, correlate
+from sosbench.analysis._correlation import Correlation, correlate, rowwise_kendall
 from sosbench.analysis._paper import (
     ARENA,
     LIVEBENCH_AVERAGE,
@@ -39,6 +39,7 @@ __all__ = [
     "RollupCheck",
     "artifacts_dir",
     "correlate",
+    "rowwise_kendall",
     "factor_value",
     "judge_correlations",
     "livebench_rollup",

@@ -60,7 +60,9 @@ def load_mapping(path: Path | None = None) -> list[MappedModel]:
     for entry in data.get("models", []):
         unknown = set(entry) - allowed
         if unknown or "model" not in entry:
-            raise SosbenchError(f"{path}: entry {entry.get('model', '?')!r} has unknown keys {sorted(unknown)}")
+            raise SosbenchError(
+                f"{path}: entry {entry.get('model', '?')!r} has unknown keys {sorted(unknown)}"
+            )
         out.append(MappedModel(**entry))
     names = [m.model for m in out]
     if len(set(names)) != len(names):
@@ -130,7 +132,9 @@ def load_paper(folder: Path | None = None) -> PaperData:
             results.sources.append(f"{ELEUTHER}:{m.eleuther}")
         if m.livebench_groups:
             if m.livebench_groups not in livebench:
-                raise SosbenchError(f"{folder / MAPPING}: {m.model}: no row {m.livebench_groups!r} in {LIVEBENCH_GROUPS}")
+                raise SosbenchError(
+                    f"{folder / MAPPING}: {m.model}: no row {m.livebench_groups!r} in {LIVEBENCH_GROUPS}"
+                )
             results.benchmarks.update(livebench[m.livebench_groups])
             results.sources.append(f"{LIVEBENCH_GROUPS}:{m.livebench_groups}")
             avg_by_model[m.model] = averages[m.livebench_groups]

@@ -122,10 +122,12 @@ class PaperAnalysis:
             "deltas": [d.to_json() for d in self.deltas],
             "livebench_rollup": self.rollup.to_json(),
             "regressions": [r.to_json() for r in self.regressions],
-            "mapping": [
-                {k: v for k, v in vars(m).items() if v is not None} for m in self.data.mapping
-            ],
-            "settings": {"bootstrap": self.scores.bootstrap, "seed": self.scores.seed, "normalize": self.scores.normalize},
+            "mapping": [{k: v for k, v in vars(m).items() if v is not None} for m in self.data.mapping],
+            "settings": {
+                "bootstrap": self.scores.bootstrap,
+                "seed": self.scores.seed,
+                "normalize": self.scores.normalize,
+            },
         }
 
 
@@ -187,7 +189,11 @@ def po_deltas(scores: list[ModelScore], mapping: list[MappedModel], arena: dict[
             for k in child.benchmarks
             if k in parent.benchmarks
         }
-        judge = arena[entry.model] - arena[entry.sft_parent] if entry.model in arena and entry.sft_parent in arena else None
+        judge = (
+            arena[entry.model] - arena[entry.sft_parent]
+            if entry.model in arena and entry.sft_parent in arena
+            else None
+        )
         out.append(Delta(entry.sft_parent, entry.model, entry.po_method or "", factors, benches, judge))
     return out
 
@@ -246,7 +252,17 @@ def size_regressions(scores: list[ModelScore], mapping: list[MappedModel]) -> li
         if np.ptp(x) == 0:
             continue
         fit = stats.linregress(x, y)
-        out.append(Regression(f, len(points), float(fit.slope), float(fit.intercept), float(fit.rvalue**2), float(fit.pvalue), tuple(points)))
+        out.append(
+            Regression(
+                f,
+                len(points),
+                float(fit.slope),
+                float(fit.intercept),
+                float(fit.rvalue**2),
+                float(fit.pvalue),
+                tuple(points),
+            )
+        )
     return out
 
 

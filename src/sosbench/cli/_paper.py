@@ -1,9 +1,117 @@
-"""`sosbench paper` (being written)."""
+"""`sosbench paper`: recompute the paper's scores and analyses from its packaged artifacts."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
+
+from sosbench.cli._common import console_err
+from sosbench.cli._score import Bootstrap, Normalize, Seed, print_factor_table
+from sosbench.errors import SosbenchError
+
+
+def _pct(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
+
+
+def _print_tables(analysis) -> None:  # noqa: ANN001 - PaperAnalysis, imported lazily
+    from rich.console import Console
+    from rich.table import Table
+
+    from sosbench.scoring import FACTOR_NAMES
+
+    console = Console()
+    print_factor_table(analysis.scores, f"Paper artifacts: {len(analysis.scores.models)} models")
+    arena = Table(title="Arena-Hard score (win rate % vs gpt-4-0314) and LiveBench average")
+    for col in ("model", "arena_hard", "livebench_average"):
+        arena.add_column(col, justify="left" if col == "model" else "right")
+    for m in analysis.scores.models:
+        a = analysis.data.arena_hard.get(m.model)
+        arena.add_row(
+            m.model, f"{a.score:.2f}" if a else "n/a", _pct(analysis.data.livebench_average.get(m.model))
+        )
+    console.print(arena)
+    corr = Table(title="Arena-Hard vs factor scores (bootstrap 95% CI over models)")
+    for col in ("y", "n", "pearson [CI]", "spearman [CI]", "kendall [CI]"):
+        corr.add_column(col, justify="left" if col == "y" else "right")
+    for c in analysis.correlations:
+        corr.add_row(
+            c.y,
+            str(c.n),
+            *(
+                f"{v:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+                for v, ci in (
+                    (c.pearson, c.pearson_ci),
+                    (c.spearman, c.spearman_ci),
+                    (c.kendall, c.kendall_ci),
+                )
+            ),
+        )
+    console.print(corr)
+    deltas = Table(title="SFT -> preference optimisation (points, PO minus SFT)")
+    for col in ("sft", "po", "method", *FACTOR_NAMES, "arena_hard"):
+        deltas.add_column(col, justify="left" if col in ("sft", "po", "method") else "right")
+    for d in analysis.deltas:
+        judge = "n/a" if d.arena_hard is None else f"{d.arena_hard:+.2f}"
+        deltas.add_row(d.sft, d.po, d.method, *(_pct(d.factors[f], signed=True) for f in FACTOR_NAMES), judge)
+    console.print(deltas)
+    r = analysis.rollup
+    verdict = "OK" if r.ok else "MISMATCH"
+    console.print(
+        f"LiveBench roll-up ({r.n_models} models): {verdict}; max |category - mean(tasks)| = "
+        f"{r.max_category_diff:.3f}, max |average - mean(categories)| = {r.max_average_diff:.3f} "
+        f"(tolerance {r.tolerance}); skipped (empty task cells): {', '.join(r.skipped) or 'none'}"
+    )
+    reg = Table(title="Factor ~ log10(SFT examples), SFT models of known data size")
+    for col in ("factor", "n", "slope per 10x", "intercept", "R^2", "p"):
+        reg.add_column(col, justify="left" if col == "factor" else "right")
+    for g in analysis.regressions:
+        reg.add_row(
+            g.factor,
+            str(g.n),
+            _pct(g.slope, signed=True),
+            _pct(g.intercept),
+            f"{g.r2:.2f}",
+            f"{g.p_value:.3f}",
+        )
+    console.print(reg)
+
+
+def paper(
+    format: Annotated[
+        str, typer.Option("--format", help="table or json.", envvar="SOSBENCH_FORMAT")
+    ] = "table",
+    normalize: Normalize = "none",
+    bootstrap: Bootstrap = 1000,
+    seed: Seed = 0,
+) -> None:
+    """Recompute the paper's scores and analyses from its packaged artifacts (offline).
+
+    Benchmark, factor and Arena-Hard scores of every artifact model; Arena-Hard versus factor
+    correlations with bootstrap CIs; SFT -> preference-optimisation deltas; the LiveBench roll-up
+    check; factor regressions on SFT data size.
+
+    Example: `sosbench paper --format json > paper.json`
+    """
+    if format not in ("table", "json"):
+        raise SosbenchError(f"unknown --format {format!r}: use table or json")
+    from sosbench.analysis import paper_analysis
+
+    err = console_err()
+    with err.status("recomputing the paper") as status:
+        analysis = paper_analysis(
+            bootstrap=bootstrap, seed=seed, normalize=normalize, on_step=lambda msg: status.update(msg)
+        )
+    if format == "json":
+        typer.echo(json.dumps(analysis.to_json(), indent=2))
+    else:
+        _print_tables(analysis)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `sosbench paper` to the root app."""
+    app.command("paper")(paper)

@@ -1,9 +1,111 @@
-"""`sosbench report` (being written)."""
+"""`sosbench report`: one self-contained HTML report of your models beside the paper's."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from sosbench.cli._common import console_err
+from sosbench.cli._score import AllowPartial, Bootstrap, Normalize, Seed
+from sosbench.errors import SosbenchError
+
+
+def report(
+    paths: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="Run folders or results files of your models (optional with --paper)."),
+    ] = None,
+    html: Annotated[
+        Optional[Path], typer.Option("--html", help="The HTML file to write.", envvar="SOSBENCH_HTML")
+    ] = None,
+    paper: Annotated[
+        bool,
+        typer.Option(
+            "--paper",
+            help="Include the paper's models and analyses (packaged artifacts).",
+            envvar="SOSBENCH_PAPER",
+        ),
+    ] = False,
+    png: Annotated[
+        Optional[Path],
+        typer.Option("--png", help="Also write every figure as PNG into this folder.", envvar="SOSBENCH_PNG"),
+    ] = None,
+    judge_scores: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--judge-scores",
+            help="Arena-Hard-style CSV (model, score, ...) with a judge score for your models.",
+            envvar="SOSBENCH_JUDGE_SCORES",
+        ),
+    ] = None,
+    audit: Annotated[
+        Optional[Path],
+        typer.Option("--audit", help="Judge audit JSON from `sosbench judge`.", envvar="SOSBENCH_AUDIT"),
+    ] = None,
+    allow_partial: AllowPartial = False,
+    normalize: Normalize = "none",
+    bootstrap: Bootstrap = 1000,
+    seed: Seed = 0,
+) -> None:
+    """Write one self-contained HTML report (works offline); your models beside the paper's.
+
+    Sortable leaderboard with factor scores and CIs, per-benchmark breakdown, factor bars with error
+    bars, judge-score-versus-factor scatter plots with fitted lines and r, correlation heatmaps.
+
+    Example: `sosbench report --paper --html sos-report.html` (the paper, from packaged data) or
+    `sosbench report runs/my-model --paper --judge-scores my_arena.csv --html report.html`
+    """
+    if html is None:
+        raise SosbenchError("--html is required: name the report file, e.g. --html sos-report.html")
+    if not paths and not paper:
+        raise SosbenchError("nothing to report: pass run folders / results files, or --paper")
+    from sosbench.report import build_report_data, read_audit, read_judge_scores, write_html_report
+
+    judge = read_judge_scores(judge_scores) if judge_scores else None
+    audit_rows = read_audit(audit) if audit else None
+    err = console_err()
+    user = paper_analysis = None
+    with err.status("building the report") as status:
+        if paths:
+            from sosbench.scoring import score_paths
+
+            def on_model(i: int, total: int, name: str) -> None:
+                status.update(f"scoring your models: {i + 1}/{total} {name}")
+
+            user = score_paths(
+                paths,
+                allow_partial=allow_partial,
+                normalize=normalize,
+                bootstrap=bootstrap,
+                seed=seed,
+                on_model=on_model,
+            )
+        if paper:
+            from sosbench.analysis import paper_analysis as analyse
+
+            paper_analysis = analyse(
+                bootstrap=bootstrap,
+                seed=seed,
+                normalize=normalize,
+                on_step=lambda msg: status.update(f"paper: {msg}"),
+            )
+        data = build_report_data(
+            user,
+            paper_analysis,
+            judge_scores=judge,
+            audit=audit_rows,
+            audit_source=str(audit) if audit else None,
+            inputs=[str(p) for p in paths or []],
+        )
+        out, figures = write_html_report(data, html, png_dir=png, on_step=lambda msg: status.update(msg))
+    err.print(f"wrote {out}")
+    for fig in figures:
+        if fig.png is not None:
+            err.print(f"wrote {fig.png}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `sosbench report` to the root app."""
+    app.command("report")(report)

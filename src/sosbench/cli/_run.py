@@ -63,6 +63,11 @@ def run(
         model_name=model_name,
     )
     console = console_err()
+    from sosbench.run import plan
+
+    skipped = plan(config, overwrite=overwrite).done
+    if skipped:
+        console.print(f"{len(skipped)} already finished (skipped): {', '.join(b.name for b in skipped)}")
     manifest = execute(
         config,
         overwrite=overwrite,

@@ -1,9 +1,150 @@
-"""`sosbench score` (being written)."""
+"""`sosbench score`: factor scores with confidence intervals from run folders and results files."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from sosbench.cli._common import console_err
+from sosbench.errors import SosbenchError
+
+FORMATS = ("table", "json", "csv")
+
+AllowPartial = Annotated[
+    bool,
+    typer.Option(
+        "--allow-partial",
+        help="Average a factor over the benchmarks present even if some are missing (said in every output).",
+        envvar="SOSBENCH_ALLOW_PARTIAL",
+    ),
+]
+Normalize = Annotated[
+    str,
+    typer.Option(
+        "--normalize",
+        help="none (scores on 0-1 as measured) or baseline (Open LLM Leaderboard v2 random-baseline rule).",
+        envvar="SOSBENCH_NORMALIZE",
+    ),
+]
+Bootstrap = Annotated[
+    int,
+    typer.Option(
+        "--bootstrap",
+        help="Bootstrap rounds over items (0 = analytic CIs only).",
+        envvar="SOSBENCH_BOOTSTRAP",
+    ),
+]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.", envvar="SOSBENCH_SEED")]
+
+
+def progress_callback():  # noqa: ANN201 - rich types stay lazy
+    """A per-model progress line on stderr (bootstrap over many items can take a while)."""
+    console = console_err()
+
+    def on_model(i: int, total: int, name: str) -> None:
+        console.print(f"[dim]scoring {i + 1}/{total}: {name}[/dim]")
+
+    return on_model
+
+
+def print_factor_table(report, title: str) -> None:  # noqa: ANN001 - ScoreReport, imported lazily
+    from rich.console import Console
+    from rich.table import Table
+
+    from sosbench.scoring import FACTOR_NAMES, factor_cell
+
+    table = Table(title=title, caption="0-100; [95% CI]; * = incomplete factor (--allow-partial)")
+    table.add_column("model")
+    for factor in FACTOR_NAMES:
+        table.add_column(factor, justify="right")
+    for model in report.models:
+        table.add_row(model.model, *(factor_cell(model.factors[f]) for f in FACTOR_NAMES))
+    Console().print(table)
+
+
+def print_benchmark_table(report) -> None:  # noqa: ANN001
+    from rich.console import Console
+    from rich.table import Table
+
+    from sosbench.suite import benchmarks
+
+    table = Table(title="Benchmarks (0-100, +- stderr)")
+    table.add_column("benchmark")
+    table.add_column("factor")
+    for model in report.models:
+        table.add_column(model.model, justify="right")
+    for bench in benchmarks():
+        cells = []
+        for model in report.models:
+            b = model.benchmarks.get(bench.name)
+            if b is None:
+                cells.append("-")
+            else:
+                se = f" +- {b.stderr * 100:.1f}" if b.stderr is not None else ""
+                cells.append(f"{b.score * 100:.1f}{se}")
+        table.add_row(bench.name, bench.factor, *cells)
+    Console().print(table)
+
+
+def score(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Run folders, lm-eval results JSON, LiveBench score files or CSVs.")
+    ],
+    format: Annotated[
+        str, typer.Option("--format", help="table, json or csv.", envvar="SOSBENCH_FORMAT")
+    ] = "table",
+    allow_partial: AllowPartial = False,
+    normalize: Normalize = "none",
+    bootstrap: Bootstrap = 1000,
+    seed: Seed = 0,
+    export: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--export",
+            help="Also write the artifact layouts here: sos_results.csv (like eleuther_wandb.csv), "
+            "livebench_groups.csv, livebench_tasks.csv.",
+            envvar="SOSBENCH_EXPORT",
+        ),
+    ] = None,
+) -> None:
+    """Score models into benchmark, factor (WK, IF, Safety) and Overall scores with 95% CIs.
+
+    Example: `sosbench score runs/llama3-sft runs/llama3-dpo --format json`
+    """
+    if format not in FORMATS:
+        raise SosbenchError(f"unknown --format {format!r}: use {', '.join(FORMATS)}")
+    if bootstrap < 0:
+        raise SosbenchError(f"--bootstrap must be 0 or more, not {bootstrap}")
+    from sosbench.results import read_paths, write_livebench_csvs, write_wide_csv
+    from sosbench.scoring import score_models, to_csv
+
+    models = read_paths(paths)
+    report = score_models(
+        models,
+        allow_partial=allow_partial,
+        normalize=normalize,
+        bootstrap=bootstrap,
+        seed=seed,
+        on_model=progress_callback() if len(models) > 1 else None,
+    )
+    err = console_err()
+    for note in report.notes:
+        err.print(f"note: {note}")
+    if format == "json":
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    elif format == "csv":
+        typer.echo(to_csv(report), nl=False)
+    else:
+        print_factor_table(report, f"SOS-Bench scores ({len(report.models)} models)")
+        print_benchmark_table(report)
+    if export is not None:
+        written = [write_wide_csv(models, export / "sos_results.csv"), *write_livebench_csvs(models, export)]
+        err.print("wrote " + ", ".join(str(p) for p in written))
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `sosbench score` to the root app."""
+    app.command("score")(score)

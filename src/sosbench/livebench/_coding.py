@@ -11,12 +11,11 @@ from __future__ import annotations
 import base64
 import io
 import json
-import math
 import pickle
 import zlib
 from typing import Any
 
-from sosbench.livebench._sandbox import RESULT_MARKER, SandboxLimits, run_python
+from sosbench.livebench._sandbox import DEFAULT_LIMITS, RESULT_MARKER, SandboxLimits, run_python
 
 PRELUDE = (
     "import string\nimport re\nimport datetime\nimport collections\nimport heapq\nimport bisect\n"
@@ -67,7 +66,7 @@ def decode_test_cases(field: str | list[Any]) -> list[dict[str, Any]]:
     except json.JSONDecodeError:
         text = _StrOnlyUnpickler(io.BytesIO(zlib.decompress(base64.b64decode(field)))).load()
         if not isinstance(text, str):
-            raise ValueError("private test cases did not decode to a JSON string") from None
+            raise TypeError("private test cases did not decode to a JSON string") from None
         return json.loads(text)
 
 
@@ -83,21 +82,26 @@ def function_name(question: dict[str, Any]) -> str | None:
 
 
 def stdout_matches(output: str, expected: str) -> bool:
-    """LiveCodeBench's stdin comparison cascade: exact (stripped), per line, numeric, token sets."""
+    """LiveCodeBench's stdin comparison cascade: whole text, stripped lines, numbers (numpy ``allclose``
+    tolerances, when the expected numbers are not all integers), then per-line token sets."""
     if output.strip() == expected.strip():
         return True
     got = [line.strip() for line in output.strip().split("\n")]
     want = [line.strip() for line in expected.strip().split("\n")]
     if got == want:
         return True
-    got_tokens, want_tokens = output.split(), expected.split()
-    numbers = _floats(got_tokens), _floats(want_tokens)
-    if numbers[0] is not None and numbers[1] is not None and len(numbers[0]) == len(numbers[1]):
-        if not all(float(x).is_integer() for x in numbers[1]) and all(
-            math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-8) for a, b in zip(*numbers)
-        ):
-            return True
-    return bool(want_tokens) and set(got_tokens) == set(want_tokens)
+    got_numbers, want_numbers = _floats(output.split()), _floats(expected.split())
+    if (
+        got_numbers is not None
+        and want_numbers is not None
+        and len(got_numbers) == len(want_numbers)
+        and not all(value.is_integer() for value in want_numbers)
+        and all(abs(a - b) <= 1e-8 + 1e-5 * abs(b) for a, b in zip(got_numbers, want_numbers))
+    ):
+        return True
+    return bool(expected.split()) and {frozenset(line.split()) for line in got} == {
+        frozenset(line.split()) for line in want
+    }
 
 
 def _floats(tokens: list[str]) -> list[float] | None:
@@ -130,13 +134,15 @@ def passes(program: str, test: dict[str, Any], fn_name: str | None, limits: Sand
 
 
 def score_coding(
-    question: dict[str, Any], answer: str, *, corrected: bool, limits: SandboxLimits = SandboxLimits()
+    question: dict[str, Any], answer: str, *, corrected: bool, limits: SandboxLimits = DEFAULT_LIMITS
 ) -> float:
     """1 iff the program passes every public and private test (stopping at the first failure)."""
     code = program_for(question, answer, corrected=corrected)
     if not code.strip():
         return 0.0
-    tests = decode_test_cases(question["public_test_cases"]) + decode_test_cases(question["private_test_cases"])
+    tests = decode_test_cases(question["public_test_cases"]) + decode_test_cases(
+        question["private_test_cases"]
+    )
     fn_name = function_name(question)
     program = PRELUDE + code
     return 1.0 if tests and all(passes(program, test, fn_name, limits) for test in tests) else 0.0

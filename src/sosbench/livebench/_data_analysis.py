@@ -93,8 +93,9 @@ def _same_table(predicted: Any, truth: Any, *, nan_equal: bool) -> bool:
     if len(predicted) != len(truth) or sorted(predicted.columns) != sorted(truth.columns):
         return False
     for column in truth.columns:
-        left, right = sorted(predicted[column].tolist(), key=_sort_key(nan_equal)), sorted(
-            truth[column].tolist(), key=_sort_key(nan_equal)
+        left, right = (
+            sorted(predicted[column].tolist(), key=_sort_key(nan_equal)),
+            sorted(truth[column].tolist(), key=_sort_key(nan_equal)),
         )
         if nan_equal:
             left, right = [_nan_token(v) for v in left], [_nan_token(v) for v in right]
@@ -103,7 +104,7 @@ def _same_table(predicted: Any, truth: Any, *, nan_equal: bool) -> bool:
     return True
 
 
-def _sort_key(nan_equal: bool):  # noqa: ANN202 - None means Python's own ordering
+def _sort_key(nan_equal: bool):
     return (lambda v: (_is_nan(v), v if not _is_nan(v) else 0)) if nan_equal else None
 
 

@@ -37,7 +37,10 @@ def score_plot_unscrambling(ground_truth: str, answer: str) -> float:
     predicted = [sentence.strip() for sentence in answer.split(".") if sentence.strip()]
     if not predicted or not truth:
         return 0.0
-    order = [predicted.index(difflib.get_close_matches(sentence, predicted, n=1, cutoff=0)[0]) for sentence in truth]
+    order = [
+        predicted.index(difflib.get_close_matches(sentence, predicted, n=1, cutoff=0)[0])
+        for sentence in truth
+    ]
     return 1.0 - _edit_distance(list(range(len(truth))), order) / len(truth)
 
 

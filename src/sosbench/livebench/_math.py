@@ -13,11 +13,13 @@ _NO_OPTION_VALUE = "\x00no option value\x00"
 """Stands for an AMC option value that cannot be read from the question: never occurs in an answer."""
 
 
-def score_amps_hard(ground_truth: str | list[str], answer: str, *, corrected: bool, equivalent: Equivalence) -> float:
+def score_amps_hard(
+    ground_truth: str | list[str], answer: str, *, corrected: bool, equivalent: Equivalence
+) -> float:
     r"""1 iff the last ``\boxed{}`` of the answer, normalised, is sympy-equal to the ground truth.
 
-    Corrected protocol: indexed roots survive normalisation and the ground truth's ``\ `` spacing
-    (which ``parse_latex`` rejects) is removed.
+    Corrected protocol: indexed roots survive normalisation and ``\ `` spacing (which ``parse_latex``
+    rejects) is removed from both sides.
     """
     if isinstance(ground_truth, list):
         ground_truth = ground_truth[-1]
@@ -28,7 +30,7 @@ def score_amps_hard(ground_truth: str | list[str], answer: str, *, corrected: bo
         return 0.0
     prediction = normalize_final_answer(content, keep_indexed_roots=corrected)
     if corrected:
-        ground_truth = ground_truth.replace("\\ ", " ")
+        ground_truth, prediction = ground_truth.replace("\\ ", " "), prediction.replace("\\ ", " ")
     return 1.0 if equivalent(ground_truth, prediction) else 0.0
 
 

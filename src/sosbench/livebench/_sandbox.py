@@ -12,9 +12,10 @@ without a container runtime. Each run here gets:
   endless print cannot flood the parent (the file-size limit stops it);
 * no network: when running as root with util-linux ``unshare``/``setpriv``, the child runs in
   empty network and PID namespaces (everything it started dies with it) as user ``nobody`` (so the
-  process limit applies and it cannot write outside its folder or read root's files); otherwise
-  the socket functions are disabled inside the child before the program runs (weaker: documented in
-  docs/livebench.md).
+  process limit applies and it cannot write outside its folder or read root's files); where
+  namespaces are not allowed, root still drops to ``nobody``; the socket functions are also disabled
+  inside the child before the program runs (the only network barrier without namespaces; weaker,
+  see docs/livebench.md).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Literal
 _HARNESS = Path(__file__).with_name("_sandbox_harness.py")
 _NOBODY = 65534
 RESULT_MARKER = "\x00sosbench-result\x00"
+"""Marks the call result line; ``_sandbox_harness`` (which cannot import sosbench) repeats it."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class SandboxLimits:
     memory_bytes: int = 4 * 1024**3
     processes: int = 64
     file_bytes: int = 32 * 1024**2
+
+
+DEFAULT_LIMITS = SandboxLimits()
 
 
 @dataclass(frozen=True)
@@ -99,13 +104,13 @@ def isolation() -> Isolation:
     """The strongest isolation that works here, probed once per process."""
     if sys.platform != "linux" or not hasattr(os, "geteuid") or os.geteuid() != 0:
         return Isolation(namespaces=False, drop_to_nobody=False)
-    for candidate in (Isolation(True, True), Isolation(True, False)):
+    for candidate in (Isolation(True, True), Isolation(True, False), Isolation(False, True)):
         needed = ["unshare"] + (["setpriv"] if candidate.drop_to_nobody else [])
         if not all(shutil.which(tool) for tool in needed):
             continue
         probe = candidate.wrap([sys.executable, "-I", "-c", "import json, runpy, socket"])
         try:
-            done = subprocess.run(probe, cwd="/", capture_output=True, timeout=60, check=False)  # noqa: S603
+            done = subprocess.run(probe, cwd="/", capture_output=True, timeout=60, check=False)
         except (OSError, subprocess.TimeoutExpired):
             continue
         if done.returncode == 0:
@@ -118,7 +123,7 @@ def run_python(
     *,
     stdin: str = "",
     call: tuple[str, str] | None = None,
-    limits: SandboxLimits = SandboxLimits(),
+    limits: SandboxLimits = DEFAULT_LIMITS,
 ) -> Execution:
     """Run ``program`` once in the sandbox: as a script reading ``stdin``, or (``call`` = (fn_name, args
     as JSON lines)) as a module whose function is called. Returns the captured stdout."""
@@ -142,7 +147,7 @@ def run_python(
 
 def _execute(command: list[str], workdir: Path, limits: SandboxLimits) -> Execution:
     with open(workdir / "stdin.txt", "rb") as stdin, open(workdir / "stdout.txt", "wb") as stdout:
-        process = subprocess.Popen(  # noqa: S603 - fixed command; the untrusted part is a file
+        process = subprocess.Popen(
             command,
             stdin=stdin,
             stdout=stdout,

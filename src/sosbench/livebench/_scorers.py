@@ -24,9 +24,9 @@ def score_question(question: dict[str, Any], answer: str, *, protocol: str = "pa
         return math.score_amc(truth, answer, text)
     if prefix == "aime":
         return math.score_aime(truth, answer)
-    if kind in ("imo", "usamo"):
+    if kind in ("imo", "usamo", "olympiad"):
         return math.score_olympiad(truth, answer)
-    if "amps_hard" in kind:
+    if "amps_hard" in kind or kind == "AMPS_Hard":
         from sosbench.livebench._sympy import shared_judge
 
         return math.score_amps_hard(truth, answer, corrected=corrected, equivalent=shared_judge().equivalent)
@@ -48,8 +48,10 @@ def score_question(question: dict[str, Any], answer: str, *, protocol: str = "pa
         "plot_unscrambling": lambda: language.score_plot_unscrambling(truth, answer),
         "typos": lambda: language.score_typos(truth, answer),
     }
-    if kind in ("olympiad", "math_comp", "AMPS_Hard"):
-        raise SosbenchError(f"question {question.get('question_id')}: math question without a known subtask")
+    if kind == "math_comp":
+        raise SosbenchError(
+            f"question {question.get('question_id')}: math_comp needs its subtask (amc_*, smc, aime_*) to pick a scorer"
+        )
     if task not in simple:
         raise SosbenchError(f"question {question.get('question_id')}: no scorer for task {task!r}")
     return simple[task]()

@@ -1,8 +1,9 @@
-"""Symbolic equivalence with a hard time limit that also works in threads and pool workers.
+"""Symbolic equivalence with a time limit that also works in threads and pool workers.
 
 LiveBench bounded sympy with SIGALRM, which only works in the main thread (its parallel mode scored
-every AMPS item 0). Here a long-lived child process does the sympy work and the parent kills and
-restarts it when an answer takes longer than the limit.
+every AMPS item 0). Here a long-lived child process does the sympy work: it stops a comparison after
+5 s of CPU time itself (see ``_sympy_server``), and the parent kills and restarts it if a reply takes
+far longer than that in wall-clock time (a comparison stuck where no signal is handled).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 from sosbench.errors import SosbenchError
 
 SYMPY_TIMEOUT_S = 5.0
-"""LiveBench's limit per comparison (parse + subtract + simplify)."""
+"""LiveBench's limit per comparison (parse + subtract + simplify), here in CPU seconds."""
+_WALL_BACKSTOP_S = 120.0
 _STARTUP_TIMEOUT_S = 120.0
 _SERVER = Path(__file__).with_name("_sympy_server.py")
 
@@ -26,19 +28,20 @@ _SERVER = Path(__file__).with_name("_sympy_server.py")
 class SympyJudge:
     """One sympy child process, restarted after a timeout; thread-safe (one request at a time)."""
 
-    def __init__(self, timeout_s: float = SYMPY_TIMEOUT_S) -> None:
-        self.timeout_s = timeout_s
+    def __init__(self, cpu_s: float = SYMPY_TIMEOUT_S, wall_s: float = _WALL_BACKSTOP_S) -> None:
+        self.cpu_s = cpu_s
+        self.wall_s = wall_s
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
 
     def equivalent(self, ground_truth: str, prediction: str) -> bool:
-        """True iff sympy finds the two LaTeX strings equal within the time limit."""
+        """True iff sympy finds the two LaTeX strings equal within the CPU-time limit."""
         with self._lock:
             process = self._ensure_started()
-            assert process.stdin is not None and process.stdout is not None  # noqa: S101 - Popen with PIPEs
+            assert process.stdin is not None and process.stdout is not None
             process.stdin.write(json.dumps([ground_truth, prediction]) + "\n")
             process.stdin.flush()
-            reply = self._read_line(process, self.timeout_s)
+            reply = self._read_line(process, self.wall_s)
             if reply is None:
                 self._stop()
                 return False
@@ -52,8 +55,8 @@ class SympyJudge:
     def _ensure_started(self) -> subprocess.Popen[str]:
         if self._process is not None and self._process.poll() is None:
             return self._process
-        process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-            [sys.executable, "-I", str(_SERVER)],
+        process = subprocess.Popen(
+            [sys.executable, "-I", str(_SERVER), str(self.cpu_s)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -72,7 +75,7 @@ class SympyJudge:
     @staticmethod
     def _read_line(process: subprocess.Popen[str], timeout_s: float) -> str | None:
         """One reply line, or None on timeout or if the child died."""
-        assert process.stdout is not None  # noqa: S101 - Popen with PIPEs
+        assert process.stdout is not None
         ready, _, _ = select.select([process.stdout], [], [], timeout_s)
         if not ready:
             return None

@@ -48,9 +48,7 @@ def _binomial_stderr(p: float, n: int | None) -> float | None:
     return math.sqrt(max(p * (1.0 - p), 0.0) / n)
 
 
-def _category_result(
-    bench: Benchmark, tasks: dict[str, Component], source: str
-) -> BenchmarkResult | None:
+def _category_result(bench: Benchmark, tasks: dict[str, Component], source: str) -> BenchmarkResult | None:
     wanted = bench.livebench.tasks  # type: ignore[union-attr]
     if not all(t in tasks for t in wanted):
         return None
@@ -70,25 +68,12 @@ def _rows(path: Path) -> list[dict[str, Any]]:
         else:
             rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError as exc:
-        raise SosbenchError(f"{path}: malformed JSON ({exc.msg}, line {exc.lineno}): re-export the file") from None
+        raise SosbenchError(
+            f"{path}: malformed JSON ({exc.msg}, line {exc.lineno}): re-export the file"
+        ) from None
     if not all(isinstance(r, dict) for r in rows):
         raise SosbenchError(f"{path}: expected one JSON object per line with question_id, task and score")
     return rows
-
-
-def is_livebench_rows(path: Path) -> bool:
-    """True when the first row of a JSON/JSONL file looks like a per-question LiveBench score."""
-    try:
-        with path.open(encoding="utf-8") as handle:
-            head = handle.read(4096).lstrip()
-    except OSError:
-        return False
-    first = head.lstrip("[").lstrip().split("\n", 1)[0]
-    try:
-        row = json.loads(first.rstrip().rstrip(","))
-    except json.JSONDecodeError:
-        return False
-    return isinstance(row, dict) and {"task", "score"} <= set(row) and "results" not in row
 
 
 def read_livebench_scores(path: Path, model: str | None = None) -> dict[str, dict[str, BenchmarkResult]]:
@@ -102,7 +87,9 @@ def read_livebench_scores(path: Path, model: str | None = None) -> dict[str, dic
     scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for lineno, row in enumerate(_rows(path), 1):
         if "task" not in row or "score" not in row:
-            raise SosbenchError(f"{path}: row {lineno} has no task/score: expected LiveBench per-question scores")
+            raise SosbenchError(
+                f"{path}: row {lineno} has no task/score: expected LiveBench per-question scores"
+            )
         if row["task"] not in categories:
             continue
         name = model or row.get("model") or row.get("model_id") or path.stem

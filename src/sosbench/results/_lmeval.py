@@ -129,7 +129,10 @@ def _from_aggregates(
         task = key.split("/", 1)[0]
         tasks = [task]
         if bench.score is not None and bench.score.pool:
-            tasks = _subtasks_of(data, task) or [task]
+            ours = keys == bench.result_keys(_protocol_of(bench, keys))
+            tasks = _subtasks_of(data, task) or (
+                list(bench.sample_tasks(_protocol_of(bench, keys))) if ours else [task]
+            )
         components.append(
             Component(
                 key=key,
@@ -151,7 +154,9 @@ def find_samples(folder: Path, task: str, stem_suffix: str = "") -> Path | None:
     if stem_suffix:
         return None
     stamped = sorted(
-        p for p in folder.glob(f"samples_{task}_*.jsonl") if _TIMESTAMP.search(p.stem[len("samples_" + task) :])
+        p
+        for p in folder.glob(f"samples_{task}_*.jsonl")
+        if _TIMESTAMP.search(p.stem[len("samples_" + task) :])
     )
     return stamped[-1] if stamped else None
 
@@ -168,9 +173,13 @@ def read_sample_metric(path: Path, metric: str) -> Items:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise SosbenchError(f"{path}:{lineno}: malformed JSON line ({exc.msg}): re-run the benchmark") from None
+                raise SosbenchError(
+                    f"{path}:{lineno}: malformed JSON line ({exc.msg}): re-run the benchmark"
+                ) from None
             if not isinstance(row, dict) or metric not in row:
-                raise SosbenchError(f"{path}:{lineno}: no {metric!r} in this sample: is it an lm-eval samples log?")
+                raise SosbenchError(
+                    f"{path}:{lineno}: no {metric!r} in this sample: is it an lm-eval samples log?"
+                )
             value = row[metric]
             if isinstance(value, list):
                 ratio = True

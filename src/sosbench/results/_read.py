@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from sosbench.errors import SosbenchError
-from sosbench.results._lmeval import benchmark_from_results, load_json
 from sosbench.results._livebench import (
     csv_layout,
-    is_livebench_rows,
     read_csv_rows,
     read_livebench_csv,
     read_livebench_scores,
 )
+from sosbench.results._lmeval import benchmark_from_results, load_json
 from sosbench.results._model import BenchmarkResult, ModelResults
 from sosbench.results._wide import is_wide_header, read_wide_csv
 from sosbench.run import DONE, MANIFEST, RESULTS
@@ -43,7 +42,9 @@ def read_run_folder(folder: Path) -> ModelResults:
         if not (sub / DONE).is_file():
             results.notes.append(f"{sub}: unfinished (no {DONE}), left out")
             continue
-        result = _livebench_in_folder(bench.name, sub, model) if bench.livebench else _lmeval_in_folder(bench, sub)
+        result = (
+            _livebench_in_folder(bench.name, sub, model) if bench.livebench else _lmeval_in_folder(bench, sub)
+        )
         results.benchmarks[bench.name] = result
     if not results.benchmarks:
         raise SosbenchError(f"{folder}: no finished benchmark in this run folder: run `sosbench run` first")
@@ -64,7 +65,7 @@ def _lmeval_in_folder(bench: Any, sub: Path) -> BenchmarkResult:
     path = sub / RESULTS
     data = load_json(path)
     if not isinstance(data, dict):
-        raise SosbenchError(f"{path}: not an lm-eval results JSON (expected an object with \"results\")")
+        raise SosbenchError(f'{path}: not an lm-eval results JSON (expected an object with "results")')
     result = benchmark_from_results(bench, data, str(path), samples_dir=sub)
     if result is None:
         raise SosbenchError(f"{path}: holds no result for {bench.name}: re-run the benchmark")
@@ -90,7 +91,7 @@ def read_results_json(path: Path) -> ModelResults:
     """A plain lm-eval results JSON (our task names or the paper's reference names), with its samples logs."""
     data = load_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
-        raise SosbenchError(f"{path}: not an lm-eval results JSON (no \"results\" object)")
+        raise SosbenchError(f'{path}: not an lm-eval results JSON (no "results" object)')
     suffix = path.stem[len("results") :] if path.stem.startswith("results_") else ""
     results = ModelResults(_model_name(data, path), sources=[str(path)])
     for bench in benchmarks():
@@ -119,7 +120,9 @@ def read_path(path: Path) -> list[ModelResults]:
             return [read_run_folder(path)]
         found = sorted(path.rglob("results*.json"))
         if not found:
-            raise SosbenchError(f"{path}: neither a run folder ({MANIFEST}) nor a folder of lm-eval results_*.json")
+            raise SosbenchError(
+                f"{path}: neither a run folder ({MANIFEST}) nor a folder of lm-eval results_*.json"
+            )
         return [read_results_json(p) for p in found]
     if not path.exists():
         raise SosbenchError(f"{path}: no such file or folder: check the path")
@@ -134,9 +137,12 @@ def read_path(path: Path) -> list[ModelResults]:
             f"{path}: unknown CSV layout (expected eleuther_wandb.csv-style `Name,<task>/<metric>...` "
             "or a LiveBench groups/tasks CSV)"
         )
-    if suffix == ".jsonl" or (suffix == ".json" and is_livebench_rows(path)):
+    if suffix == ".jsonl":
         return _from_livebench(read_livebench_scores(path), path)
     if suffix == ".json":
+        # a JSON list holds LiveBench per-question rows; an object is an lm-eval results file
+        if isinstance(load_json(path), list):
+            return _from_livebench(read_livebench_scores(path), path)
         return [read_results_json(path)]
     raise SosbenchError(f"{path}: unsupported input (use a run folder, .json, .jsonl or .csv)")
 

@@ -44,7 +44,9 @@ def read_wide_csv(path: Path) -> dict[str, ModelResults]:
     """Model `Name` -> results from an eleuther_wandb.csv-style table (values in [0, 1])."""
     header, rows = read_csv_rows(path)
     if not is_wide_header(header):
-        raise SosbenchError(f"{path}: not a wide results CSV (first column must be `Name`, then task/metric columns)")
+        raise SosbenchError(
+            f"{path}: not a wide results CSV (first column must be `Name`, then task/metric columns)"
+        )
     columns = set(header)
     out: dict[str, ModelResults] = {}
     for row in rows:
@@ -62,7 +64,9 @@ def read_wide_csv(path: Path) -> dict[str, ModelResults]:
                 task = column.split("/", 1)[0]
                 components.append(Component(column, column, value, se, _backsolved_n(value, se), None, task))
             else:
-                results.benchmarks[bench.name] = _with_shared_n(BenchmarkResult(bench.name, tuple(components), str(path)))
+                results.benchmarks[bench.name] = _with_shared_n(
+                    BenchmarkResult(bench.name, tuple(components), str(path))
+                )
         if model in out:
             raise SosbenchError(f"{path}: model {model!r} appears twice: keep one row per model")
         out[model] = results
@@ -76,7 +80,15 @@ def _with_shared_n(result: BenchmarkResult) -> BenchmarkResult:
         if c.n is not None:
             first.setdefault(c.item_set, c.n)
     comps = tuple(
-        Component(c.key, c.column, c.value, c.stderr, c.n if c.n is not None else first.get(c.item_set), c.items, c.item_set)
+        Component(
+            c.key,
+            c.column,
+            c.value,
+            c.stderr,
+            c.n if c.n is not None else first.get(c.item_set),
+            c.items,
+            c.item_set,
+        )
         for c in result.components
     )
     return BenchmarkResult(result.name, comps, result.source)
@@ -110,7 +122,10 @@ def write_wide_csv(models: list[ModelResults], path: Path) -> Path:
             by_column = _by_column(model.benchmarks.get(bench.name))
             for column in bench.artifact:
                 comp = by_column.get(column)
-                row += [_fmt(comp.value) if comp else "", _fmt(comp.stderr) if comp and comp.stderr is not None else ""]
+                row += [
+                    _fmt(comp.value) if comp else "",
+                    _fmt(comp.stderr) if comp and comp.stderr is not None else "",
+                ]
         rows.append(row)
     return _write_atomic(path, rows)
 
@@ -138,7 +153,9 @@ def write_livebench_csvs(models: list[ModelResults], folder: Path) -> tuple[Path
         if not cat_values:
             continue
         average = sum(cat_values.values()) / len(cat_names) if len(cat_values) == len(cat_names) else None
-        groups.append([model.model, _fmt(average, 100, 3), *(_fmt(cat_values.get(c), 100, 3) for c in cat_names)])
+        groups.append(
+            [model.model, _fmt(average, 100, 3), *(_fmt(cat_values.get(c), 100, 3) for c in cat_names)]
+        )
         task_rows.append([model.model, *(_fmt(task_values.get(t), 100, 3) for t in tasks)])
     return (
         _write_atomic(folder / "livebench_groups.csv", groups),

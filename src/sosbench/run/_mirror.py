@@ -119,6 +119,9 @@ def add_dataset(
     Each file is written atomically and the manifest last, so a dataset is either fully
     registered or absent.
     """
+    import datasets
+
+    datasets.disable_progress_bars()
     folder = repo_folder(data_dir, dataset_id)
     layout: dict[str, list[str]] = {}
     files: dict[str, str] = {}

@@ -148,6 +148,10 @@ def execute(
     manifest = _previous_or_new(run_dir, config, the_plan.config_hash, benches)
     if the_plan.todo:
         check_data(the_plan.todo, config.data_dir)
+        if any(b.name == "ifeval" or b.engine == "livebench" for b in the_plan.todo):
+            from sosbench.livebench import ensure_punkt_tab
+
+            ensure_punkt_tab()  # IFEval's sentence counter needs NLTK punkt_tab, which NLTK cannot fetch offline
         lm = _lmeval.make_model(config)
         manifest["chat_template_sha256"] = manifest["chat_template_sha256"] or _chat_template_sha(
             lm, _lmeval.uses_chat_template(the_plan.todo[0], config)

@@ -32,7 +32,9 @@ def random_baseline(benchmark: str, column: str) -> float:
     if isinstance(spec, dict):
         task = column.split("/", 1)[0]
         if task not in spec:
-            raise SosbenchError(f"no random baseline for {benchmark} subtask {task!r} in data/scoring/scoring.yaml")
+            raise SosbenchError(
+                f"no random baseline for {benchmark} subtask {task!r} in data/scoring/scoring.yaml"
+            )
         spec = spec[task]
     return 0.0 if spec is None else 1.0 / float(spec)
 

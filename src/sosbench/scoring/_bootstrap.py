@@ -37,7 +37,9 @@ def _resample_set(items: list[Items], rng: np.random.Generator, rounds: int) -> 
     return out
 
 
-def component_rounds(components: tuple[Component, ...], rng: np.random.Generator, rounds: int) -> list[np.ndarray]:
+def component_rounds(
+    components: tuple[Component, ...], rng: np.random.Generator, rounds: int
+) -> list[np.ndarray]:
     """Bootstrap means of every component (in order); all components must carry items."""
     by_set: dict[str, list[int]] = {}
     for i, comp in enumerate(components):

@@ -16,7 +16,7 @@ def _pct(value: float | None) -> str:
 def factor_cell(f: FactorScore) -> str:
     """'52.3 [50.1, 54.4]' on a 0-100 scale, '*' when incomplete, 'n/a' without a score."""
     if f.score is None:
-        return "n/a (missing " + ", ".join(f.missing) + ")" if f.missing else "n/a"
+        return f"n/a ({len(f.missing)} missing)" if f.missing else "n/a"
     ci = f" [{_pct(f.ci_low)}, {_pct(f.ci_high)}]" if f.ci_low is not None else ""
     return f"{_pct(f.score)}{ci}{'' if f.complete else ' *'}"
 

@@ -124,7 +124,9 @@ class ScoreReport:
                 "(marked complete=false); such scores are not comparable with complete ones"
             )
         if self.normalize == "baseline":
-            out.append("--normalize baseline: Open LLM Leaderboard v2 random-baseline normalisation per subtask")
+            out.append(
+                "--normalize baseline: Open LLM Leaderboard v2 random-baseline normalisation per subtask"
+            )
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -146,7 +148,9 @@ def _component_stderr(comp: Component) -> float | None:
     return None
 
 
-def _benchmark_point(bench: Benchmark, result: BenchmarkResult, normalization: str) -> tuple[float, float | None]:
+def _benchmark_point(
+    bench: Benchmark, result: BenchmarkResult, normalization: str
+) -> tuple[float, float | None]:
     """Score and analytic stderr of one benchmark.
 
     Components on the same items (IFEval's metrics) are treated as perfectly correlated (their
@@ -228,9 +232,13 @@ def score_model(
         elif with_items and se is not None:
             rounds = rng.normal(score, se, size=bootstrap)  # no items: parametric draw (docs/scoring.md)
         bench_rounds[bench.name] = rounds
-        ci, method = (percentile_ci(rounds), "bootstrap") if rounds is not None and result.has_items else (
-            _analytic(score, se),
-            "analytic",
+        ci, method = (
+            (percentile_ci(rounds), "bootstrap")
+            if rounds is not None and result.has_items
+            else (
+                _analytic(score, se),
+                "analytic",
+            )
         )
         bench_scores[bench.name] = BenchmarkScore(
             bench.name,
@@ -315,7 +323,9 @@ def score_models(
         if on_model is not None:
             on_model(i, len(models), results.model)
         scored.append(
-            score_model(results, allow_partial=allow_partial, normalize=normalization, bootstrap=bootstrap, seed=seed)
+            score_model(
+                results, allow_partial=allow_partial, normalize=normalization, bootstrap=bootstrap, seed=seed
+            )
         )
     return ScoreReport(scored, normalization, allow_partial, bootstrap, seed)
 
@@ -332,5 +342,10 @@ def score_paths(
     """Read run folders / results files and score every model in them."""
     models = read_paths([Path(p) for p in paths])
     return score_models(
-        models, allow_partial=allow_partial, normalize=normalize, bootstrap=bootstrap, seed=seed, on_model=on_model
+        models,
+        allow_partial=allow_partial,
+        normalize=normalize,
+        bootstrap=bootstrap,
+        seed=seed,
+        on_model=on_model,
     )

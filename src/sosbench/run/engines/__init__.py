@@ -7,12 +7,12 @@ lm-eval; the model module loads only when lm-eval first builds an ``sos-hf`` mod
 
 from __future__ import annotations
 
-from sosbench.run.engines._random_model import RandomModelSpec, build_random_model
+from sosbench.run.engines._random_model import LLAMA3_8B, RandomModelSpec, build_random_model
 
 SOS_HF = "sos-hf"
 _TARGET = "sosbench.run.engines._prefix_cache_hf:PrefixCacheHFLM"
 
-__all__ = ["SOS_HF", "RandomModelSpec", "build_random_model", "register_models"]
+__all__ = ["LLAMA3_8B", "SOS_HF", "RandomModelSpec", "build_random_model", "register_models"]
 
 
 def register_models() -> None:

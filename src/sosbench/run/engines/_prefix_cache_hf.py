@@ -24,9 +24,13 @@ import torch.nn.functional as F
 from lm_eval.models.huggingface import HFLM
 from tqdm import tqdm
 from transformers import DynamicCache
-from transformers.cache_utils import DynamicLayer
 
 from sosbench.errors import SosbenchError, require
+
+try:
+    from transformers.cache_utils import DynamicLayer
+except ImportError as missing:  # the per-layer cache API arrived in transformers 4.56
+    raise SosbenchError("sos-hf needs transformers>=4.56: run `pip install -U transformers`") from missing
 from sosbench.run.engines._plan import Item, Leaf, Segment, plan, scoring_window
 
 logger = logging.getLogger(__name__)
@@ -34,6 +38,7 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "sos-hf"
 DEFAULT_MAX_BATCH_TOKENS = 8192
 DEFAULT_MIN_SHARED_TOKENS = 16
+MAX_PADDING = 0.25  # largest share of padding in a batch's new tokens
 # --generate-backend value -> (lm-eval model name, module that must be importable, sosbench extra)
 GENERATE_BACKENDS: dict[str, tuple[str, str, str]] = {
     "vllm": ("vllm", "vllm", "vllm"),
@@ -68,13 +73,26 @@ class _Block:
         return int(self.mask.shape[1])
 
     def select(self, rows: torch.Tensor) -> DynamicCache:
-        """A fresh cache holding the given rows (a copy: the forward pass appends to it)."""
-        return DynamicCache(
-            ddp_cache_data=[
-                (layer.keys.index_select(0, rows), layer.values.index_select(0, rows))
-                for layer in self.cache.layers
-            ]
-        )
+        """A fresh cache holding the given rows (the forward pass appends to it, never in place).
+
+        Rows of one parent are a broadcast view, not a copy: the cache's own concatenation with
+        the new keys is then the only copy made.
+        """
+        first = int(rows[0])
+        one_parent = bool((rows == first).all())
+
+        def pick(states: torch.Tensor) -> torch.Tensor:
+            if one_parent:
+                return states[first : first + 1].expand(len(rows), *states.shape[1:])
+            return states.index_select(0, rows)
+
+        # Layers filled by assignment: DynamicCache(ddp_cache_data=...) would concatenate (copy) once more.
+        cache = DynamicCache(ddp_cache_data=[(None, None)] * len(self.cache.layers))
+        for layer, source in zip(cache.layers, self.cache.layers, strict=True):
+            keys, values = pick(source.keys), pick(source.values)
+            layer.lazy_initialization(keys, values)
+            layer.keys, layer.values = keys, values
+        return cache
 
 
 @dataclass
@@ -174,15 +192,24 @@ class PrefixCacheHFLM(HFLM):
             self._run(below, block, results, progress)
 
     def _batches(self, pairs: list[tuple[Item, int | None]], parent: _Block | None) -> Iterator[_Batch]:
-        """Longest rows first (a too-large budget fails at once); rows until the budget is full."""
+        """Longest rows first (a too-large budget fails at once), packed while the batch fits.
+
+        A batch closes when rows x (cached width + widest row) would pass ``max_batch_tokens``,
+        or when padding would pass ``MAX_PADDING`` of its new tokens (rows of very different
+        lengths, e.g. user prompts below one shared instruction, go to separate batches).
+        """
         cached = parent.width if parent is not None else 0
-        batch = _Batch([])
-        widest = 0
+        batch, widest, real = _Batch([]), 0, 0
         for item, row in sorted(pairs, key=lambda pair: -len(pair[0].tokens)):
-            widest = max(widest, len(item.tokens))
-            if batch.items and (len(batch.items) + 1) * (cached + widest) > self.max_batch_tokens:
+            length = len(item.tokens)
+            rows = len(batch.items) + 1
+            too_big = rows * (cached + widest) > self.max_batch_tokens
+            too_padded = rows * widest - (real + length) > MAX_PADDING * rows * widest
+            if batch.items and (too_big or too_padded):
                 yield batch
-                batch, widest = _Batch([]), len(item.tokens)
+                batch, widest, real = _Batch([]), 0, 0
+            widest = max(widest, length)
+            real += length
             batch.items.append(item)
             batch.parent_rows.append(row if row is not None else 0)
         if batch.items:
@@ -194,9 +221,10 @@ class PrefixCacheHFLM(HFLM):
         """One model call on right-padded rows below ``parent``; returns the output and the row mask."""
         lengths = torch.tensor([len(item.tokens) for item in batch.items], device=self.device)
         width = int(lengths.max())
-        ids = torch.zeros((len(batch.items), width), dtype=torch.long, device=self.device)
+        ids = torch.zeros((len(batch.items), width), dtype=torch.long)
         for row, item in enumerate(batch.items):
             ids[row, : len(item.tokens)] = torch.tensor(item.tokens, dtype=torch.long)
+        ids = ids.to(self.device)
         own_mask = (torch.arange(width, device=self.device)[None, :] < lengths[:, None]).long()
         kwargs: dict[str, Any] = {"use_cache": use_cache or parent is not None}
         if parent is not None:
@@ -283,7 +311,11 @@ class PrefixCacheHFLM(HFLM):
                     "not a model object"
                 )
             name = GENERATE_BACKENDS[self.generate_backend_name][0]
-            options = {"pretrained": self.pretrained, "revision": self.revision, **self.generate_backend_options}
+            options = {
+                "pretrained": self.pretrained,
+                "revision": self.revision,
+                **self.generate_backend_options,
+            }
             self._generator = get_model(name)(**options)
         return self._generator
 
@@ -322,7 +354,8 @@ def _check_request(context: Sequence[int], continuation: Sequence[int], max_leng
         raise SosbenchError(f"{MODEL_NAME}: a loglikelihood request has an empty context or continuation")
     if len(continuation) > max_length:
         raise SosbenchError(
-            f"{MODEL_NAME}: a continuation of {len(continuation)} tokens is longer than max_length={max_length}"
+            f"{MODEL_NAME}: a continuation of {len(continuation)} tokens is longer than "
+            f"max_length={max_length}"
         )
     if len(context) + len(continuation) > max_length + 1:
         logger.warning(

@@ -1,0 +1,157 @@
+"""Answers in LiveBench's model_answer format, per-question score files, and the run-folder step.
+
+Files (see docs/livebench.md):
+* ``model_answer/<model_id>.jsonl``: {question_id, answer_id, model_id, choices: [{index: 0, turns: [answer]}], tstamp}
+* ``livebench_scores.jsonl``: {question_id, task, category, score, model_id}, score in [0, 1]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sosbench.errors import SosbenchError
+from sosbench.livebench._parallel import score_many
+from sosbench.livebench._questions import Question, load_questions, read_jsonl
+from sosbench.livebench._report import task_scores
+from sosbench.livebench._tasks import CATEGORIES, RELEASE, category_of, check_protocol
+
+SCORES_FILE = "livebench_scores.jsonl"
+ANSWER_DIR = "model_answer"
+
+
+def write_jsonl_atomic(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Write all rows to a temporary file, fsync, then rename over ``path`` (never a half file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def answer_record(question_id: str, model_id: str, answer: str) -> dict[str, Any]:
+    """One LiveBench/FastChat answer record (answer_id is a content hash, so reruns are reproducible)."""
+    digest = hashlib.sha256(f"{model_id}\0{question_id}\0{answer}".encode()).hexdigest()[:22]
+    return {
+        "question_id": question_id,
+        "answer_id": digest,
+        "model_id": model_id,
+        "choices": [{"index": 0, "turns": [answer]}],
+        "tstamp": time.time(),
+    }
+
+
+def answer_text(record: Mapping[str, Any], where: str) -> str:
+    """``choices[0].turns[-1]``, the text LiveBench's judge reads."""
+    try:
+        text = record["choices"][0]["turns"][-1]
+    except (KeyError, IndexError, TypeError):
+        raise SosbenchError(
+            f"{where}: no choices[0].turns[-1]: expected LiveBench model_answer rows"
+        ) from None
+    if not isinstance(text, str):
+        raise SosbenchError(f"{where}: choices[0].turns[-1] is not a string")
+    return text
+
+
+def model_file_name(model_id: str) -> str:
+    """A safe file name for a model id (slashes and odd characters become "_")."""
+    return re.sub(r"[^\w.+-]", "_", model_id).strip("._") or "model"
+
+
+def read_answers(source: Path) -> list[dict[str, Any]]:
+    """Answer records from a model_answer JSONL file or a folder of them; later rows win per (model, question)."""
+    files = sorted(source.glob("*.jsonl")) if source.is_dir() else [source]
+    if not files or not all(f.is_file() for f in files):
+        raise SosbenchError(
+            f"answers not found: {source} is neither a model_answer .jsonl file nor a folder of them"
+        )
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for file in files:
+        for number, record in enumerate(read_jsonl(file), 1):
+            where = f"{file}:{number}"
+            if "question_id" not in record:
+                raise SosbenchError(f"{where}: no question_id: expected LiveBench model_answer rows")
+            model = str(record.get("model_id") or file.stem)
+            latest[(model, str(record["question_id"]))] = {
+                **record,
+                "model_id": model,
+                "_text": answer_text(record, where),
+            }
+    return list(latest.values())
+
+
+def score_rows(questions: list[Question], answers: list[dict[str, Any]], *, protocol: str = "paper",
+               workers: int | None = None, progress: Any = None) -> list[dict[str, Any]]:  # fmt: skip
+    """One row per answer to a known question: {question_id, task, category, score, model_id}."""
+    check_protocol(protocol)
+    by_id = {question["question_id"]: question for question in questions}
+    matched = [(by_id[a["question_id"]], a) for a in answers if a["question_id"] in by_id]
+    if answers and not matched:
+        raise SosbenchError("no answer matches a question of the release: check --questions and --answers")
+    scores = score_many(
+        [(q, a["_text"]) for q, a in matched], protocol=protocol, workers=workers, progress=progress
+    )
+    rows = [
+        {"question_id": q["question_id"], "task": q["task"], "category": category_of(q["task"]), "score": s,
+         "model_id": a["model_id"]}
+        for (q, a), s in zip(matched, scores)
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (r["model_id"], r["task"], r["question_id"]))
+
+
+def score_answer_files(questions: str | Path, answers: Path, *, protocol: str = "paper", workers: int | None = None,
+                       release: str = RELEASE, progress: Any = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Score existing model_answer files against questions (a question.jsonl, folder, mirror or hub id)."""
+    return score_rows(load_questions(questions, release=release), read_answers(Path(answers)),
+                      protocol=protocol, workers=workers, progress=progress)  # fmt: skip
+
+
+def _sample_answer(sample: Mapping[str, Any], where: str) -> str:
+    """The generated text of one lm-eval sample log line (filtered response, else raw), stripped as LiveBench did."""
+    response = sample.get("filtered_resps") or sample.get("resps")
+    while isinstance(response, list):
+        if not response:
+            raise SosbenchError(f"{where}: empty response list in lm-eval sample log")
+        response = response[0]
+    if not isinstance(response, str):
+        raise SosbenchError(f"{where}: no generated text in lm-eval sample log")
+    return response.strip()
+
+
+def finalize_run(benchmark_dir: Path, category: str, model_id: str, *, protocol: str = "paper",
+                 workers: int | None = None) -> dict[str, float]:  # fmt: skip
+    """Turn lm-eval's LiveBench sample logs into model_answer + livebench_scores.jsonl; return task -> score x 100.
+
+    Reads ``samples_livebench_<task>.jsonl`` for every task of ``category`` in ``benchmark_dir``.
+    """
+    if category not in CATEGORIES:
+        raise SosbenchError(f"unknown LiveBench category {category!r}: use one of {', '.join(CATEGORIES)}")
+    benchmark_dir = Path(benchmark_dir)
+    questions: list[Question] = []
+    answers: list[dict[str, Any]] = []
+    for task in CATEGORIES[category]:
+        path = benchmark_dir / f"samples_livebench_{task}.jsonl"
+        if not path.is_file():
+            raise SosbenchError(
+                f"{path} is missing: the lm-eval run of livebench_{category} did not finish; rerun it"
+            )
+        for number, sample in enumerate(read_jsonl(path), 1):
+            question = sample["doc"]
+            text = _sample_answer(sample, f"{path}:{number}")
+            questions.append(question)
+            answers.append({**answer_record(question["question_id"], model_id, text), "_text": text})
+    write_jsonl_atomic(benchmark_dir / ANSWER_DIR / f"{model_file_name(model_id)}.jsonl",
+                       ({k: v for k, v in a.items() if k != "_text"} for a in answers))  # fmt: skip
+    rows = score_rows(questions, answers, protocol=protocol, workers=workers)
+    write_jsonl_atomic(benchmark_dir / SCORES_FILE, rows)
+    return task_scores(rows).get(model_id, {})

@@ -1,0 +1,65 @@
+"""Scoring many answers across CPU cores.
+
+Scorers are CPU-bound Python (sympy, pandas, IFEval) or wait on sandboxed test processes, so a
+process pool scales them; each worker keeps its own sympy child process. Workers come from a
+``forkserver`` (a parent that already loaded torch/CUDA is never forked) that preloads the heavy
+scorer libraries once (``_warm``). Small jobs are scored in-process: starting workers costs seconds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from sosbench.livebench._scorers import score_question
+
+Item = tuple[dict[str, Any], str]
+MIN_PARALLEL_ITEMS = 32
+"""Below this many answers a pool costs more than it saves."""
+
+
+def default_workers() -> int:
+    """One worker per usable core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _score_chunk(chunk: list[Item], protocol: str) -> list[float]:
+    return [score_question(question, answer, protocol=protocol) for question, answer in chunk]
+
+
+def score_many(items: Sequence[Item], *, protocol: str = "paper", workers: int | None = None,
+               progress: Any = None) -> list[float]:  # fmt: skip
+    """Scores for ``(question, answer)`` pairs, in order. ``progress(n)`` is called as chunks finish."""
+    workers = default_workers() if workers is None else max(1, workers)
+    if workers == 1 or len(items) < MIN_PARALLEL_ITEMS:
+        scores = []
+        for question, answer in items:
+            scores.append(score_question(question, answer, protocol=protocol))
+            if progress is not None:
+                progress(1)
+        return scores
+    size = max(1, min(16, len(items) // (workers * 4)))
+    chunks = [list(items[start : start + size]) for start in range(0, len(items), size)]
+    context = _context()
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
+        futures = [pool.submit(_score_chunk, chunk, protocol) for chunk in chunks]
+        scores = []
+        for future, chunk in zip(futures, chunks):
+            scores.extend(future.result())
+            if progress is not None:
+                progress(len(chunk))
+        return scores
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["sosbench.livebench._warm"])
+    return context

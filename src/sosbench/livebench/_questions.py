@@ -1,0 +1,141 @@
+"""LiveBench questions: from question.jsonl files, hub-like mirror folders or the hub, filtered to a release.
+
+Release rule (LiveBench's own since 2024-10, which for 2024-06-24 gives exactly the 910 questions of
+the SOS-Bench paper): keep a row iff its release date <= D and it has no removal date or one after D.
+Rows without a ``livebench_release_date`` column come from the June 2024 uploads and count as
+2024-06-24.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sosbench.errors import SosbenchError
+from sosbench.livebench._tasks import CATEGORIES, RELEASE, TASK_CATEGORY
+
+Question = dict[str, Any]
+
+
+def _date(value: Any) -> str | None:
+    """YYYY-MM-DD from a string, datetime or pandas Timestamp; None for empty, null or NaT."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (dt.date, dt.datetime)) or hasattr(value, "isoformat"):
+        try:
+            return value.isoformat()[:10]
+        except ValueError:  # pandas NaT
+            return None
+    text = str(value).strip()
+    return None if text in ("", "NaT", "None", "nan") else text[:10]
+
+
+def in_release(row: Question, release: str = RELEASE) -> bool:
+    """Whether a question belongs to the benchmark as released on ``release`` (YYYY-MM-DD)."""
+    released = _date(row.get("livebench_release_date")) if "livebench_release_date" in row else RELEASE
+    if released is None or released > release:
+        return False
+    removed = _date(row.get("livebench_removal_date"))
+    return removed is None or removed > release
+
+
+def select_questions(rows: Iterable[Question], *, release: str = RELEASE, tasks: Iterable[str] | None = None,
+                     source: str = "questions") -> list[Question]:  # fmt: skip
+    """The rows of the 17 tasks (or ``tasks``) in the release, sorted by task then id; ids must be unique."""
+    wanted = set(tasks) if tasks is not None else set(TASK_CATEGORY)
+    unknown = wanted - set(TASK_CATEGORY)
+    if unknown:
+        raise SosbenchError(f"unknown LiveBench task(s) {', '.join(sorted(unknown))}: see `sosbench list`")
+    kept = [row for row in rows if row.get("task") in wanted and in_release(row, release)]
+    seen: set[str] = set()
+    for row in kept:
+        if row["question_id"] in seen:
+            raise SosbenchError(
+                f"{source}: question_id {row['question_id']} occurs twice; remove the duplicate"
+            )
+        seen.add(row["question_id"])
+    return sorted(kept, key=lambda row: (row["task"], row["question_id"]))
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows of a JSON Lines file, with a one-line error naming the bad line."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise SosbenchError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SosbenchError(
+                    f"{path}:{number}: not valid JSON ({exc.msg}); fix or remove the line"
+                ) from None
+
+
+def _hub_like(folder: Path) -> bool:
+    readme = folder / "README.md"
+    return readme.is_file() and "configs:" in readme.read_text(encoding="utf-8", errors="replace")
+
+
+def _from_dataset(location: str, revision: str | None = None) -> list[Question]:
+    """The ``test`` split of a hub dataset id or a hub-like folder (the offline mirror layout)."""
+    from sosbench.errors import require
+
+    require("datasets", "eval")
+    import datasets
+
+    try:
+        table = datasets.load_dataset(location, split="test", revision=revision)
+    except Exception as exc:  # noqa: BLE001 - datasets raises many types for a missing/offline dataset
+        raise SosbenchError(
+            f"cannot load LiveBench questions from {location} ({type(exc).__name__}): "
+            "run `sosbench data pull` and pass the mirror, or give question.jsonl files"
+        ) from None
+    return [dict(row) for row in table]
+
+
+def load_questions(
+    source: str | Path, *, release: str = RELEASE, tasks: Iterable[str] | None = None
+) -> list[Question]:
+    """Questions of ``release`` from a question.jsonl file, a folder of them (searched recursively for
+    ``question*.jsonl``), a hub-like dataset folder, a mirror root holding ``livebench/<category>/``,
+    or a hub id ``livebench/<category>``."""
+    path = Path(source)
+    if path.is_file():
+        rows = list(read_jsonl(path))
+    elif path.is_dir():
+        rows = list(_rows_in_folder(path))
+    elif str(source).startswith("livebench/") and str(source).split("/", 1)[1] in CATEGORIES:
+        rows = _from_dataset(str(source))
+    else:
+        raise SosbenchError(f"questions not found: {source} is neither a question.jsonl file nor a folder")
+    questions = select_questions(rows, release=release, tasks=tasks, source=str(source))
+    if not questions:
+        raise SosbenchError(f"{source}: no LiveBench question of release {release} found")
+    return questions
+
+
+def _rows_in_folder(folder: Path) -> Iterator[Question]:
+    if _hub_like(folder):
+        yield from _from_dataset(str(folder))
+        return
+    categories = [folder / "livebench" / name for name in CATEGORIES] + [folder / name for name in CATEGORIES]
+    hub_folders = [candidate for candidate in categories if _hub_like(candidate)]
+    if hub_folders:
+        for candidate in hub_folders:
+            yield from _from_dataset(str(candidate))
+        return
+    files = sorted(folder.rglob("question*.jsonl"))
+    if not files:
+        raise SosbenchError(f"{folder}: no question*.jsonl file and no hub-like dataset folder inside")
+    for file in files:
+        yield from read_jsonl(file)

@@ -1,0 +1,219 @@
+"""The report's figures, drawn with matplotlib (Agg) and returned as inline SVG and optionally PNG.
+
+SVG keeps the HTML self-contained and crisp; text stays text (``svg.fonttype: none``) and each
+figure gets its own id salt so several SVGs can share one page without clashing ids.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sosbench.report._model import ReportData
+
+PAPER_COLOR = "#8c8c8c"
+USER_COLOR = "#d62728"
+FACTOR_COLORS = {"WK": "#1f77b4", "IF": "#2ca02c", "Safety": "#9467bd", "Overall": "#ff7f0e"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One rendered figure: its id in the page, a caption, the SVG markup and (optionally) a PNG path."""
+
+    name: str
+    title: str
+    svg: str
+    png: Path | None = None
+
+
+def _pyplot():  # noqa: ANN202 - matplotlib is an optional dependency, imported on use
+    from sosbench.errors import require
+
+    require("matplotlib", "report")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _render(fig, name: str, title: str, png_dir: Path | None) -> Figure:  # noqa: ANN001 - matplotlib Figure
+    plt = _pyplot()
+    buffer = io.StringIO()
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"sosbench-{name}"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight")
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]
+    png = None
+    if png_dir is not None:
+        png_dir.mkdir(parents=True, exist_ok=True)
+        png = png_dir / f"{name}.png"
+        tmp = png_dir / f".{name}.png.tmp"
+        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
+        tmp.replace(png)
+    plt.close(fig)
+    return Figure(name, title, svg, png)
+
+
+def factor_bars(data: ReportData, png_dir: Path | None) -> Figure:
+    """One panel per factor: models sorted by score, 95% CI as error bars, your models in red."""
+    plt = _pyplot()
+    factors = data.factor_names
+    rows_by_factor = {
+        f: sorted((r for r in data.rows if r.factor(f) is not None), key=lambda r: r.factor(f))
+        for f in factors
+    }
+    height = max(3.0, 0.22 * max((len(v) for v in rows_by_factor.values()), default=1) + 1.2)
+    fig, axes = plt.subplots(1, len(factors), figsize=(4.2 * len(factors), height), squeeze=False)
+    for ax, factor in zip(axes[0], factors):
+        rows = rows_by_factor[factor]
+        y = np.arange(len(rows))
+        scores = np.array([r.factor(factor) * 100 for r in rows]) if rows else np.array([])
+        low = np.array([(r.factor(factor) - (r.ci(factor)[0] or r.factor(factor))) * 100 for r in rows])
+        high = np.array([((r.ci(factor)[1] or r.factor(factor)) - r.factor(factor)) * 100 for r in rows])
+        colors = [USER_COLOR if r.origin == "user" else FACTOR_COLORS.get(factor, PAPER_COLOR) for r in rows]
+        ax.barh(
+            y,
+            scores,
+            xerr=[low, high] if rows else None,
+            color=colors,
+            ecolor="#333333",
+            capsize=2,
+            height=0.7,
+        )
+        ax.set_yticks(y, [r.label for r in rows], fontsize=7)
+        ax.set_xlabel(f"{factor} score (0-100)")
+        ax.set_title(factor)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle("Factor scores with 95% confidence intervals (red: your models)")
+    fig.tight_layout()
+    return _render(fig, "factor_bars", "Factor scores with 95% confidence intervals", png_dir)
+
+
+def judge_scatter(data: ReportData, png_dir: Path | None) -> Figure | None:
+    """Judge score (x) against each factor (y), with an OLS line and Pearson r per panel."""
+    plt = _pyplot()
+    factors = data.factor_names
+    rows = [r for r in data.rows if r.judge is not None]
+    if len(rows) < 2:
+        return None
+    fig, axes = plt.subplots(1, len(factors), figsize=(4.2 * len(factors), 4.0), squeeze=False)
+    for ax, factor in zip(axes[0], factors):
+        points = [(r.judge, r.factor(factor) * 100, r) for r in rows if r.factor(factor) is not None]
+        if not points:
+            ax.set_title(f"{factor}: no complete scores")
+            ax.set_axis_off()
+            continue
+        x = np.array([p[0] for p in points], dtype=float)
+        y = np.array([p[1] for p in points], dtype=float)
+        colors = [USER_COLOR if p[2].origin == "user" else PAPER_COLOR for p in points]
+        ax.scatter(x, y, c=colors, s=22, edgecolors="black", linewidths=0.3, zorder=3)
+        for xi, yi, row in points:
+            if row.origin == "user":
+                ax.annotate(row.label, (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        title = factor
+        if len(points) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
+            slope, intercept = np.polyfit(x, y, 1)
+            grid = np.linspace(x.min(), x.max(), 50)
+            ax.plot(grid, slope * grid + intercept, color="black", linewidth=1)
+            r = float(np.corrcoef(x, y)[0, 1])
+            title = f"{factor}: r = {r:.2f} (n = {len(points)})"
+        ax.set_title(title)
+        ax.set_xlabel(f"{data.judge_label} score")
+        ax.set_ylabel(f"{factor} (0-100)")
+        ax.grid(alpha=0.3)
+    fig.suptitle("LLM-judge score versus SOS-Bench factors (grey: paper models, red: yours)")
+    fig.tight_layout()
+    return _render(fig, "judge_scatter", "Judge score versus factor scores", png_dir)
+
+
+def _heatmap(
+    matrix: np.ndarray, rows: list[str], cols: list[str], title: str, name: str, png_dir: Path | None
+) -> Figure:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(1.1 * len(cols) + 2.5, 0.6 * len(rows) + 1.8))
+    shown = np.ma.masked_invalid(matrix)
+    image = ax.imshow(shown, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            value = matrix[i, j]
+            text = "n/a" if not math.isfinite(value) else f"{value:.2f}"
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if abs(value) > 0.6 else "black",
+            )
+    fig.colorbar(image, ax=ax, label="Pearson r")
+    ax.set_title(title)
+    fig.tight_layout()
+    return _render(fig, name, title, png_dir)
+
+
+def correlation_heatmap(data: ReportData, png_dir: Path | None) -> Figure:
+    """Pairwise Pearson r (over models having both) among the judge score and every factor."""
+    series = data.series()
+    names = list(series)
+    matrix = np.full((len(names), len(names)), np.nan)
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            common = [m for m in series[a] if m in series[b]]
+            if len(common) >= 3:
+                xa = np.array([series[a][m] for m in common])
+                xb = np.array([series[b][m] for m in common])
+                if np.ptp(xa) > 0 and np.ptp(xb) > 0:
+                    matrix[i, j] = float(np.corrcoef(xa, xb)[0, 1])
+    return _heatmap(
+        matrix,
+        names,
+        names,
+        "Correlation between measures (Pearson r, pairwise over models)",
+        "correlation_heatmap",
+        png_dir,
+    )
+
+
+def _pearson(stats: object) -> float:
+    """A criterion's Pearson r from the audit, NaN when missing or null (undefined correlation)."""
+    value = stats.get("pearson") if isinstance(stats, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+
+
+def audit_heatmap(data: ReportData, png_dir: Path | None) -> Figure | None:
+    """Judge criteria versus the judge's overall score, from the judge audit file (Pearson r)."""
+    if not data.audit:
+        return None
+    judges = [j for j in data.audit if j.get("criteria")]
+    if not judges:
+        return None
+    criteria = list(dict.fromkeys(c for j in judges for c in j["criteria"]))
+    matrix = np.array([[_pearson(j["criteria"].get(c)) for c in criteria] for j in judges])
+    return _heatmap(
+        matrix,
+        [str(j.get("judge", "?")) for j in judges],
+        criteria,
+        "Judge audit: criterion vs overall judge score (Pearson r)",
+        "audit_heatmap",
+        png_dir,
+    )
+
+
+def all_figures(data: ReportData, png_dir: Path | None) -> list[Figure]:
+    """Every figure the data supports, in page order."""
+    figures = [
+        factor_bars(data, png_dir),
+        judge_scatter(data, png_dir),
+        correlation_heatmap(data, png_dir),
+        audit_heatmap(data, png_dir),
+    ]
+    return [f for f in figures if f is not None]

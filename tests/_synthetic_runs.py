@@ -1,0 +1,150 @@
+"""Small synthetic sosbench run folders (run-folder contract), with known per-item data.
+
+Every component (subtask metric) gets ``n`` items of which ``ones`` are correct, so its score is
+``ones / n`` and a test can compute expected numbers by hand. Task and key names come from the
+registry, as `sosbench run` would write them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sosbench.suite import benchmarks
+
+LIVEBENCH_PER_TASK = 4
+
+
+def _stderr(p: float, n: int) -> float:
+    return (p * (1 - p) / (n - 1)) ** 0.5
+
+
+def component_counts(bench_index: int, comp_index: int) -> tuple[int, int]:
+    """(ones, n) of one component: small, distinct, deterministic."""
+    n = 10 + 2 * comp_index
+    ones = (3 + bench_index + comp_index) % (n - 1) + 1
+    return ones, n
+
+
+def write_run_folder(
+    root: Path,
+    model: str,
+    *,
+    skip: tuple[str, ...] = (),
+    unfinished: tuple[str, ...] = (),
+    with_samples: bool = True,
+) -> dict[str, float]:
+    """Write a run folder; return the expected raw (not inverted) component-mean score per benchmark."""
+    root.mkdir(parents=True, exist_ok=True)
+    names = [b.name for b in benchmarks() if b.name not in skip]
+    (root / "manifest.json").write_text(
+        json.dumps({"schema_version": 1, "protocol": "paper", "model_name": model, "benchmarks": names})
+    )
+    expected: dict[str, float] = {}
+    for bi, bench in enumerate(benchmarks()):
+        if bench.name in skip:
+            continue
+        folder = root / bench.name
+        folder.mkdir()
+        if bench.livebench is not None:
+            expected[bench.name] = _write_livebench(folder, bench, bi)
+        elif bench.name == "ifeval":
+            expected[bench.name] = _write_ifeval(folder, bench, with_samples)
+        else:
+            expected[bench.name] = _write_lmeval(folder, bench, bi, with_samples)
+        if bench.name not in unfinished:
+            (folder / "done.json").write_text(json.dumps({"benchmark": bench.name, "config_hash": "x"}))
+    return expected
+
+
+def _write_samples(path: Path, metric: str, values: list[object]) -> None:
+    with path.open("w") as handle:
+        for i, v in enumerate(values):
+            handle.write(json.dumps({"doc_id": i, metric: v, "metrics": [metric]}) + "\n")
+
+
+def _write_lmeval(folder: Path, bench, bi: int, with_samples: bool) -> float:  # noqa: ANN001
+    results, n_samples = {}, {}
+    keys = bench.result_keys("paper")
+    if bench.score.pool:
+        task, metric = keys[0].split("/", 1)
+        total_ones = total_n = 0
+        for si, sub in enumerate(bench.sample_tasks("paper")):
+            ones, n = component_counts(bi, si)
+            total_ones, total_n = total_ones + ones, total_n + n
+            n_samples[sub] = {"original": n, "effective": n}
+            if with_samples:
+                _write_samples(folder / f"samples_{sub}.jsonl", metric, [1.0] * ones + [0.0] * (n - ones))
+        p = total_ones / total_n
+        results[task] = {f"{metric},none": p, f"{metric}_stderr,none": _stderr(p, total_n), "alias": task}
+        value = p
+    else:
+        values = []
+        for ci, key in enumerate(keys):
+            task, metric = key.split("/", 1)
+            ones, n = component_counts(bi, ci)
+            p = ones / n
+            values.append(p)
+            results[task] = {f"{metric},none": p, f"{metric}_stderr,none": _stderr(p, n), "alias": task}
+            n_samples[task] = {"original": n, "effective": n}
+            if with_samples:
+                _write_samples(folder / f"samples_{task}.jsonl", metric, [1.0] * ones + [0.0] * (n - ones))
+        value = sum(values) / len(values)
+    (folder / "results.json").write_text(
+        json.dumps({"results": results, "n-samples": n_samples, "configs": {}})
+    )
+    return value
+
+
+def _write_ifeval(folder: Path, bench, with_samples: bool) -> float:  # noqa: ANN001
+    # 4 prompts; instruction lists of lengths 1, 2, 2, 3.
+    strict_inst = [[True], [True, False], [False, False], [True, True, False]]
+    loose_inst = [[True], [True, True], [False, True], [True, True, False]]
+    rows = []
+    for s, lo in zip(strict_inst, loose_inst):
+        rows.append(
+            {
+                "prompt_level_strict_acc": all(s),
+                "inst_level_strict_acc": s,
+                "prompt_level_loose_acc": all(lo),
+                "inst_level_loose_acc": lo,
+            }
+        )
+    # hand-computed: prompt strict 1/4, inst strict 4/8, prompt loose 2/4, inst loose 6/8
+    values = {
+        "prompt_level_strict_acc": 0.25,
+        "inst_level_strict_acc": 0.5,
+        "prompt_level_loose_acc": 0.5,
+        "inst_level_loose_acc": 0.75,
+    }
+    entry = {"alias": "leaderboard_ifeval"}
+    for metric, value in values.items():
+        entry[f"{metric},none"] = value
+        entry[f"{metric}_stderr,none"] = "N/A" if metric.startswith("inst") else _stderr(value, 4)
+    data = {
+        "results": {"leaderboard_ifeval": entry},
+        "n-samples": {"leaderboard_ifeval": {"original": 4, "effective": 4}},
+    }
+    (folder / "results.json").write_text(json.dumps(data))
+    if with_samples:
+        with (folder / "samples_leaderboard_ifeval.jsonl").open("w") as handle:
+            for i, row in enumerate(rows):
+                handle.write(json.dumps({"doc_id": i, **row}) + "\n")
+    return sum(values.values()) / 4
+
+
+def _write_livebench(folder: Path, bench, bi: int) -> float:  # noqa: ANN001
+    task_means = []
+    with (folder / "livebench_scores.jsonl").open("w") as handle:
+        for ti, task in enumerate(bench.livebench.tasks):
+            scores = [((bi + ti + q) % 3) / 2 for q in range(LIVEBENCH_PER_TASK)]  # 0, 0.5, 1 pattern
+            task_means.append(sum(scores) / len(scores))
+            for q, s in enumerate(scores):
+                row = {
+                    "question_id": f"{task}-{q}",
+                    "task": task,
+                    "category": bench.livebench.category,
+                    "score": s,
+                }
+                handle.write(json.dumps(row) + "\n")
+    return sum(task_means) / len(task_means)

@@ -1,0 +1,268 @@
+"""Readers (run folders, lm-eval results JSON, LiveBench scores and CSVs) and the artifact-layout writers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _synthetic_runs import write_run_folder
+
+from sosbench.errors import SosbenchError
+from sosbench.results import (
+    read_livebench_csv,
+    read_livebench_scores,
+    read_path,
+    read_paths,
+    read_results_json,
+    read_run_folder,
+    read_wide_csv,
+    write_livebench_csvs,
+    write_wide_csv,
+)
+from sosbench.suite import benchmarks, get_benchmark
+
+LMEVAL = [b for b in benchmarks() if b.livebench is None]
+
+
+@pytest.fixture(scope="module")
+def eleuther_rows(shared_data: Path) -> dict[str, dict[str, str]]:
+    with (shared_data / "artifacts" / "eleuther_wandb.csv").open(newline="") as handle:
+        return {r["Name"]: r for r in csv.DictReader(handle)}
+
+
+def test_wide_csv_reads_every_lmeval_benchmark_of_every_model(shared_data: Path, eleuther_rows) -> None:
+    models = read_wide_csv(shared_data / "artifacts" / "eleuther_wandb.csv")
+    assert sorted(models) == sorted(eleuther_rows)
+    for name, results in models.items():
+        assert sorted(results.benchmarks) == sorted(b.name for b in LMEVAL)
+        bbh = results.benchmarks["bbh"]
+        assert len(bbh.components) == 24
+        for comp in bbh.components:
+            assert comp.value == float(eleuther_rows[name][comp.column])
+    wmdp = models["Llama-3-8B"].benchmarks["wmdp"].components
+    assert [c.column for c in wmdp] == ["wmdp/acc"]
+    # IFEval's instruction-level stderr is "N/A" in the artifact
+    ifeval = {c.column.split("/")[1]: c for c in models["Llama-3-8B"].benchmarks["ifeval"].components}
+    assert ifeval["inst_level_strict_acc"].stderr is None
+    assert ifeval["prompt_level_strict_acc"].stderr == float(
+        eleuther_rows["Llama-3-8B"]["leaderboard_ifeval/prompt_level_strict_acc_stderr"]
+    )
+    # n back-solved from the stderr: 541 IFEval prompts (protocol 2.1)
+    assert models["Llama-3-8B"].benchmarks["ifeval"].n == 541
+
+
+def _reference_results_json(row: dict[str, str]) -> dict:
+    """A plain lm-eval results JSON with the paper's reference task names, built from one artifact row."""
+    results: dict[str, dict] = {}
+    for bench in LMEVAL:
+        for column in bench.artifact:
+            task, metric = column.split("/", 1)
+            entry = results.setdefault(task, {"alias": task})
+            entry[f"{metric},none"] = float(row[column])
+            stderr = row.get(column + "_stderr", "N/A")
+            entry[f"{metric}_stderr,none"] = stderr if stderr == "N/A" else float(stderr)
+    return {
+        "results": results,
+        "config": {"model_args": "pretrained=someone/Llama-3-8B-bagel,dtype=bfloat16"},
+    }
+
+
+def test_plain_results_json_with_reference_task_names(tmp_path: Path, eleuther_rows) -> None:
+    path = tmp_path / "results_2024-08-01T10-00-00.json"
+    path.write_text(json.dumps(_reference_results_json(eleuther_rows["Llama-3-8B-bagel"])))
+    results = read_results_json(path)
+    assert results.model == "Llama-3-8B-bagel"
+    assert sorted(results.benchmarks) == sorted(b.name for b in LMEVAL)
+    assert results.benchmarks["bbq"].components[0].value == float(
+        eleuther_rows["Llama-3-8B-bagel"]["bbq/acc"]
+    )
+    assert results.benchmarks["bbq"].components[0].column == "bbq/acc"
+
+
+def test_plain_results_json_with_our_names_reads_timestamped_samples(tmp_path: Path) -> None:
+    bench = get_benchmark("gpqa")
+    results = {}
+    for key in bench.result_keys():
+        task, metric = key.split("/", 1)
+        results[task] = {f"{metric},none": 0.5, f"{metric}_stderr,none": 0.1}
+        with (tmp_path / f"samples_{task}_2024-08-01T10-00-00.jsonl").open("w") as handle:
+            for i, v in enumerate([1, 0, 1, 1]):
+                handle.write(json.dumps({"doc_id": i, metric: v}) + "\n")
+    path = tmp_path / "results_2024-08-01T10-00-00.json"
+    path.write_text(json.dumps({"results": results, "model_name": "org/my-model"}))
+    got = read_results_json(path)
+    assert got.model == "my-model"
+    comps = got.benchmarks["gpqa"].components
+    assert all(c.items is not None and c.value == 0.75 for c in comps)  # from the samples, not the aggregate
+    assert comps[0].stderr == 0.1
+
+
+def test_run_folder_reads_samples_livebench_and_skips_unfinished(tmp_path: Path) -> None:
+    expected = write_run_folder(tmp_path / "run", "my-model", unfinished=("toxigen",))
+    results = read_run_folder(tmp_path / "run")
+    assert results.model == "my-model"
+    assert "toxigen" not in results.benchmarks
+    assert any("toxigen" in n and "unfinished" in n for n in results.notes)
+    for name, result in results.benchmarks.items():
+        mean = sum(c.value for c in result.components) / len(result.components)
+        assert mean == pytest.approx(expected[name]), name
+        assert result.has_items, name
+    bbq = results.benchmarks["bbq"]
+    assert len(bbq.components) == 1 and len(bbq.components[0].items) == bbq.n  # pooled over 11 splits
+    ifeval = results.benchmarks["ifeval"].components
+    assert [c.value for c in ifeval] == [0.25, 0.5, 0.5, 0.75]
+    assert results.benchmarks["ifeval"].n == 4
+
+
+def test_livebench_category_is_mean_of_task_means(tmp_path: Path) -> None:
+    path = tmp_path / "scores.jsonl"
+    rows = [
+        # reasoning: web_of_lies_v2 mean 0.5, zebra_puzzle mean 1/3 -> category 5/12
+        {"question_id": "a", "task": "web_of_lies_v2", "score": 1, "model": "m"},
+        {"question_id": "b", "task": "web_of_lies_v2", "score": 0, "model": "m"},
+        {"question_id": "c", "task": "zebra_puzzle", "score": 1, "model": "m"},
+        {"question_id": "d", "task": "zebra_puzzle", "score": 0, "model": "m"},
+        {"question_id": "e", "task": "zebra_puzzle", "score": 0, "model": "m"},
+        # coding lacks coding_completion -> left out
+        {"question_id": "f", "task": "LCB_generation", "score": 1, "model": "m"},
+        # a task outside the 2024-06-24 set is ignored
+        {"question_id": "g", "task": "spatial", "score": 1, "model": "m"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    got = read_livebench_scores(path)["m"]
+    assert sorted(got) == ["livebench-reasoning"]
+    comps = got["livebench-reasoning"].components
+    assert sum(c.value for c in comps) / len(comps) == pytest.approx(5 / 12)
+    assert got["livebench-reasoning"].n == 5
+
+
+def test_livebench_artifact_csvs(shared_data: Path) -> None:
+    groups = read_livebench_csv(shared_data / "artifacts" / "livebench_groups.csv")
+    tasks = read_livebench_csv(shared_data / "artifacts" / "livebench_tasks.csv")
+    assert len(groups) == 148 and len(tasks) == 148
+    sonnet = groups["claude-3-5-sonnet-20240620"]
+    assert sonnet["livebench-coding"].components[0].value == pytest.approx(0.632)
+    assert sonnet["livebench-coding"].n == 88  # 50 LCB_generation + 38 coding_completion
+    # the empty LCB_generation cell leaves coding out for that model
+    assert "livebench-coding" not in tasks["starcoder2-15b"] and "livebench-math" in tasks["starcoder2-15b"]
+    reasoning = tasks["claude-3-5-sonnet-20240620"]["livebench-reasoning"].components
+    assert [c.column for c in reasoning] == ["web_of_lies_v2", "zebra_puzzle"]
+
+
+def test_exported_layouts_read_back(tmp_path: Path, shared_data: Path) -> None:
+    write_run_folder(tmp_path / "run", "my-model")
+    models = read_paths([tmp_path / "run"])
+    wide = write_wide_csv(models, tmp_path / "out" / "sos_results.csv")
+    groups, tasks = write_livebench_csvs(models, tmp_path / "out")
+    again = read_wide_csv(wide)["my-model"]
+    for name, result in models[0].benchmarks.items():
+        if name.startswith("livebench"):
+            continue
+        assert [round(c.value, 6) for c in again.benchmarks[name].components] == [
+            round(c.value, 6) for c in result.components
+        ]
+    lb = read_livebench_csv(groups)["my-model"]
+    lt = read_livebench_csv(tasks)["my-model"]
+    for name in lb:
+        original = models[0].benchmarks[name].components
+        category = sum(c.value for c in original) / len(original)
+        assert lb[name].components[0].value == pytest.approx(category, abs=1e-5)
+        assert [c.value for c in lt[name].components] == pytest.approx([c.value for c in original], abs=1e-5)
+    # the header matches the artifact's task CSV header
+    with (shared_data / "artifacts" / "livebench_tasks.csv").open() as handle:
+        assert tasks.read_text().splitlines()[0] == handle.readline().strip()
+
+
+def test_same_model_from_two_inputs_is_merged(tmp_path: Path) -> None:
+    write_run_folder(tmp_path / "run", "m", skip=tuple(b.name for b in benchmarks() if b.livebench))
+    scores = tmp_path / "lb.jsonl"
+    scores.write_text(
+        json.dumps({"question_id": "a", "task": "web_of_lies_v2", "score": 1, "model": "m"})
+        + "\n"
+        + json.dumps({"question_id": "b", "task": "zebra_puzzle", "score": 0, "model": "m"})
+        + "\n"
+    )
+    merged = read_paths([tmp_path / "run", scores])
+    assert (
+        len(merged) == 1 and "livebench-reasoning" in merged[0].benchmarks and "bbh" in merged[0].benchmarks
+    )
+    with pytest.raises(SosbenchError, match=r"lb\.jsonl: m livebench-reasoning was already read"):
+        read_paths([scores, scores])
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (None, "missing.json", r"missing\.json: no such file"),
+        ("{not json", "broken.json", r"broken\.json: malformed JSON"),
+        (
+            json.dumps({"results": {"hellaswag": {"acc,none": 0.5}}}),
+            "other.json",
+            r"other\.json: its tasks \(hellaswag\) match no SOS-Bench benchmark",
+        ),
+        (
+            json.dumps({"results": {"leaderboard_bbh_navigate": {"acc_norm,none": 0.5}}}),
+            "part.json",
+            r"part\.json: benchmark bbh is incomplete \(1 of 24",
+        ),
+        (
+            json.dumps({"results": {"sos_cdna": {"acc,none": "high"}}}),
+            "nan.json",
+            r"nan\.json: sos_cdna/acc is 'high', not a number",
+        ),
+        ("model,foo\nx,1\n", "weird.csv", r"weird\.csv: unknown CSV layout"),
+        (
+            json.dumps({"question_id": "a", "task": "hexapawn", "score": 1}),
+            "lb.jsonl",
+            r"lb\.jsonl: no row belongs to a LiveBench task",
+        ),
+        ("some text", "notes.txt", r"notes\.txt: unsupported input"),
+    ],
+)
+def test_bad_inputs_give_one_line_errors_naming_the_file(tmp_path: Path, content, name, message) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SosbenchError, match=message) as info:
+        read_path(path)
+    assert "\n" not in str(info.value)
+
+
+def test_run_folder_errors(tmp_path: Path) -> None:
+    write_run_folder(tmp_path / "run", "m", skip=tuple(b.name for b in benchmarks() if b.name != "cdna"))
+    (tmp_path / "run" / "cdna" / "results.json").write_text("[1, 2")
+    with pytest.raises(SosbenchError, match=r"cdna/results\.json: malformed JSON"):
+        read_path(tmp_path / "run")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SosbenchError, match=r"empty: neither a run folder"):
+        read_path(tmp_path / "empty")
+
+
+def test_cli_error_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.json"
+    bad.write_text("{")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from sosbench.cli import main; main()", "score", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0
+    assert proc.stderr.startswith(f"error: {bad}: malformed JSON")
+
+
+def test_livebench_rows_as_a_json_list(tmp_path: Path) -> None:
+    path = tmp_path / "scores.json"
+    rows = [
+        {"question_id": "a", "task": "web_of_lies_v2", "score": 1, "model_id": "m"},
+        {"question_id": "b", "task": "zebra_puzzle", "score": 0.5, "model_id": "m"},
+    ]
+    path.write_text(json.dumps(rows))
+    (model,) = read_path(path)
+    assert model.model == "m"
+    comps = model.benchmarks["livebench-reasoning"].components
+    assert [c.value for c in comps] == [1.0, 0.5]
