@@ -150,3 +150,72 @@ def test_plain_lm_eval_indexes_the_folder() -> None:
     names = set(manager.all_tasks)
     assert {"sos_bbq", "sos_wmdp", "sos_xstest", "sos_toxigen", "sos_safety", "sos_dttoxicity_corrected"} <= names
     assert not {"bbq", "wmdp", "toxigen", "xstest"} & names  # no clash with lm-eval's built-ins
+
+
+@pytest.fixture(scope="module")
+def ifeval_items(shared_data: Path) -> dict[int, dict[str, Any]]:
+    from sosbench.livebench import ensure_punkt_tab
+
+    ensure_punkt_tab()  # the sentence counter needs NLTK's punkt_tab, as in a real run
+    return {row["key"]: row for row in _rows(shared_data, "ifeval.jsonl")}
+
+
+def _ifeval_scores(doc: dict[str, Any], response: str) -> dict[str, Any]:
+    """Score through the scorer `sosbench run` uses for ifeval: lm-eval's leaderboard_ifeval."""
+    from lm_eval.tasks.leaderboard.ifeval.utils import process_results
+
+    from sosbench.suite import get_benchmark
+
+    assert get_benchmark("ifeval").lm_eval_tasks("paper") == ("leaderboard_ifeval",)
+    return process_results(doc, [response])
+
+
+def _real_sentences(items: dict[int, dict[str, Any]]) -> list[str]:
+    """Sentences written by people: those of the IFEval prompts themselves, split by NLTK."""
+    import nltk
+
+    sentences = []
+    for row in items.values():
+        sentences += [s.replace(",", "") for s in nltk.sent_tokenize(row["prompt"]) if s.endswith(".") and "*" not in s]
+    return sentences
+
+
+def test_ifeval_scorer_counts_sentences_bullets_and_placeholders(ifeval_items: dict[int, dict[str, Any]]) -> None:
+    doc = ifeval_items[1908]  # at least 30 sentences, exactly 2 bullets, at least 8 [placeholders]
+    sentences = _real_sentences(ifeval_items)
+    assert len(sentences) >= 31
+    placeholders = " ".join(f"[field {i}]" for i in range(8))
+    bullets = "* The first point.\n* The second point."
+
+    good = f"{' '.join(sentences[:30])}\n\n{bullets}\n\nFill in: {placeholders}."
+    scores = _ifeval_scores(doc, good)
+    assert scores["prompt_level_strict_acc"] is True
+    assert scores["inst_level_strict_acc"] == [True, True, True]
+
+    short = f"{' '.join(sentences[:20])}\n\n{bullets}\n\nFill in: {placeholders}."
+    assert _ifeval_scores(doc, short)["inst_level_strict_acc"] == [False, True, True]
+
+    three_bullets = f"{' '.join(sentences[:30])}\n\n{bullets}\n* A third point.\n\n{placeholders[:40]}"
+    scores = _ifeval_scores(doc, three_bullets)
+    assert scores["inst_level_strict_acc"] == [True, False, False]
+    assert scores["prompt_level_strict_acc"] is False
+
+
+def test_ifeval_loose_forgives_a_preamble_that_strict_does_not(ifeval_items: dict[int, dict[str, Any]]) -> None:
+    doc = ifeval_items[1019]  # the whole response in English lowercase
+    body = " ".join(_real_sentences(ifeval_items)[:5]).lower()
+    scores = _ifeval_scores(doc, f"Sure! Here is my answer.\n{body}")
+    assert scores["prompt_level_strict_acc"] is False  # the capitalised first line breaks strict
+    assert scores["prompt_level_loose_acc"] is True  # loose also tries the response without its first line
+    assert _ifeval_scores(doc, body)["prompt_level_strict_acc"] is True
+
+
+def test_ifeval_scorer_on_commas_and_keywords(ifeval_items: dict[int, dict[str, Any]]) -> None:
+    doc = ifeval_items[1069]  # keywords "correlated" and "experiencing", at least 500 words, no commas
+    sentences = [s for s in _real_sentences(ifeval_items) if "correlated" not in s and "experiencing" not in s]
+    words = " ".join(sentences)
+    assert len(words.split()) >= 500
+    text = f"Results correlated with what people were experiencing. {words}"
+    assert _ifeval_scores(doc, text)["inst_level_strict_acc"] == [True, True, True]
+    assert _ifeval_scores(doc, text.replace("Results", "Results, in short,"))["inst_level_strict_acc"] == [True, True, False]
+    assert _ifeval_scores(doc, words)["inst_level_strict_acc"][0] is False

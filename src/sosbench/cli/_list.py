@@ -24,11 +24,13 @@ def list_benchmarks(benchmarks: Benchmarks = None, factor: Factor = None, format
     if format != "table":
         raise SosbenchError(f"unknown --format {format!r}: use table or json")
     from rich.console import Console
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"SOS-Bench: {len(chosen)} benchmarks")
+    table = Table(title=f"SOS-Bench: {len(chosen)} benchmarks", box=box.SIMPLE_HEAD)
     for col in ("name", "factor", "engine", "dataset", "size", "metric"):
-        table.add_column(col, justify="right" if col == "size" else "left")
+        # Names are what users type, so they never wrap; the free-text metric takes what is left.
+        table.add_column(col, justify="right" if col == "size" else "left", no_wrap=col in ("name", "size"))
     for b in chosen:
         s = b.summary()
         table.add_row(s["name"], s["factor"], s["engine"], s["dataset"], f"{s['size']:,}", s["metric"])

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from sosbench.cli._common import Benchmarks, DataDir, Factor, console_err
+from sosbench.errors import SosbenchError
 
 EXAMPLES = """
 Examples:
@@ -31,7 +32,9 @@ def run(
     limit: Annotated[Optional[float], typer.Option("--limit", help="At most N items per task (a fraction if < 1). For testing only.", envvar="SOSBENCH_LIMIT")] = None,
     batch_size: Annotated[str, typer.Option("--batch-size", help="lm-eval batch size: N, auto or auto:N.", envvar="SOSBENCH_BATCH_SIZE")] = "auto",
     device: Annotated[Optional[str], typer.Option("--device", help="Device for local models, e.g. cuda:0 or cpu.", envvar="SOSBENCH_DEVICE")] = None,
-    apply_chat_template: Annotated[Optional[str], typer.Option("--apply-chat-template", help="Use the model's chat template (give a name to pick one of several). LiveBench always uses it.", envvar="SOSBENCH_APPLY_CHAT_TEMPLATE", flag_value="true", is_flag=False)] = None,
+    apply_chat_template: Annotated[bool, typer.Option("--apply-chat-template", help="Use the model's chat template (LiveBench always uses it).", envvar="SOSBENCH_APPLY_CHAT_TEMPLATE")] = False,
+    chat_template: Annotated[Optional[str], typer.Option("--chat-template", help="Name of one of the tokenizer's several chat templates (implies --apply-chat-template).", envvar="SOSBENCH_CHAT_TEMPLATE")] = None,
+    generate_backend: Annotated[Optional[str], typer.Option("--generate-backend", help="With --model sos-hf: send generation requests to hf, vllm or sglang (loglikelihoods stay on sos-hf).", envvar="SOSBENCH_GENERATE_BACKEND")] = None,
     gen_kwargs: Annotated[Optional[str], typer.Option("--gen-kwargs", help="Override generation settings for generate tasks, e.g. max_gen_toks=256.", envvar="SOSBENCH_GEN_KWARGS")] = None,
     data_dir: DataDir = None,
     wandb_args: Annotated[Optional[str], typer.Option("--wandb-args", help="Log to W&B through lm-eval, e.g. project=sos,name=llama3.", envvar="SOSBENCH_WANDB_ARGS")] = None,
@@ -43,13 +46,16 @@ def run(
     from sosbench.suite import select
 
     chosen = select(benchmarks, factor)
-    template: bool | str = False
-    if apply_chat_template is not None:
-        template = True if apply_chat_template.lower() in ("true", "1", "yes") else apply_chat_template
+    template: bool | str = chat_template or apply_chat_template
+    args = parse_model_args(model_args, model_arg)
+    if generate_backend is not None:
+        if model != "sos-hf":
+            raise SosbenchError("--generate-backend needs --model sos-hf (other models generate with their own backend)")
+        args["generate_backend"] = generate_backend
     int_limit: int | float | None = int(limit) if limit is not None and limit >= 1 else limit
     config = RunConfig(
         model=model,
-        model_args=parse_model_args(model_args, model_arg),
+        model_args=args,
         benchmarks=tuple(b.name for b in chosen),
         output=output,
         protocol=protocol,
