@@ -7,6 +7,7 @@ resume after kill -9, refusing a changed configuration, and the missing-data err
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -16,6 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from _tiny_model import CHAT_TEMPLATE
 
 from sosbench.errors import SosbenchError
 from sosbench.run import parse_model_args
@@ -215,3 +218,22 @@ def test_model_args_both_forms() -> None:
         parse_model_args("dtype=float32", ["dtype=bfloat16"])
     with pytest.raises(SosbenchError, match="is not key=value"):
         parse_model_args("pretrained", None)
+
+
+def test_apply_chat_template_wraps_prompts_and_is_recorded(tiny_model: Path, sample_mirror: Path, tmp_path: Path) -> None:
+    out = tmp_path / "chat"
+    result = sosbench(*run_args(tiny_model, sample_mirror, out, ["xstest"]), "--apply-chat-template")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["apply_chat_template"] is True
+    assert manifest["chat_template_sha256"] == hashlib.sha256(CHAT_TEMPLATE.encode()).hexdigest()
+    sample = json.loads((out / "xstest" / "samples_sos_xstest.jsonl").read_text().splitlines()[0])
+    context = sample["arguments"][0][0]
+    assert context.startswith("<|user|>\n") and context.endswith("<|end|>\n<|assistant|>\n")
+    assert sample["doc"]["prompt"] in context
+
+
+def test_generate_backend_needs_sos_hf(tmp_path: Path, sample_mirror: Path) -> None:
+    result = sosbench(*run_args(tmp_path, sample_mirror, tmp_path / "o", ["xstest"]), "--generate-backend", "vllm")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: --generate-backend needs --model sos-hf (other models generate with their own backend)"
