@@ -22,6 +22,8 @@ from pathlib import Path
 
 # The leaderboard IFEval task reads this copy of google/IFEval (same schema).
 DATASET_ALIASES = {"google/IFEval": "wis-k/instruction-following-eval"}
+# Real LiveBench 2024-06-24 questions (../shared/data/livebench) of two complete categories.
+LIVEBENCH = {"reasoning": ["web_of_lies_v2", "zebra_puzzle"], "math": ["AMPS_Hard", "math_comp", "olympiad"]}
 BBQ_SPLITS = [
     "age", "disabilityStatus", "genderIdentity", "nationality", "physicalAppearance", "raceEthnicity",
     "raceXGender", "raceXSes", "religion", "ses", "sexualOrientation",
@@ -53,6 +55,10 @@ def build_sample_mirror(shared_data: Path, data_dir: Path) -> Path:
         add_dataset(data_dir, dataset_id, tables, revision=None, source=str(samples))
     for dataset_id, tables in _stand_ins(samples).items():
         add_dataset(data_dir, dataset_id, tables, revision=None, source="stand-in from " + str(samples))
+    for category, tasks in LIVEBENCH.items():
+        rows = [row for task in tasks for row in _rows(shared_data / "livebench", f"questions_{task}.jsonl")]
+        table = datasets.Dataset.from_list(rows)
+        add_dataset(data_dir, f"livebench/{category}", {(None, "test"): table}, revision=None, source=str(shared_data))
     return data_dir
 
 

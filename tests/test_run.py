@@ -237,3 +237,24 @@ def test_generate_backend_needs_sos_hf(tmp_path: Path, sample_mirror: Path) -> N
     result = sosbench(*run_args(tmp_path, sample_mirror, tmp_path / "o", ["xstest"]), "--generate-backend", "vllm")
     assert result.returncode == 1
     assert result.stderr.strip() == "error: --generate-backend needs --model sos-hf (other models generate with their own backend)"
+
+
+def test_livebench_benchmarks_run_through_sosbench_run(tiny_model: Path, sample_mirror: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lb"
+    result = sosbench(*run_args(tiny_model, sample_mirror, out, ["livebench-reasoning", "livebench-math"]))
+    assert result.returncode == 0, result.stderr
+    for bench, tasks in {"livebench-reasoning": 2, "livebench-math": 3}.items():
+        folder = out / bench
+        assert (folder / "done.json").exists()
+        answers = [json.loads(line) for line in (folder / "model_answer" / "tiny-llama.jsonl").read_text().splitlines()]
+        scores = [json.loads(line) for line in (folder / "livebench_scores.jsonl").read_text().splitlines()]
+        assert len(answers) == len(scores) == tasks * LIMIT
+        assert {a["question_id"] for a in answers} == {s["question_id"] for s in scores}
+        sample = json.loads(next(folder.glob("samples_livebench_*.jsonl")).read_text().splitlines()[0])
+        assert sample["arguments"][0][0].startswith("<|user|>\n")  # LiveBench always uses the chat template
+        assert sample["doc"]["turns"][0] in sample["arguments"][0][0]
+    scored = sosbench("score", str(out), "--allow-partial", "--format", "json", "--bootstrap", "0")
+    assert scored.returncode == 0, scored.stderr
+    benches = json.loads(scored.stdout)["models"][0]["benchmarks"]
+    assert set(benches) == {"livebench-reasoning", "livebench-math"}
+    assert all(0.0 <= b["score"] <= 1.0 for b in benches.values())

@@ -103,19 +103,26 @@ def _from_dataset(location: str, revision: str | None = None) -> list[Question]:
     return [dict(row) for row in table]
 
 
+def _pinned_revision(dataset_id: str) -> str | None:
+    from sosbench.suite import benchmarks
+
+    revisions = {spec.id: spec.revision for bench in benchmarks() for spec in bench.datasets}
+    return revisions.get(dataset_id)
+
+
 def load_questions(
     source: str | Path, *, release: str = RELEASE, tasks: Iterable[str] | None = None
 ) -> list[Question]:
     """Questions of ``release`` from a question.jsonl file, a folder of them (searched recursively for
     ``question*.jsonl``), a hub-like dataset folder, a mirror root holding ``livebench/<category>/``,
-    or a hub id ``livebench/<category>``."""
+    or a hub id ``livebench/<category>`` (read at the revision the suite registry pins)."""
     path = Path(source)
     if path.is_file():
         rows = list(read_jsonl(path))
     elif path.is_dir():
         rows = list(_rows_in_folder(path))
     elif str(source).startswith("livebench/") and str(source).split("/", 1)[1] in CATEGORIES:
-        rows = _from_dataset(str(source))
+        rows = _from_dataset(str(source), _pinned_revision(str(source)))
     else:
         raise SosbenchError(f"questions not found: {source} is neither a question.jsonl file nor a folder")
     questions = select_questions(rows, release=release, tasks=tasks, source=str(source))
