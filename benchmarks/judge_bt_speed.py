@@ -74,7 +74,7 @@ GAME1 = {"A=B": ("tie", 1), "A>B": ("model_a", 1), "A>>B": ("model_a", 3), "B>A"
 GAME2 = {"A=B": ("tie", 1), "A>B": ("model_b", 1), "A>>B": ("model_b", 3), "B>A": ("model_a", 1), "B>>A": ("model_a", 3)}
 
 
-def reference_battles(folder: Path):  # noqa: ANN201
+def reference_battles(folder: Path):
     import pandas as pd
 
     rows = []
@@ -88,7 +88,7 @@ def reference_battles(folder: Path):  # noqa: ANN201
     return pd.DataFrame(rows)
 
 
-def reference_mle(battles):  # noqa: ANN001, ANN201
+def reference_mle(battles):
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 

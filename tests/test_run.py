@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from _tiny_model import CHAT_TEMPLATE
 
 from sosbench.errors import SosbenchError

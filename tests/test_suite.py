@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from sosbench.errors import SosbenchError
-from sosbench.suite import FACTORS, Registry, benchmarks, get_benchmark, registry, select
-from sosbench.suite import _suite
+from sosbench.suite import FACTORS, Registry, _suite, benchmarks, get_benchmark, registry, select
 
 
 def test_the_suite_is_the_protocols_24_benchmarks() -> None:

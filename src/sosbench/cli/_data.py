@@ -35,7 +35,8 @@ def pull(
 @data_app.command("verify", epilog="Example: sosbench data verify --data-dir /shared/sos-mirror")
 def verify(data_dir: MirrorDir) -> None:
     """Check every mirrored file against the checksums recorded when it was pulled (offline)."""
-    from sosbench.run import load_manifest, verify as do_verify
+    from sosbench.run import load_manifest
+    from sosbench.run import verify as do_verify
 
     if not (data_dir / "sosbench-mirror.json").is_file():
         raise SosbenchError(f"{data_dir} is not a sosbench mirror (no sosbench-mirror.json): run `sosbench data pull --data-dir {data_dir}`")

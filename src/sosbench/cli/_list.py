@@ -23,8 +23,8 @@ def list_benchmarks(benchmarks: Benchmarks = None, factor: Factor = None, format
         return
     if format != "table":
         raise SosbenchError(f"unknown --format {format!r}: use table or json")
-    from rich.console import Console
     from rich import box
+    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"SOS-Bench: {len(chosen)} benchmarks", box=box.SIMPLE_HEAD)

@@ -3,25 +3,53 @@
 Importing this package loads numpy only; openai, tenacity and transformers load when a call needs them.
 """
 
-from sosbench.judge._answers import GenerationSettings, default_generation, generate_answers, missing_questions
+from sosbench.judge._answers import (
+    GenerationSettings,
+    default_generation,
+    generate_answers,
+    missing_questions,
+)
 from sosbench.judge._audit import audit_judges
 from sosbench.judge._battles import OVERALL, Battles, Judgment, build_battles, read_judgments
 from sosbench.judge._bt import BTFit, fit_bradley_terry
-from sosbench.judge._client import ChatCaller, Completion, EndpointConfig, LocalHFChat, make_async_client
-from sosbench.judge._files import PACKAGED_MODELS, Answer, BenchDir, Question, read_answers, read_questions
+from sosbench.judge._client import (
+    ChatCaller,
+    Completion,
+    EndpointConfig,
+    LocalHFChat,
+    endpoint_error,
+    make_async_client,
+)
+from sosbench.judge._files import (
+    PACKAGED_MODELS,
+    Answer,
+    BenchDir,
+    Question,
+    read_answers,
+    read_questions,
+    safe_name,
+)
 from sosbench.judge._judging import (
     DryRunEstimate,
     JudgeJob,
     RunTotals,
     estimate,
     judge_game,
+    judgment_summary,
     load_prices,
     model_files,
     plan,
+    price_for,
     run_games,
 )
 from sosbench.judge._parsing import VERDICTS, ParsedVerdict, normalize_verdict, parse_criteria, parse_verdict
-from sosbench.judge._perturb import RewritePrompt, load_rewrite_prompts, perturb_answers, perturbed_name
+from sosbench.judge._perturb import (
+    PerturbResult,
+    RewritePrompt,
+    load_rewrite_prompts,
+    perturb_answers,
+    perturbed_name,
+)
 from sosbench.judge._scores import (
     ALL_CRITERIA,
     CriterionResult,
@@ -60,6 +88,7 @@ __all__ = [
     "Leaderboard",
     "LocalHFChat",
     "ParsedVerdict",
+    "PerturbResult",
     "Question",
     "RewritePrompt",
     "RunTotals",
@@ -68,11 +97,13 @@ __all__ = [
     "battle_features",
     "build_battles",
     "default_generation",
+    "endpoint_error",
     "estimate",
     "fit_bradley_terry",
     "generate_answers",
     "intervention_losses",
     "judge_game",
+    "judgment_summary",
     "load_prices",
     "load_rewrite_prompts",
     "load_template",
@@ -86,10 +117,12 @@ __all__ = [
     "perturb_answers",
     "perturbed_name",
     "plan",
+    "price_for",
     "read_answers",
     "read_judgments",
     "read_questions",
     "run_games",
+    "safe_name",
     "score_judgments",
     "style_counts",
 ]

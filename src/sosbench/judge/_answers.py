@@ -7,11 +7,10 @@ it arrives, so a rerun only asks for the missing questions.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sosbench.judge._client import ChatModel
+from sosbench.judge._client import ChatModel, gather_tolerant
 from sosbench.judge._files import BenchDir, Question, answer_record, append_jsonl, read_answers, repair_tail
 from sosbench.judge._templates import data_file
 
@@ -45,16 +44,21 @@ async def generate_answers(
     questions: list[Question],
     settings: GenerationSettings,
     on_done: Callable[[], None] = lambda: None,
-) -> int:
-    """Answer every question concurrently; each answer is written the moment it arrives. Returns the count."""
+) -> list[str]:
+    """Answer every question concurrently; each answer is written the moment it arrives.
+
+    Returns the questions whose call kept failing transiently (``"<uid>: ErrorName"``; a rerun asks again).
+    """
     target = bench.answer_target(model)
+    repair_tail(target)
 
     async def one(question: Question) -> None:
         messages = [{"role": "user", "content": question.prompt}]
-        reply = await chat.complete(messages, temperature=settings.temperature, max_tokens=settings.max_tokens)
+        try:
+            reply = await chat.complete(messages, temperature=settings.temperature, max_tokens=settings.max_tokens)
+        finally:
+            on_done()
         usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
         append_jsonl(target, [answer_record(question, model, reply.text, usage=usage)])
-        on_done()
 
-    await asyncio.gather(*(one(q) for q in questions))
-    return len(questions)
+    return await gather_tolerant(questions, one, lambda q: q.uid)

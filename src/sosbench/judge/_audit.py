@@ -7,7 +7,8 @@ overall score is also correlated with each factor score (WK, IF, Safety) of the 
 exact model name.
 
 The baseline is left out: its score is 50 for every criterion by construction and says nothing about the
-judge. Output layout (read by the report)::
+judge. So are rewritten answer sets (``<model>@<kind>`` from ``judge perturb``): they are interventions, not
+models. A model without a score for a criterion or factor is left out of that correlation only. Output layout (read by the report)::
 
     {"judges": [{"judge": str, "n_models": int,
                  "criteria": {criterion: {"pearson": float, "spearman": float, "n": int}},
@@ -26,14 +27,14 @@ import numpy as np
 
 from sosbench.errors import SosbenchError
 from sosbench.judge._battles import OVERALL
-from sosbench.judge._scores import ALL_CRITERIA, ScoreOptions, score_judgments
+from sosbench.judge._scores import ALL_CRITERIA, PERTURBED_SEPARATOR, ScoreOptions, score_judgments
 
 
-def correlation(x: list[float], y: list[float]) -> dict[str, float | int | None]:
+def correlation(x: list[float | None], y: list[float | None]) -> dict[str, float | int | None]:
     """Pearson and Spearman of paired values (None where undefined)."""
     from scipy import stats
 
-    pairs = [(a, b) for a, b in zip(x, y) if not (math.isnan(a) or math.isnan(b))]
+    pairs = [(a, b) for a, b in zip(x, y) if _finite(a) is not None and _finite(b) is not None]
     result: dict[str, float | int | None] = {"pearson": None, "spearman": None, "n": len(pairs)}
     if len(pairs) < 3:
         return result
@@ -51,10 +52,23 @@ def factor_scores(run_paths: list[Path]) -> dict[str, dict[str, float]]:
         from sosbench.scoring import score_paths
     except ImportError as exc:
         raise SosbenchError("--runs needs sosbench.scoring.score_paths, which this install lacks") from exc
-    report = score_paths(run_paths, allow_partial=True)
-    return {
-        entry.model: {name: float(factor.score) for name, factor in entry.factors.items()} for entry in report.models
-    }
+    report = score_paths(run_paths, allow_partial=True, bootstrap=0)
+    scores: dict[str, dict[str, float]] = {}
+    for entry in report.models:
+        for name, factor in entry.factors.items():
+            value = _finite(factor.score)
+            if value is not None:  # a factor without a score (missing benchmarks) is left out, not zero
+                scores.setdefault(entry.model, {})[name] = value
+    return scores
+
+
+def _finite(value: object) -> float | None:
+    """A score as float, or None when it is missing or not a finite number."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def audit_judges(
@@ -68,8 +82,9 @@ def audit_judges(
         per_model: dict[str, dict[str, float]] = {}
         for result in board.results:
             for model, score in result.as_dict().items():
-                if model != baseline:
-                    per_model.setdefault(model, {})[result.criterion] = score
+                value = _finite(score)
+                if model != baseline and PERTURBED_SEPARATOR not in model and value is not None:
+                    per_model.setdefault(model, {})[result.criterion] = value
         models = sorted(per_model)
         overall = [per_model[m].get(OVERALL, math.nan) for m in models]
         criteria = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,7 +53,9 @@ def make_async_client(config: EndpointConfig) -> Any:
 
     api_key = config.api_key or os.environ.get("OPENAI_API_KEY")
     if not api_key:
-        raise SosbenchError("no API key: pass --api-key or set SOSBENCH_JUDGE_API_KEY or OPENAI_API_KEY")
+        raise SosbenchError(
+            "no API key: pass --api-key (or set its environment variable, see --help) or set OPENAI_API_KEY"
+        )
     return openai.AsyncOpenAI(
         base_url=config.base_url or os.environ.get("OPENAI_BASE_URL") or None,
         api_key=api_key,
@@ -86,10 +89,62 @@ def retry_after_seconds(exc: BaseException) -> float:
     return 0.0
 
 
+def endpoint_error(exc: BaseException) -> BaseException:
+    """An API failure as a one-line :class:`SosbenchError` (other exceptions are returned unchanged).
+
+    Non-retryable refusals (bad key, unknown model, bad request) name the options to check; transient
+    failures that outlasted every retry say that a rerun resumes.
+    """
+    status = getattr(exc, "status_code", None)
+    if status is not None and not is_transient(exc):
+        message = (getattr(exc, "message", None) or str(exc)).splitlines()[0][:200]
+        return SosbenchError(
+            f"the endpoint refused a request (HTTP {status}: {message}); check the model name, --base-url and --api-key"
+        )
+    try:
+        transient = is_transient(exc)
+    except ImportError:  # openai missing: nothing of ours raised this
+        transient = False
+    if transient:
+        return SosbenchError(
+            f"the endpoint kept failing ({exc.__class__.__name__}) after every retry; "
+            "rerun the same command to resume (finished work is kept)"
+        )
+    return exc
+
+
+async def gather_tolerant(items: list[Any], one: Callable[[Any], Awaitable[None]], describe: Callable[[Any], str]) -> list[str]:
+    """Run ``one(item)`` for all items concurrently.
+
+    A transient failure that outlasted its retries is recorded (``describe(item): ErrorName``) and the others
+    go on; any other failure cancels the rest and is raised (through :func:`endpoint_error`).
+    """
+    failed: list[str] = []
+
+    async def guarded(item: Any) -> None:
+        try:
+            await one(item)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            failed.append(f"{describe(item)}: {exc.__class__.__name__}")
+
+    pending = [asyncio.ensure_future(guarded(item)) for item in items]
+    try:
+        await asyncio.gather(*pending)
+    except Exception as exc:
+        for future in pending:
+            future.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        raise endpoint_error(exc) from exc
+    return failed
+
+
 class ChatCaller:
     """Async chat completions against one OpenAI-compatible endpoint, bounded and retried."""
 
     def __init__(self, config: EndpointConfig) -> None:
+        require("tenacity", "judge")
         self.config = config
         self._client = make_async_client(config)
         self._semaphore: asyncio.Semaphore | None = None

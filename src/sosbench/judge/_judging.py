@@ -16,14 +16,13 @@ deleted once every question of the model has its line.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sosbench.errors import SosbenchError
-from sosbench.judge._client import ChatModel, Completion, is_transient
+from sosbench.judge._client import ChatModel, Completion, gather_tolerant
 from sosbench.judge._files import BenchDir, Question, append_jsonl, read_jsonl, repair_tail
 from sosbench.judge._parsing import parse_criteria, parse_verdict
 from sosbench.judge._templates import CONTINUE_MESSAGE, JudgeTemplate
@@ -75,10 +74,12 @@ def game_messages(template: JudgeTemplate, question: Question, baseline: str, an
 class JudgmentStore:
     """The judgment file and journal of one model: what is done, and durable appends."""
 
-    def __init__(self, files: ModelFiles, model: str, judge_name: str) -> None:
+    def __init__(self, files: ModelFiles, model: str, judge_name: str, *, write: bool = True) -> None:
         self.files, self.model, self.judge_name = files, model, judge_name
-        repair_tail(files.judgment)
-        repair_tail(files.journal)
+        self.write = write  # False (dry run): read the state, change no file
+        if write:
+            repair_tail(files.judgment)
+            repair_tail(files.journal)
         self.done: set[str] = set()
         if files.judgment.exists():
             self.done = {str(r.get("question_id", r.get("uid"))) for r in read_jsonl(files.judgment)}
@@ -88,8 +89,9 @@ class JudgmentStore:
                 uid = str(record["question_id"])
                 if uid not in self.done:
                     self.pending.setdefault(uid, {})[int(record["game"])] = record["result"]
-        for uid in [u for u, games in self.pending.items() if len(games) == 2]:
-            self._write_line(uid)
+        if write:
+            for uid in [u for u, games in self.pending.items() if len(games) == 2]:
+                self._write_line(uid)
 
     def has_game(self, uid: str, game: int) -> bool:
         return uid in self.done or game in self.pending.get(uid, {})
@@ -111,7 +113,7 @@ class JudgmentStore:
 
     def finish(self, uids: list[str]) -> None:
         """Drop the journal once every question has its line."""
-        if all(u in self.done for u in uids) and self.files.journal.exists():
+        if self.write and all(u in self.done for u in uids) and self.files.journal.exists():
             self.files.journal.unlink()
 
 
@@ -127,14 +129,18 @@ class JudgeJob:
     questions: tuple[Question, ...]
 
 
-def plan(job: JudgeJob) -> tuple[dict[str, JudgmentStore], list[GameTask]]:
-    """Open each model's store (finishing journaled questions) and list the games still to judge."""
+def plan(job: JudgeJob, *, write: bool = True) -> tuple[dict[str, JudgmentStore], list[GameTask]]:
+    """Open each model's store (finishing journaled questions) and list the games still to judge.
+
+    With ``write=False`` (a dry run) no file is touched: torn lines and journals are only read.
+    """
     baseline = job.bench.answers(job.baseline)
     stores: dict[str, JudgmentStore] = {}
     tasks: list[GameTask] = []
     for model in job.models:
         answers = job.bench.answers(model)
-        store = stores[model] = JudgmentStore(model_files(job.bench, job.judge_name, model), model, job.judge_name)
+        files = model_files(job.bench, job.judge_name, model)
+        store = stores[model] = JudgmentStore(files, model, job.judge_name, write=write)
         for question in job.questions:
             if question.uid not in answers or question.uid not in baseline:
                 missing = model if question.uid not in answers else job.baseline
@@ -182,44 +188,27 @@ async def run_games(
     tasks: list[GameTask],
     on_done: Callable[[], None] = lambda: None,
 ) -> RunTotals:
-    """Judge every task concurrently (the chat model bounds concurrency); each result is stored on arrival."""
+    """Judge every task concurrently (the chat model bounds concurrency); each result is stored on arrival.
+
+    A game whose call kept failing transiently is listed in ``failed`` (a rerun retries it); any other API
+    error stops the run with a one-line :class:`SosbenchError`. Games already stored stay stored.
+    """
     totals = RunTotals()
 
     async def one(task: GameTask) -> None:
         try:
             record, calls = await judge_game(chat, template, task)
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            totals.failed.append(f"{task.model} {task.uid} game {task.game + 1}: {exc.__class__.__name__}")
+        finally:
             on_done()
-            return
         stores[task.model].add_game(task.uid, task.game, record)
         totals.games += 1
         totals.calls += calls
         totals.prompt_tokens += record["usage"]["prompt_tokens"]
         totals.completion_tokens += record["usage"]["completion_tokens"]
         totals.unparsed += record["score"] is None
-        on_done()
 
-    pending = [asyncio.ensure_future(one(t)) for t in tasks]
-    try:
-        await asyncio.gather(*pending)
-    except Exception as exc:
-        for future in pending:
-            future.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        raise _fatal(exc) from exc
+    totals.failed = await gather_tolerant(tasks, one, lambda t: f"{t.model} {t.uid} game {t.game + 1}")
     return totals
-
-
-def _fatal(exc: Exception) -> Exception:
-    """A non-retryable API error as one line (bad key, unknown model, bad request)."""
-    status = getattr(exc, "status_code", None)
-    if status is not None:
-        message = getattr(exc, "message", str(exc)).splitlines()[0][:200]
-        return SosbenchError(f"the judge endpoint refused a request (HTTP {status}: {message}); check --judge, --base-url and --api-key")
-    return exc
 
 
 @dataclass(frozen=True)
@@ -248,13 +237,44 @@ def estimate(
     return DryRunEstimate(len(tasks), len(tasks), prompt, completion, cost)
 
 
-def load_prices() -> dict[str, dict[str, float]]:
-    """USD per 1M input/output tokens for known judges (data/judge/prices.yaml)."""
+def load_prices(path: Path | None = None) -> dict[str, dict[str, float]]:
+    """USD per 1M input/output tokens by model name: ``path`` (``--prices FILE``) or data/judge/prices.yaml.
+
+    The file holds ``prices: {name: {input: float, output: float}}``; see :func:`price_for` for the lookup.
+    """
     import yaml
 
     from sosbench.judge._templates import data_file
 
-    return yaml.safe_load(data_file("judge", "prices.yaml").read_text(encoding="utf-8"))["prices"]
+    source = path if path is not None else data_file("judge", "prices.yaml")
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SosbenchError(f"--prices {source}: no such file") from None
+    except yaml.YAMLError as exc:
+        raise SosbenchError(f"--prices {source}: not valid YAML ({exc.__class__.__name__})") from exc
+    table = data.get("prices") if isinstance(data, dict) else None
+    if not isinstance(table, dict):
+        raise SosbenchError(f"--prices {source}: expected a `prices:` mapping of model -> {{input, output}}")
+    prices: dict[str, dict[str, float]] = {}
+    for name, entry in table.items():
+        try:
+            prices[str(name)] = {"input": float(entry["input"]), "output": float(entry["output"])}
+        except (TypeError, KeyError, ValueError):
+            raise SosbenchError(
+                f"--prices {source}: {name} needs numeric input and output (USD per 1M tokens)"
+            ) from None
+    return prices
+
+
+def price_for(prices: dict[str, dict[str, float]], model: str) -> tuple[float, float] | None:
+    """(input, output) USD per 1M tokens: an exact key, else the longest key the name starts with; else None."""
+    name = model.rstrip("/").split("/")[-1]
+    entry = prices.get(name)
+    if entry is None:
+        keys = [k for k in prices if name.startswith(k)]
+        entry = prices[max(keys, key=len)] if keys else None
+    return (entry["input"], entry["output"]) if entry else None
 
 
 def judgment_summary(path: Path) -> dict[str, int]:

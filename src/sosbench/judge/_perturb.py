@@ -5,28 +5,28 @@ The rewritten set is a new answer file ``model_answer/<model>@<kind>.jsonl``; ju
 original lets ``judge score`` report the score loss per criterion.
 
 Every rewrite is cached in ``rewrite_cache/<rewriter>.jsonl`` under the bench folder, keyed by the
-SHA-256 of (rewriter, messages), and appended the moment it arrives: reruns and other kinds never pay
+SHA-256 of (rewriter, prompt version, messages), and appended the moment it arrives: reruns and other kinds never pay
 twice for the same request, and a kill loses only the calls in flight.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sosbench.errors import SosbenchError
-from sosbench.judge._client import ChatModel
+from sosbench.judge._client import ChatModel, gather_tolerant
 from sosbench.judge._files import (
     BenchDir,
     Question,
-    safe_name,
     answer_record,
     append_jsonl,
     read_jsonl,
     repair_tail,
+    safe_name,
     write_jsonl_atomic,
 )
 from sosbench.judge._templates import data_file
@@ -48,6 +48,17 @@ class RewritePrompt:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
 
+@dataclass(frozen=True)
+class PerturbResult:
+    """What a rewrite pass produced."""
+
+    model: str  # the new answer set's name, "<model>@<kind>"
+    path: Path  # its answer file (written only when nothing failed)
+    answers: int  # questions rewritten (cached or new)
+    calls: int  # new rewriter calls made by this pass
+    failed: list[str]  # "<uid>: ErrorName" of calls that kept failing; a rerun retries them
+
+
 def load_rewrite_prompts() -> dict[str, RewritePrompt]:
     """The shipped rewrite prompts by kind."""
     import yaml
@@ -63,8 +74,9 @@ def perturbed_name(model: str, kind: str) -> str:
     return f"{model}@{kind}"
 
 
-def _cache_key(rewriter: str, messages: list[dict]) -> str:
-    return hashlib.sha256(json.dumps([rewriter, messages], sort_keys=True).encode()).hexdigest()
+def _cache_key(rewriter: str, messages: list[dict], version: int) -> str:
+    """SHA-256 of (rewriter, prompt version, messages): any change to a prompt or answer is a new request."""
+    return hashlib.sha256(json.dumps([rewriter, version, messages], sort_keys=True).encode()).hexdigest()
 
 
 async def perturb_answers(
@@ -75,8 +87,8 @@ async def perturb_answers(
     rewriter: str,
     questions: list[Question],
     on_done: Callable[[], None] = lambda: None,
-) -> tuple[str, int]:
-    """Rewrite ``model``'s answers to ``questions``; returns the new model name and the number of new calls."""
+) -> PerturbResult:
+    """Rewrite ``model``'s answers to ``questions`` into the answer file of ``<model>@<kind>``."""
     prompts = load_rewrite_prompts()
     if kind not in prompts:
         raise SosbenchError(f"unknown --kind {kind!r}: use one of {', '.join(prompts)}")
@@ -87,22 +99,27 @@ async def perturb_answers(
     cache = {r["key"]: r["text"] for r in read_jsonl(cache_path)} if cache_path.exists() else {}
     chosen = [q for q in questions if q.uid in answers]
     requests = {q.uid: prompt.messages(q.prompt, answers[q.uid].text) for q in chosen}
-    todo = [q for q in chosen if _cache_key(rewriter, requests[q.uid]) not in cache]
+    todo = [q for q in chosen if _cache_key(rewriter, requests[q.uid], prompt.version) not in cache]
 
     async def one(question: Question) -> None:
         messages = requests[question.uid]
-        reply = await chat.complete(messages, temperature=0.0, max_tokens=REWRITE_MAX_TOKENS)
-        key = _cache_key(rewriter, messages)
+        try:
+            reply = await chat.complete(messages, temperature=0.0, max_tokens=REWRITE_MAX_TOKENS)
+        finally:
+            on_done()
+        key = _cache_key(rewriter, messages, prompt.version)
         usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
         append_jsonl(cache_path, [{"key": key, "kind": kind, "uid": question.uid, "text": reply.text, "usage": usage}])
         cache[key] = reply.text
-        on_done()
 
-    await asyncio.gather(*(one(q) for q in todo))
+    failed = await gather_tolerant(todo, one, lambda q: q.uid)
     name = perturbed_name(model, kind)
+    if failed:  # never write a partial answer set; the finished rewrites are cached for the rerun
+        return PerturbResult(name, bench.answer_target(name), len(chosen), len(todo) - len(failed), failed)
     meta = {"source_model": model, "kind": kind, "rewriter": rewriter, "prompt_version": prompt.version}
     records = [
-        answer_record(q, name, cache[_cache_key(rewriter, requests[q.uid])], perturbation=meta) for q in chosen
+        answer_record(q, name, cache[_cache_key(rewriter, requests[q.uid], prompt.version)], perturbation=meta)
+        for q in chosen
     ]
     write_jsonl_atomic(bench.answer_target(name), records)
-    return name, len(todo)
+    return PerturbResult(name, bench.answer_target(name), len(chosen), len(todo), [])

@@ -52,7 +52,7 @@ class Leaderboard:
                 return result
         raise SosbenchError(f"criterion {criterion!r} was not scored: pass --criterion {criterion} or all")
 
-    def frame(self):  # noqa: ANN201 - pandas is imported lazily
+    def frame(self):
         """The CSV table, best overall score first."""
         import pandas as pd
 

@@ -1,0 +1,430 @@
+"""The judge library: verdict parsing, battle counting, Bradley-Terry, scores, resume state, prices, audit.
+
+Bradley-Terry is checked against data drawn from known strengths and against independent implementations
+written here differently (closed-form win rates and a scipy logistic MLE on the raw battle table).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sosbench.errors import SosbenchError
+from sosbench.judge import (
+    ALL_CRITERIA,
+    BenchDir,
+    Judgment,
+    ScoreOptions,
+    audit_judges,
+    build_battles,
+    fit_bradley_terry,
+    intervention_losses,
+    load_prices,
+    load_template,
+    model_files,
+    normalize_verdict,
+    parse_criteria,
+    parse_verdict,
+    price_for,
+    score_judgments,
+)
+from sosbench.judge._audit import correlation
+from sosbench.judge._judging import JudgmentStore
+
+BASE = "gpt-4-0314"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# parsing
+# ------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "label"),
+
+    [
+        ("My final verdict is tie: [[A=B]]", "A=B"),
+        ("Assistant B is better: [[B>A]]", "B>A"),
+        ("[[A>>B]]", "A>>B"),
+        ("verdict [[A<B]]", "B>A"),  # the reference dropped these
+        ("verdict [[A<<B]]", "B>>A"),
+        ("[[B<A]]", "A>B"),
+        ("[[B<<A]]", "A>>B"),
+        ("[[B=A]]", "A=B"),
+        ("first [[A>B]] and again [[A>B]]", "A>B"),
+    ],
+)
+def test_overall_verdicts_parse_including_less_than_forms(text: str, label: str) -> None:
+    assert parse_verdict(text).label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("no verdict here", "missing"), ("[[A>B]] then [[B>A]]", "conflicting"), ("[[A>>>B]]", "invalid"), ("", "missing")],
+)
+def test_unreadable_verdicts_are_none_with_a_reason(text: str, reason: str) -> None:
+    parsed = parse_verdict(text)
+    assert parsed.label is None
+    assert parsed.reason == reason
+    assert parsed.retry == (reason == "missing")
+
+
+def test_criterion_verdicts_parse_less_than_forms_and_markdown() -> None:
+    template = load_template("sos-multicriteria")
+    assert template.criteria == ("correctness", "completeness", "safety", "conciseness", "style")
+    text = (
+        "Correctness: ((A<B)) because ...\n**Completeness:** ((A<<B))\nSafety: ((A=B))\n"
+        "Conciseness: ((A>>B))\nStyle: ((B<A))\nMy final verdict: [[B>A]]"
+    )
+    assert parse_criteria(text, template.criteria) == {
+        "correctness": "B>A",
+        "completeness": "B>>A",
+        "safety": "A=B",
+        "conciseness": "A>>B",
+        "style": "A>B",
+    }
+    assert parse_criteria("Style: nothing", ("style",)) == {"style": None}
+    assert load_template("arena-hard").criteria == ()
+    assert normalize_verdict(" A < < B ") == "B>>A"
+    assert normalize_verdict("C>A") is None
+    assert normalize_verdict(None) is None
+
+
+# ------------------------------------------------------------------------------------------------------------
+# battles
+# ------------------------------------------------------------------------------------------------------------
+def _game(label: str | None, **criteria: str | None) -> dict:
+    record: dict = {"user_prompt": "...", "judgment": "...", "score": label}
+    record.update({f"{k}_score": v for k, v in criteria.items()})
+    return record
+
+
+def test_battle_counting_rules() -> None:
+    judgments = [
+        Judgment("m", "q1", 0, _game("B>>A")),  # game 1, model in B, much better: 3 wins
+        Judgment("m", "q1", 1, _game("A>B")),  # game 2, model in A, better: 1 win
+        Judgment("m", "q2", 0, _game("A=B")),  # tie: one battle scored 0.5
+        Judgment("m", "q2", 1, _game("A<<B")),  # game 2, baseline (B) much better: 3 losses
+        Judgment("m", "q3", 0, _game(None)),  # unreadable: dropped and counted
+        Judgment("m", "q3", 1, _game("A<B")),  # = B>A in game 2: baseline better, 1 loss
+        Judgment(BASE, "q1", 0, _game("A=B")),  # the baseline's own file is ignored
+    ]
+    battles = build_battles(judgments, "overall", BASE)
+    assert battles.models == (BASE, "m")
+    assert sorted(battles.outcome.tolist()) == [0.0, 0.0, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0, 1.0]
+    assert battles.unparsed == {"m": 1}
+    assert set(battles.opponent.tolist()) == {0}
+
+
+def test_criterion_battles_use_stored_fields_else_parse_the_text() -> None:
+    judgments = [
+        Judgment("m", "q1", 0, _game("B>A", style="B>>A")),
+        Judgment("m", "q1", 1, {"judgment": "Style: ((A<B))\n[[A=B]]"}),  # no stored fields: parsed
+    ]
+    style = build_battles(judgments, "style", BASE)
+    assert sorted(style.outcome.tolist()) == [0.0, 1.0, 1.0, 1.0]
+    overall = build_battles(judgments, "overall", BASE)
+    assert sorted(overall.outcome.tolist()) == [0.5, 1.0]
+
+
+def test_no_readable_verdict_is_an_error_not_a_score() -> None:
+    with pytest.raises(SosbenchError, match="no readable overall verdicts"):
+        build_battles([Judgment("m", "q1", 0, _game(None))], "overall", BASE)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Bradley-Terry
+# ------------------------------------------------------------------------------------------------------------
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_bt_recovers_known_strengths_from_battles_against_the_anchor() -> None:
+    rng = np.random.default_rng(7)
+    truth = np.array([0.0, -1.6, -0.4, 0.3, 1.2, 2.4])
+    n = 3000
+    model = np.repeat(np.arange(1, len(truth)), n)
+    outcome = (rng.random(model.size) < _sigmoid(truth[model])).astype(float)
+    names = tuple(f"m{i}" for i in range(len(truth)))
+    fit = fit_bradley_terry(names, model, np.zeros_like(model), outcome, rounds=30, seed=1)
+    assert np.argsort(fit.strength).tolist() == np.argsort(truth).tolist()
+    assert np.abs(fit.strength - truth).max() < 0.15
+    low, high = fit.win_rate_interval()
+    rate = fit.win_rate()
+    assert np.all(low <= rate + 1e-9) and np.all(rate <= high + 1e-9)
+    assert np.all(high[1:] - low[1:] > 0.2)  # real intervals, not points
+    true_rate = 100 * _sigmoid(truth)
+    assert np.mean((low[1:] <= true_rate[1:] + 1.5) & (true_rate[1:] - 1.5 <= high[1:])) == 1.0
+
+
+def test_bt_matches_scipy_logistic_mle_on_a_round_robin_with_ties() -> None:
+    """A general comparison graph (not only against the anchor), fitted independently with scipy."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(3)
+    truth = np.array([0.0, 0.8, -0.7, 1.5])
+    pairs = [(i, j) for i in range(4) for j in range(4) if i < j]
+    model, opponent, outcome = [], [], []
+    for i, j in pairs:
+        p = _sigmoid(truth[i] - truth[j])
+        for _ in range(400):
+            u = rng.random()
+            model.append(i)
+            opponent.append(j)
+            outcome.append(0.5 if abs(u - p) < 0.1 else float(u < p))
+    model_a, opponent_a, outcome_a = np.array(model), np.array(opponent), np.array(outcome)
+    fit = fit_bradley_terry(("a", "b", "c", "d"), model_a, opponent_a, outcome_a, rounds=0)
+
+    def nll(free: np.ndarray) -> float:  # Elo scale, base 10, anchor fixed at 1000
+        elo = np.concatenate([[1000.0], free])
+        diff = (elo[model_a] - elo[opponent_a]) * math.log(10) / 400
+        return float(np.sum(np.logaddexp(0, -diff) * outcome_a + np.logaddexp(0, diff) * (1 - outcome_a)))
+
+    ref = minimize(nll, np.full(3, 1000.0), method="BFGS", options={"gtol": 1e-8}).x
+    ref_rate = 100 / (1 + 10 ** ((1000 - ref) / 400))
+    assert np.abs(fit.win_rate()[1:] - ref_rate).max() < 0.1
+    assert np.abs(fit.elo()[1:] - ref).max() < 1.0
+
+
+def _write_judgments(folder: Path, verdicts: dict[str, list[tuple[str | None, str | None]]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for model, games in verdicts.items():
+        lines = [
+            {"question_id": f"q{i}", "model": model, "judge": "j", "games": [_game(g1), _game(g2)]}
+            for i, (g1, g2) in enumerate(games)
+        ]
+        (folder / f"{model}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
+LABELS = ("A>>B", "A>B", "A=B", "B>A", "B>>A", "A<B", "A<<B", None)
+
+
+def _random_verdicts(seed: int, models: dict[str, float], questions: int) -> dict:
+    rng = np.random.default_rng(seed)
+    out = {}
+    for model, lean in models.items():
+        weights = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.3, 0.3, 0.1])
+        weights[3:5] *= lean
+        weights[0:2] /= lean
+        probs = weights / weights.sum()
+        mirror = {"A>>B": "B>>A", "A>B": "B>A", "A=B": "A=B", "B>A": "A>B", "B>>A": "A>>B", "A<B": "B<A", "A<<B": "B<<A", None: None}
+        draws = rng.choice(len(LABELS), size=(questions, 2), p=probs)  # in game-1 terms (model in B)
+        out[model] = [(LABELS[a], mirror[LABELS[b]]) for a, b in draws]
+    return out
+
+
+def test_scores_agree_with_an_independent_count_and_refit(tmp_path: Path) -> None:
+    """Against the baseline only, the MLE win rate is the weighted win share: computed here from raw labels."""
+    verdicts = _random_verdicts(11, {"weak": 0.4, "even": 1.0, "strong": 2.5}, 120)
+    folder = tmp_path / "model_judgment" / "j"
+    _write_judgments(folder, verdicts)
+    board = score_judgments(folder, ScoreOptions(baseline=BASE, rounds=20, seed=42))
+    result = board.result("overall")
+    scores = result.as_dict()
+    # model's side of each label: game 1 has the model in B, game 2 in A
+    model_b = {
+        "B>>A": (1, 3), "B>A": (1, 1), "A<<B": (1, 3), "A<B": (1, 1), "A=B": (0.5, 1),
+        "A>B": (0, 1), "A>>B": (0, 3), "B<A": (0, 1), "B<<A": (0, 3),
+    }  # fmt: skip
+    for model, games in verdicts.items():
+        wins = total = 0.0
+        unparsed = 0
+        for g1, g2 in games:
+            for label, swap in ((g1, False), (g2, True)):
+                if label is None:
+                    unparsed += 1
+                    continue
+                win, weight = model_b[label]
+                win = 1 - win if swap else win
+                wins += win * weight
+                total += weight
+        assert abs(scores[model] - 100 * wins / total) < 0.1
+        assert result.unparsed[model] == unparsed
+    assert scores[BASE] == pytest.approx(50.0)
+    order = sorted(scores, key=scores.get)
+    assert order == ["weak", BASE, "even", "strong"] or order == ["weak", "even", BASE, "strong"]
+
+    # bootstrap: the same resample indices (legacy RandomState(42), randint per round) refitted one by one
+    battles = build_battles([j for j in _all_judgments(folder)], "overall", BASE)
+    rng = np.random.RandomState(42)
+    per_round = []
+    for _ in range(20):
+        pick = rng.randint(0, len(battles.outcome), size=len(battles.outcome))
+        rates = {}
+        for index, model in enumerate(battles.models[1:], start=1):
+            chosen = battles.outcome[pick][battles.model[pick] == index]
+            share = np.clip(chosen.mean(), 1e-9, 1 - 1e-9)
+            rates[model] = math.log(share / (1 - share))
+        per_round.append(rates)
+    for model, low, high in zip(result.models[1:], result.lower[1:], result.upper[1:]):
+        t = np.array([r[model] for r in per_round])
+        lo, hi = np.percentile(t, [2.5, 97.5])
+        assert abs(100 * _sigmoid(lo) - low) < 0.1
+        assert abs(100 * _sigmoid(hi) - high) < 0.1
+
+
+def _all_judgments(folder: Path) -> list[Judgment]:
+    from sosbench.judge import read_judgments
+
+    return read_judgments(folder)
+
+
+def test_style_control_removes_a_pure_length_preference() -> None:
+    rng = np.random.default_rng(5)
+    n = 3000
+    model = np.repeat([1, 2], n)
+    length = np.where(model == 1, rng.normal(-1.0, 0.6, model.size), rng.normal(1.0, 0.6, model.size))
+    outcome = (rng.random(model.size) < _sigmoid(1.5 * length)).astype(float)  # equal substance, judged by length
+    names = ("base", "short", "long")
+    plain = fit_bradley_terry(names, model, np.zeros_like(model), outcome, rounds=0)
+    features = np.column_stack([length, np.zeros((model.size, 3))])
+    controlled = fit_bradley_terry(names, model, np.zeros_like(model), outcome, rounds=5, features=features)
+    assert plain.win_rate()[1] < 30 and plain.win_rate()[2] > 70
+    assert abs(controlled.win_rate()[1] - 50) < 6 and abs(controlled.win_rate()[2] - 50) < 6
+    assert controlled.feature_coef[0] == pytest.approx(1.5, abs=0.2)
+    assert controlled.boot_feature_coef.shape == (5, 4)
+
+
+def test_criterion_columns_and_intervention_losses(tmp_path: Path) -> None:
+    folder = tmp_path / "j"
+    folder.mkdir()
+    lines = []
+    for model, style in (("m", "B>A"), ("m@concise", "A>B")):
+        for q in range(6):
+            games = [_game("B>A", style=style), _game("A>B" if style == "B>A" else "B>A", style=style)]
+            games[1]["style_score"] = "A>B" if style == "B>A" else "B>A"
+            if q == 0:
+                games[0]["score"] = "A=B"
+            lines.append({"question_id": f"q{q}", "model": model, "judge": "j", "games": games})
+    for model in ("m", "m@concise"):
+        (folder / f"{model}.jsonl").write_text(
+            "".join(json.dumps(x) + "\n" for x in lines if x["model"] == model)
+        )
+    board = score_judgments(folder, ScoreOptions(baseline=BASE, criteria=ALL_CRITERIA, rounds=0))
+    assert [r.criterion for r in board.results] == ["overall", "style"]  # others absent: skipped under "all"
+    frame = board.frame()
+    assert list(frame.columns[:5]) == ["model", "score", "rating_q025", "rating_q975", "CI"]
+    assert "style_score" in frame.columns and "style_CI" in frame.columns
+    losses = {(x.model, x.kind, x.criterion): x for x in intervention_losses(board)}
+    style = losses[("m", "concise", "style")]
+    assert style.original > 90 and style.perturbed < 10 and style.loss_percent > 85
+    with pytest.raises(SosbenchError, match="no correctness verdicts"):
+        score_judgments(folder, ScoreOptions(baseline=BASE, criteria=("overall", "correctness"), rounds=0))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# resume state
+# ------------------------------------------------------------------------------------------------------------
+def test_judgment_store_resumes_from_journal_and_cuts_torn_lines(tmp_path: Path) -> None:
+    bench = BenchDir(tmp_path)
+    files = model_files(bench, "judge-x", "m")
+    files.journal.parent.mkdir(parents=True)
+    journal = [
+        {"question_id": "q1", "model": "m", "game": 0, "result": _game("A>B")},
+        {"question_id": "q2", "model": "m", "game": 0, "result": _game("B>A")},
+        {"question_id": "q2", "model": "m", "game": 1, "result": _game("A>B")},
+    ]
+    files.journal.write_text("".join(json.dumps(x) + "\n" for x in journal) + '{"question_id": "q3", "ga')
+    files.judgment.write_text(json.dumps({"question_id": "q0", "model": "m", "judge": "judge-x", "games": [{}, {}]}) + "\n")
+
+    dry = JudgmentStore(files, "m", "judge-x", write=False)
+    assert dry.has_game("q2", 1) and not dry.has_game("q1", 1)
+    assert files.judgment.read_text().count("\n") == 1  # a dry run writes nothing
+
+    store = JudgmentStore(files, "m", "judge-x")
+    assert store.done == {"q0", "q2"}  # q2's two journaled games became its line at once
+    assert store.has_game("q1", 0) and not store.has_game("q1", 1) and not store.has_game("q3", 0)
+    store.add_game("q1", 0, _game("B>>A"))  # already journaled: ignored
+    store.add_game("q1", 1, _game("B>A"))
+    store.add_game("q1", 1, _game("A>B"))  # duplicate: ignored
+    lines = [json.loads(x) for x in files.judgment.read_text().splitlines()]
+    assert [x["question_id"] for x in lines] == ["q0", "q2", "q1"]
+    assert lines[2]["games"] == [_game("A>B"), _game("B>A")]
+    store.finish(["q0", "q1", "q2"])
+    assert not files.journal.exists()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# prices and audit
+# ------------------------------------------------------------------------------------------------------------
+def test_prices_lookup_and_override(tmp_path: Path) -> None:
+    prices = load_prices()
+    assert price_for(prices, "gpt-4o-mini-2024-07-18") == (0.15, 0.60)
+    assert price_for(prices, "gpt-4o-2024-05-13") == (5.0, 15.0)
+    assert price_for(prices, "openai/gpt-4-1106-preview") == (10.0, 30.0)
+    assert price_for(prices, "claude-3-5-sonnet-20240620") == (3.0, 15.0)
+    assert price_for(prices, "my-local-judge") is None
+    custom = tmp_path / "p.yaml"
+    custom.write_text("prices:\n  my-local-judge: {input: 1, output: 2}\n")
+    assert price_for(load_prices(custom), "my-local-judge") == (1.0, 2.0)
+    custom.write_text("prices:\n  x: {input: cheap}\n")
+    with pytest.raises(SosbenchError, match="needs numeric input and output"):
+        load_prices(custom)
+
+
+def test_correlation_skips_missing_and_nan_values() -> None:
+    result = correlation([1.0, None, math.nan, 2.0, 3.0, 4.0], [2.0, 5.0, 1.0, 4.0, 7.0, 8.0])
+    assert result["n"] == 4 and result["pearson"] == pytest.approx(0.98450, abs=1e-4)
+    assert correlation([1.0, 2.0], [1.0, 2.0])["pearson"] is None  # fewer than 3 models
+    assert correlation([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])["spearman"] is None  # constant column
+
+
+def test_audit_skips_models_without_a_criterion_and_factors_without_a_score(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "j"
+    folder.mkdir()
+    rows = []
+    for k, model in enumerate(["a", "b", "c", "d", "c@concise"]):  # a rewritten answer set is no model
+        for q in range(8):
+            win = q < 2 * k + 1
+            label = "B>A" if win else "A>B"
+            style = None if model == "d" else label  # d: no style verdicts at all
+            games = [_game(label, style=style), _game("A>B" if win else "B>A", style=None if style is None else ("A>B" if win else "B>A"))]
+            rows.append({"question_id": f"q{q}", "model": model, "judge": "j", "games": games})
+    (folder / "all.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    class Factor:
+        def __init__(self, score: float | None) -> None:
+            self.score = score
+
+    class Entry:
+        def __init__(self, model: str, factors: dict) -> None:
+            self.model, self.factors = model, factors
+
+    class Report:
+        models = [  # noqa: RUF012 - a stand-in for ScoreReport
+            Entry("a", {"WK": Factor(0.1), "Safety": Factor(None)}),
+            Entry("b", {"WK": Factor(0.2), "Safety": Factor(math.nan)}),
+            Entry("c", {"WK": Factor(0.4), "Safety": Factor(0.5)}),
+            Entry("d", {"WK": Factor(0.3), "Safety": Factor(None)}),
+        ]
+
+    import sosbench.scoring
+
+    monkeypatch.setattr(sosbench.scoring, "score_paths", lambda *a, **k: Report(), raising=False)
+    result = audit_judges([folder], BASE, [tmp_path / "runs"])
+    entry = result["judges"][0]
+    assert entry["n_models"] == 4
+    assert entry["criteria"]["style"]["n"] == 3 and entry["criteria"]["style"]["pearson"] > 0.99
+    assert "style" not in entry["scores"]["d"] and "c@concise" not in entry["scores"]
+    assert entry["factors"]["WK"]["n"] == 4 and entry["factors"]["WK"]["spearman"] == pytest.approx(0.8)
+    assert entry["factors"]["Safety"] == {"pearson": None, "spearman": None, "n": 1}
+    json.dumps(result, allow_nan=False)  # valid JSON for the report
+
+
+def test_packaged_arena_hard_data_is_byte_identical_to_the_source(shared_data: Path) -> None:
+    import hashlib
+
+    from sosbench.judge._templates import data_file
+
+    source = shared_data / "arena-hard-v0.1"
+    for name in ("question.jsonl", *(f"model_answer/{m}.jsonl" for m in ("gpt-4-0314", "gpt-4-0613", "gpt-3.5-turbo-0125"))):
+        packaged = data_file("arena_hard", *name.split("/")).read_bytes()
+        assert hashlib.sha256(packaged).hexdigest() == hashlib.sha256((source / name).read_bytes()).hexdigest(), name
+    for name in ("judge_arena_hard_default.yaml", "judge_sos_multicriteria.yaml", "gen_answer_config.yaml"):
+        assert data_file("judge", name).read_bytes() == (shared_data / "protocol" / name).read_bytes(), name
+    bench = BenchDir(Path("/nonexistent-bench"))
+    questions = bench.questions()
+    assert len(questions) == 500 and len({q.uid for q in questions}) == 500
+    assert set(bench.answers("gpt-4-0314")) == {q.uid for q in questions}
