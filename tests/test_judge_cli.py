@@ -489,3 +489,27 @@ def test_refused_and_exhausted_requests_end_in_one_line_and_keep_nothing_half_do
     assert "0 games judged" in failing.stderr
     folder = bench / "model_judgment" / JUDGE
     assert not (folder / "tiny.jsonl").exists() or not (folder / "tiny.jsonl").read_text()
+
+
+def test_answer_with_a_local_hf_model_is_its_greedy_chat_completion(tiny_model: Path, tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    bench = tmp_path / "bench"
+    result = cli("judge", "answer", "--model", "tiny-llama", "--hf", str(tiny_model), "-d", str(bench),
+                 "--limit", "2", "--max-tokens", "12")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in (bench / "model_answer" / "tiny-llama.jsonl").read_text().splitlines()]
+    questions = BenchDir(bench).questions(2)
+    assert sorted(r["uid"] for r in rows) == sorted(q.uid for q in questions)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model).eval()
+    for question in questions:
+        row = next(r for r in rows if r["uid"] == question.uid)
+        assert row["messages"][0] == {"role": "user", "content": question.prompt}
+        ids = tokenizer.apply_chat_template([{"role": "user", "content": question.prompt}],
+                                            add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        with torch.no_grad():
+            out = model.generate(**ids, max_new_tokens=12, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        expected = tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+        assert row["messages"][1]["content"]["answer"] == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Coroutine
@@ -166,6 +167,7 @@ def answer(
     api_key: Annotated[str | None, typer.Option("--api-key", help="API key of that endpoint (default: $OPENAI_API_KEY).", envvar="SOSBENCH_ANSWER_API_KEY")] = None,
     hf: Annotated[str | None, typer.Option("--hf", help="Answer with a local Hugging Face model (path or hub id) instead of an endpoint; one request at a time.", envvar="SOSBENCH_ANSWER_HF")] = None,
     device: Annotated[str | None, typer.Option("--device", help="With --hf: device, e.g. cuda:0.", envvar="SOSBENCH_DEVICE")] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="New tokens per answer (default: 2048, Arena-Hard-Auto v0.1's gen_answer_config).", envvar="SOSBENCH_ANSWER_MAX_TOKENS")] = None,
     limit: Limit = None,
     parallel: Parallel = 8,
     timeout: Timeout = 600.0,
@@ -192,6 +194,8 @@ def answer(
     if len(todo) < len(questions):
         console.print(f"{len(questions) - len(todo)} of {len(questions)} answers already in {target} (kept)")
     settings = default_generation()
+    if max_tokens is not None:
+        settings = dataclasses.replace(settings, max_tokens=max_tokens)
     if hf:
         make_chat: Callable[[], Any] = lambda: LocalHFChat(hf, device)
     else:
