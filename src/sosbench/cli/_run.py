@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -18,14 +19,19 @@ Examples:
   sosbench run --model vllm --model-args pretrained=my/model,tensor_parallel_size=2 --factor Safety -o runs/m
 
   sosbench run --model hf --model-args pretrained=./m --benchmarks bbq,wmdp --data-dir mirror --limit 10 -o out
+
+  sosbench run --models models.yaml --executor ray --ray-address auto -o runs   (runs/<model_name>/ per model)
+
+  sosbench run --models models.yaml --executor slurm --slurm-partition gpu --slurm-time 720 -o runs
 """
 
 
 def run(
-    model: Annotated[str, typer.Option("--model", "-m", help="lm-eval model type: hf, vllm, sglang, local-completions, sos-hf, ...", envvar="SOSBENCH_MODEL")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Run folder (created; rerun to resume).", envvar="SOSBENCH_OUTPUT")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Run folder (created; rerun to resume). With --models: the parent of one folder per model.", envvar="SOSBENCH_OUTPUT")],
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="lm-eval model type: hf, vllm, sglang, local-completions, sos-hf, ...", envvar="SOSBENCH_MODEL")] = None,
     model_args: Annotated[Optional[str], typer.Option("--model-args", "-a", help="lm-eval's k=v,k2=v2 model arguments.", envvar="SOSBENCH_MODEL_ARGS")] = None,
     model_arg: Annotated[Optional[list[str]], typer.Option("--model-arg", help="One model argument key=value (YAML value; repeatable; may hold commas).")] = None,
+    models: Annotated[Optional[Path], typer.Option("--models", help="YAML or JSON list of model specs {model, model_args, model_name, ...} instead of --model; each gets OUTPUT/<model_name>/.", envvar="SOSBENCH_MODELS")] = None,
     benchmarks: Benchmarks = None,
     factor: Factor = None,
     protocol: Annotated[str, typer.Option("--protocol", help="paper (the paper's task definitions) or corrected (known defects fixed; see docs/tasks.md).", envvar="SOSBENCH_PROTOCOL")] = "paper",
@@ -40,22 +46,33 @@ def run(
     wandb_args: Annotated[Optional[str], typer.Option("--wandb-args", help="Log to W&B through lm-eval, e.g. project=sos,name=llama3.", envvar="SOSBENCH_WANDB_ARGS")] = None,
     model_name: Annotated[Optional[str], typer.Option("--model-name", help="Display name in scores and reports (default: last part of pretrained=).", envvar="SOSBENCH_MODEL_NAME")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over when OUTPUT holds a run with another configuration.")] = False,
+    executor: Annotated[str, typer.Option("--executor", help="Where units run: local (this process), ray (Ray tasks) or slurm (submitit job arrays).", envvar="SOSBENCH_EXECUTOR", rich_help_panel="Scale out")] = "local",
+    shards: Annotated[Optional[int], typer.Option("--shards", help="Item shards for each large benchmark (BBQ, SaladBench, ...; default: the suite's value under ray/slurm, 1 locally).", envvar="SOSBENCH_SHARDS", rich_help_panel="Scale out")] = None,
+    retries: Annotated[int, typer.Option("--retries", help="Times a failed unit is run again before the run reports it.", envvar="SOSBENCH_RETRIES", rich_help_panel="Scale out")] = 1,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join (e.g. auto or ray://head:10001); default: start a local Ray instance.", envvar="SOSBENCH_RAY_ADDRESS", rich_help_panel="Scale out")] = None,
+    gpus_per_unit: Annotated[Optional[float], typer.Option("--gpus-per-unit", help="GPUs each Ray unit asks for (default: 1 where CUDA is available, else 0).", envvar="SOSBENCH_GPUS_PER_UNIT", rich_help_panel="Scale out")] = None,
+    cpus_per_unit: Annotated[float, typer.Option("--cpus-per-unit", help="CPUs each Ray or Slurm unit asks for.", envvar="SOSBENCH_CPUS_PER_UNIT", rich_help_panel="Scale out")] = 1.0,
+    slurm_partition: Annotated[Optional[str], typer.Option("--slurm-partition", help="Slurm partition for the job arrays.", envvar="SOSBENCH_SLURM_PARTITION", rich_help_panel="Scale out")] = None,
+    slurm_time: Annotated[int, typer.Option("--slurm-time", help="Time limit of each array task, in minutes.", envvar="SOSBENCH_SLURM_TIME", rich_help_panel="Scale out")] = 24 * 60,
+    slurm_gpus: Annotated[int, typer.Option("--slurm-gpus", help="GPUs per array task.", envvar="SOSBENCH_SLURM_GPUS", rich_help_panel="Scale out")] = 1,
+    slurm_max_parallel: Annotated[Optional[int], typer.Option("--slurm-max-parallel", help="At most this many array tasks at once.", envvar="SOSBENCH_SLURM_MAX_PARALLEL", rich_help_panel="Scale out")] = None,
+    slurm_local: Annotated[bool, typer.Option("--slurm-local", help="Run the job arrays as local processes (submitit's LocalExecutor): for testing without a cluster.", envvar="SOSBENCH_SLURM_LOCAL", rich_help_panel="Scale out")] = False,
 ) -> None:
-    """Run SOS-Bench benchmarks on one model through lm-eval, resumably."""
-    from sosbench.run import RunConfig, execute, parse_model_args
+    """Run SOS-Bench benchmarks on one model (or a list of models) through lm-eval, resumably."""
+    from sosbench.run import RunConfig, load_model_specs, parse_model_args
+    from sosbench.run.executors import EXECUTORS
     from sosbench.suite import select
 
+    if executor not in EXECUTORS:
+        raise SosbenchError(f"unknown --executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+    if (model is None) == (models is None):
+        raise SosbenchError("give either --model (one model) or --models FILE (a list of model specs)")
     chosen = select(benchmarks, factor)
     template: bool | str = chat_template or apply_chat_template
-    args = parse_model_args(model_args, model_arg)
-    if generate_backend is not None:
-        if model != "sos-hf":
-            raise SosbenchError("--generate-backend needs --model sos-hf (other models generate with their own backend)")
-        args["generate_backend"] = generate_backend
     int_limit: int | float | None = int(limit) if limit is not None and limit >= 1 else limit
-    config = RunConfig(
-        model=model,
-        model_args=args,
+    base = RunConfig(
+        model=model or "hf",
+        model_args={},
         benchmarks=tuple(b.name for b in chosen),
         output=output,
         protocol=protocol,
@@ -68,21 +85,135 @@ def run(
         wandb_args=wandb_args,
         model_name=model_name,
     )
-    console = console_err()
-    from sosbench.run import plan
+    if models is not None:
+        if model_args or model_arg or model_name or generate_backend:
+            raise SosbenchError("--model-args, --model-arg, --model-name and --generate-backend go into the --models file")
+        configs = _configs_from_specs(base, load_model_specs(models))
+    else:
+        args = parse_model_args(model_args, model_arg)
+        if generate_backend is not None:
+            if model != "sos-hf":
+                raise SosbenchError("--generate-backend needs --model sos-hf (other models generate with their own backend)")
+            args["generate_backend"] = generate_backend
+        configs = [replace(base, model_args=args)]
+    runner = _executor(
+        executor,
+        retries,
+        ray={"address": ray_address, "gpus_per_unit": gpus_per_unit, "cpus_per_unit": cpus_per_unit},
+        slurm={
+            "folder": output / ".submitit", "partition": slurm_partition, "time_min": slurm_time,
+            "gpus_per_unit": slurm_gpus, "cpus_per_unit": int(cpus_per_unit), "max_parallel": slurm_max_parallel,
+            "local": slurm_local,
+        },
+    )  # fmt: skip
+    _execute(configs, runner, overwrite=overwrite, shards=shards)
 
-    skipped = plan(config, overwrite=overwrite).done
-    if skipped:
-        console.print(f"{len(skipped)} already finished (skipped): {', '.join(b.name for b in skipped)}")
-    manifest = execute(
-        config,
-        overwrite=overwrite,
-        on_start=lambda b, i, n: console.rule(f"[bold]{b.name}[/] ({i + 1}/{n}, {b.factor})"),
-        on_done=lambda b, s: console.print(f"[green]done[/] {b.name} in {s:.1f} s"),
+
+def _configs_from_specs(base: Any, specs: list[dict[str, Any]]) -> list[Any]:
+    """One run config per model spec, each with its own folder OUTPUT/<model_name>/."""
+    configs = []
+    for spec in specs:
+        config = replace(base, **{k: v for k, v in spec.items() if v is not None})
+        configs.append(replace(config, output=base.output / config.display_name()))
+    names = [c.display_name() for c in configs]
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+        raise SosbenchError(f"--models: two specs share the name {clash[0]!r}: give each a distinct model_name")
+    return configs
+
+
+def _executor(name: str, retries: int, ray: dict[str, Any], slurm: dict[str, Any]) -> Any:
+    """The executor ``name`` with its own options (the other executor's options are ignored)."""
+    from sosbench.run.executors import LocalExecutor, RayExecutor, SlurmExecutor
+
+    if retries < 0:
+        raise SosbenchError(f"--retries must be 0 or more, not {retries}")
+    if name == "ray":
+        return RayExecutor(retries=retries, **ray)
+    if name == "slurm":
+        return SlurmExecutor(retries=retries, **slurm)
+    return LocalExecutor(retries=retries)
+
+
+class _UnitProgress:
+    """Counts of units done, running and failed, printed as each unit starts or ends."""
+
+    def __init__(self, console: Any, total: int, live: bool) -> None:
+        self.console = console
+        self.total = total
+        self.done = self.failed = self.retried = 0
+        self.running: set[str] = set()
+        self.bar: Any = None
+        if live and total:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("units"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                TimeElapsedColumn(), console=console, redirect_stdout=False, redirect_stderr=False,
+            )  # fmt: skip
+            self.task = self.bar.add_task(self._counts(), total=total)
+
+    def _counts(self) -> str:
+        return f"{self.done} done, {len(self.running)} running, {self.failed} failed, {self.retried} retried"
+
+    def note(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=self.done, description=self._counts())
+            self.bar.console.print(line)
+        else:
+            self.console.print(f"{line}  [dim]({self._counts()}, {self.total} units)[/]")
+
+    def started(self, job: Any) -> None:
+        self.running.add(job.key())
+        if self.bar is not None and not self.bar.live.is_started:
+            self.bar.start()  # only now: errors found before any unit starts stay one line
+        if self.bar is None:
+            self.console.rule(f"[bold]{job.unit.key()}[/] ({job.config.display_name()})")
+        else:
+            self.note(f"started {job.key()}")
+
+    def finished(self, job: Any, info: dict[str, Any]) -> None:
+        self.running.discard(job.key())
+        self.done += 1
+        self.note(f"[green]done[/] {job.key()} in {info.get('seconds', 0.0):.1f} s")
+
+    def unit_failed(self, job: Any, error: str, retry: bool) -> None:
+        self.running.discard(job.key())
+        if retry:
+            self.retried += 1
+        else:
+            self.failed += 1
+        self.note(f"[red]failed[/] {job.key()}: {error}" + (" (retrying)" if retry else ""))
+
+
+def _execute(configs: list[Any], runner: Any, *, overwrite: bool, shards: int | None) -> None:
+    from sosbench.run import RunHooks, execute_all, plan
+
+    runner.check()
+    console = console_err()
+    plans = [plan(c, overwrite=overwrite, shards=shards, executor=runner.name) for c in configs]
+    for config, the_plan in zip(configs, plans):
+        if the_plan.done:
+            where = f" in {config.output}" if len(configs) > 1 else ""
+            names = ", ".join(b.name for b in the_plan.done)
+            console.print(f"{len(the_plan.done)} already finished{where} (skipped): {names}")
+    progress = _UnitProgress(console, sum(len(p.units) for p in plans), live=runner.name != "local")
+    hooks = RunHooks(
+        unit_started=progress.started,
+        unit_done=progress.finished,
+        unit_failed=progress.unit_failed,
+        benchmark_done=lambda c, b, s: progress.note(f"[green]finished[/] {c.display_name()}: {b.name}"),
     )
-    ran = [b for b in config.benchmarks if b in manifest["timings"]]
-    console.print(f"{len(ran)} of {len(config.benchmarks)} benchmarks finished; results in {output}/")
-    console.print(f"score them with: sosbench score {output}")
+    try:
+        manifests = execute_all(configs, runner, overwrite=overwrite, shards=shards, hooks=hooks)
+    finally:
+        if progress.bar is not None and progress.bar.live.is_started:
+            progress.bar.stop()
+    for config, manifest in zip(configs, manifests):
+        ran = [b for b in config.benchmarks if b in manifest["timings"]]
+        console.print(f"{len(ran)} of {len(config.benchmarks)} benchmarks finished; results in {config.output}/")
+    folders = " ".join(str(c.output) for c in configs)
+    console.print(f"score them with: sosbench score {folders}")
 
 
 def register(app: typer.Typer) -> None:

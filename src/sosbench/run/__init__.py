@@ -1,7 +1,7 @@
 """Running the suite: run configs, lm-eval execution, resumable output folders, the dataset mirror."""
 
 from sosbench.run._atomic import read_json, write_json_atomic, write_text_atomic
-from sosbench.run._config import RunConfig, parse_model_args
+from sosbench.run._config import RunConfig, load_model_specs, parse_model_args
 from sosbench.run._layout import DONE, MANIFEST, RESULTS, RunDir
 from sosbench.run._mirror import (
     MANIFEST_NAME,
@@ -14,21 +14,29 @@ from sosbench.run._mirror import (
     verify,
 )
 from sosbench.run._preflight import check_data
-from sosbench.run._runner import Plan, execute, plan
+from sosbench.run._runner import Plan, RunHooks, execute, execute_all, plan
+from sosbench.run._units import Job, Unit
+from sosbench.run._worker import KILL_ONCE_ENV
 
 __all__ = [
     "DONE",
+    "KILL_ONCE_ENV",
     "MANIFEST",
     "MANIFEST_NAME",
     "RESULTS",
+    "Job",
     "Plan",
     "RunConfig",
     "RunDir",
+    "RunHooks",
+    "Unit",
     "add_dataset",
     "check_data",
     "dataset_needs",
     "execute",
+    "execute_all",
     "load_manifest",
+    "load_model_specs",
     "missing_from_mirror",
     "parse_model_args",
     "plan",

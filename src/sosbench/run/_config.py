@@ -96,3 +96,35 @@ def _scalar(value: str) -> Any:
         except ValueError:
             pass
     return value
+
+
+# Keys a model spec in a `--models` file may set; everything else comes from the command line.
+MODEL_SPEC_KEYS = ("model", "model_args", "model_name", "batch_size", "device", "apply_chat_template", "gen_kwargs")
+
+
+def load_model_specs(path: Path) -> list[dict[str, Any]]:
+    """A `--models` file: a YAML or JSON list of {model, model_args, model_name, ...} mappings.
+
+    ``model_args`` may be a mapping or lm-eval's ``k=v,...`` string. Each model's run folder is
+    named after its display name, so two specs with the same name are refused.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML is a superset of JSON
+    except OSError as exc:
+        raise SosbenchError(f"--models: cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise SosbenchError(f"--models: {path} is not valid YAML or JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, list) or not data:
+        raise SosbenchError(f"--models: {path} must hold a non-empty list of model specs")
+    specs: list[dict[str, Any]] = []
+    for index, entry in enumerate(data):
+        where = f"--models: {path} entry {index + 1}"
+        if not isinstance(entry, dict) or "model" not in entry:
+            raise SosbenchError(f"{where}: expected a mapping with at least `model` (e.g. model: hf)")
+        unknown = sorted(set(entry) - set(MODEL_SPEC_KEYS))
+        if unknown:
+            raise SosbenchError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(MODEL_SPEC_KEYS)})")
+        args = entry.get("model_args") or {}
+        spec = {**entry, "model_args": parse_model_args(args) if isinstance(args, str) else dict(args)}
+        specs.append(spec)
+    return specs

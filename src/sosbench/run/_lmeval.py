@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from sosbench.errors import SosbenchError, require
+from sosbench.run._atomic import write_json_atomic
 from sosbench.run._config import RunConfig
 from sosbench.run._layout import RESULTS, write_jsonl
-from sosbench.run._atomic import write_json_atomic
 from sosbench.run._mirror import repo_folder
+from sosbench.run._units import Unit, shard_doc_ids
 from sosbench.suite import Benchmark, suggest
 from sosbench.tasks import definitions_dir
 
@@ -91,20 +92,28 @@ def uses_chat_template(bench: Benchmark, config: RunConfig) -> bool | str:
 
 
 def evaluate(
-    lm: Any, bench: Benchmark, config: RunConfig, manager: Any, tasks: list[str], staging: Path
+    lm: Any,
+    bench: Benchmark,
+    config: RunConfig,
+    manager: Any,
+    tasks: list[str],
+    staging: Path,
+    shard: Unit | None = None,
 ) -> dict[str, Any]:
-    """Evaluate one benchmark and write results.json and samples_<task>.jsonl into ``staging``."""
+    """Evaluate one benchmark (or one shard of it) and write results.json and samples_<task>.jsonl into ``staging``."""
     import datasets
     import lm_eval
     from lm_eval.utils import handle_non_serializable
 
     datasets.disable_progress_bars()  # lm-eval's own bars show the progress that matters
 
+    selection = shard_selection(manager, tasks, config.limit, shard) if shard is not None else None
     results = lm_eval.simple_evaluate(
         model=lm,
         tasks=tasks,
         task_manager=manager,
-        limit=config.limit,
+        limit=None if selection else config.limit,  # lm-eval takes either a limit or a doc selection
+        samples=selection,
         log_samples=True,
         apply_chat_template=uses_chat_template(bench, config),
         gen_kwargs=config.gen_kwargs,
@@ -114,11 +123,52 @@ def evaluate(
     samples = results.pop("samples", {})
     _drop_wrapper(results, wrapper_group(bench))
     for task, rows in samples.items():
+        if selection is not None:  # drop the placeholder doc of a task with no item in this shard
+            mine = selection[task]
+            rows = [row for row in rows if isinstance(mine, _ShardIds) and row["doc_id"] in mine]
         write_jsonl(staging / f"samples_{task}.jsonl", rows, default=handle_non_serializable)
     write_json_atomic(staging / RESULTS, results, default=handle_non_serializable)
-    if config.wandb_args:
+    if config.wandb_args and shard is None:  # a sharded benchmark is logged once, after the merge
         _log_wandb(config.wandb_args, results, samples)
     return results
+
+
+class _ShardIds(list):  # type: ignore[type-arg]
+    """Sorted doc ids with O(1) membership: lm-eval tests ``i in samples`` for every doc of a task."""
+
+    def __init__(self, ids: list[int]) -> None:
+        super().__init__(ids)
+        self._set = frozenset(ids)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._set
+
+
+def shard_selection(manager: Any, tasks: list[str], limit: float | None, shard: Unit) -> dict[str, list[int]]:
+    """lm-eval's ``samples=`` doc selection of one shard, for every leaf task of the benchmark.
+
+    The items are those an unsharded run with the same ``limit`` evaluates. lm-eval reads an empty
+    selection as "every doc", so a task with no item in this shard (fewer items than shards) runs
+    its doc 0 as a placeholder, which is dropped from the shard's samples (``_ShardIds`` marks real
+    selections). Shards give the unsharded results only when a doc's prompt does not depend on the
+    other docs evaluated, so tasks with randomly drawn few-shot examples are refused.
+    """
+    from lm_eval.evaluator_utils import get_sample_size
+
+    selection: dict[str, list[int]] = {}
+    for name, task in manager.load(tasks)["tasks"].items():
+        shots = task.get_config("num_fewshot") or 0
+        fewshot = task.get_config("fewshot_config") or {}
+        sampler = fewshot.get("sampler", "default") if isinstance(fewshot, dict) else fewshot.sampler
+        if shots and sampler != "first_n":
+            raise SosbenchError(
+                f"task {name!r} draws {shots} few-shot examples at random, so its shards would not match an "
+                "unsharded run: run its benchmark with --shards 1"
+            )
+        n_docs = get_sample_size(task, limit) or len(task.eval_docs)
+        ids = shard_doc_ids(min(n_docs, len(task.eval_docs)), shard)
+        selection[name] = _ShardIds(ids) if ids else [0]
+    return selection
 
 
 def _drop_wrapper(results: dict[str, Any], group: str) -> None:

@@ -1,28 +1,29 @@
-"""`sosbench run`: plan -> check data -> load the model once -> one benchmark at a time -> manifest.
+"""`sosbench run`: plan units -> check data -> run them on an executor -> merge shards -> manifest.
 
-Each finished benchmark is final on disk before the next starts (see _layout), so a rerun of the
-same command skips it and a kill loses only the benchmark in flight.
+Each finished unit is final on disk before the driver hears of it (see _layout and _worker), so a
+rerun of the same command skips it and a kill loses only the units in flight. The driver alone
+writes the manifest and merges shards; workers write only their own unit folders.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sosbench.errors import SosbenchError
-from sosbench.run import _lmeval
 from sosbench.run._atomic import read_json, write_json_atomic
 from sosbench.run._config import RunConfig
 from sosbench.run._layout import RunDir
 from sosbench.run._mirror import load_manifest
 from sosbench.run._preflight import check_data
+from sosbench.run._units import Job, Unit, shard_count, units_of
+from sosbench.run._worker import unit_done
+from sosbench.run.executors import Events, Executor, LocalExecutor
 from sosbench.suite import Benchmark, get_benchmark
 
 SCHEMA_VERSION = 1
@@ -30,11 +31,14 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class Plan:
-    """What a run will do: the benchmarks to run now and those already finished."""
+    """What a run will do: the benchmarks to run now, those already finished, and the units left to run."""
 
     todo: tuple[Benchmark, ...]
     done: tuple[Benchmark, ...]
     config_hash: str
+    units: tuple[Unit, ...] = ()
+    shards: dict[str, int] = field(default_factory=dict)
+    """Shard count of each benchmark still to do (1 = run whole)."""
 
 
 def _version(dist: str) -> str | None:
@@ -48,7 +52,7 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def plan(config: RunConfig, *, overwrite: bool = False) -> Plan:
+def plan(config: RunConfig, *, overwrite: bool = False, shards: int | None = None, executor: str = "local") -> Plan:
     """Decide what to run, refusing to mix a changed configuration into an old output folder."""
     lm_eval_version = _version("lm-eval") or "missing"
     digest = config.config_hash(lm_eval_version)
@@ -70,7 +74,11 @@ def plan(config: RunConfig, *, overwrite: bool = False) -> Plan:
     benches = [get_benchmark(name) for name in config.benchmarks]
     done = tuple(b for b in benches if run_dir.is_done(b.name, digest))
     todo = tuple(b for b in benches if b not in done)
-    return Plan(todo=todo, done=done, config_hash=digest)
+    counts = {b.name: shard_count(b, shards, executor) for b in todo}
+    units = tuple(
+        u for b in todo for u in units_of(b, counts[b.name]) if not unit_done(config.output, u, digest)
+    )
+    return Plan(todo=todo, done=done, config_hash=digest, units=units, shards=counts)
 
 
 def _jsonable(value: Any) -> Any:
@@ -83,19 +91,10 @@ def _clear(run_dir: RunDir) -> None:
     """Remove a previous run's files (only what sosbench writes there)."""
     run_dir.manifest.unlink(missing_ok=True)
     run_dir.clear_partials()
+    shutil.rmtree(run_dir.root / ".shards", ignore_errors=True)
     for child in run_dir.root.iterdir():
         if child.is_dir() and (child / "done.json").exists():
             shutil.rmtree(child)
-
-
-def _chat_template_sha(lm: Any, template: bool | str) -> str | None:
-    if not template:
-        return None
-    try:
-        text = lm.chat_template(template)
-    except Exception:  # noqa: BLE001 - API models have no local template to hash
-        return None
-    return hashlib.sha256(text.encode()).hexdigest() if text else None
 
 
 def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[str, Any]:
@@ -133,49 +132,123 @@ def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[
 
 
 def execute(
-    config: RunConfig,
+    config: RunConfig, *, overwrite: bool = False, shards: int | None = None, hooks: RunHooks | None = None
+) -> dict[str, Any]:
+    """Run one model's unfinished units in this process; returns its final manifest."""
+    return execute_all([config], LocalExecutor(), overwrite=overwrite, shards=shards, hooks=hooks)[0]
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """What the caller (the CLI's progress display) hears about; every hook is optional."""
+
+    unit_started: Callable[[Job], None] | None = None
+    unit_done: Callable[[Job, dict[str, Any]], None] | None = None
+    unit_failed: Callable[[Job, str, bool], None] | None = None
+    benchmark_done: Callable[[RunConfig, Benchmark, float], None] | None = None
+
+
+class _ModelRun:
+    """The driver's state for one model: its plan, manifest and finished shards (merged when complete)."""
+
+    def __init__(self, config: RunConfig, the_plan: Plan) -> None:
+        self.config = config
+        self.plan = the_plan
+        self.run_dir = RunDir(config.output)
+        self.seconds: dict[str, float] = {}
+        benches = [get_benchmark(name) for name in config.benchmarks]
+        config.output.mkdir(parents=True, exist_ok=True)
+        self.run_dir.clear_partials()
+        self.manifest = _previous_or_new(self.run_dir, config, the_plan.config_hash, benches)
+
+    def jobs(self) -> list[Job]:
+        return [Job(self.config, unit, self.plan.config_hash) for unit in self.plan.units]
+
+    def unit_finished(self, unit: Unit, info: dict[str, Any], hooks: RunHooks) -> None:
+        """Record a finished unit; finish its benchmark when it was the last missing shard."""
+        if info.get("chat_template_sha256") and not self.manifest["chat_template_sha256"]:
+            self.manifest["chat_template_sha256"] = info["chat_template_sha256"]
+        self.seconds[unit.benchmark] = self.seconds.get(unit.benchmark, 0.0) + float(info.get("seconds", 0.0))
+        if unit.sharded:
+            self.merge_if_complete(get_benchmark(unit.benchmark), hooks)
+        else:
+            self._benchmark_finished(get_benchmark(unit.benchmark), hooks)
+
+    def merge_if_complete(self, bench: Benchmark, hooks: RunHooks) -> None:
+        count = self.plan.shards.get(bench.name, 1)
+        if count <= 1 or self.run_dir.is_done(bench.name, self.plan.config_hash):
+            return
+        if not all(unit_done(self.config.output, u, self.plan.config_hash) for u in units_of(bench, count)):
+            return
+        from sosbench.run import _merge  # imports lm-eval: only a driver that merges pays for it
+
+        started = time.monotonic()
+        staging = self.run_dir.start(bench.name)
+        _merge.merge(self.config, bench, count, staging)
+        self.seconds[bench.name] = self.seconds.get(bench.name, 0.0) + time.monotonic() - started
+        marker = {"benchmark": bench.name, "config_hash": self.plan.config_hash, "shards": count}
+        self.run_dir.finish(bench.name, {**marker, "seconds": round(self.seconds[bench.name], 3), "finished": _now()})
+        self._benchmark_finished(bench, hooks)
+
+    def _benchmark_finished(self, bench: Benchmark, hooks: RunHooks) -> None:
+        seconds = round(self.seconds.get(bench.name, 0.0), 3)
+        self.manifest["timings"][bench.name] = seconds
+        write_json_atomic(self.run_dir.manifest, self.manifest)
+        if hooks.benchmark_done:
+            hooks.benchmark_done(self.config, bench, seconds)
+
+    def close(self, complete: bool) -> dict[str, Any]:
+        if complete:
+            self.manifest["finished"] = _now()
+        write_json_atomic(self.run_dir.manifest, self.manifest)
+        return self.manifest
+
+
+def execute_all(
+    configs: list[RunConfig],
+    executor: Executor,
     *,
     overwrite: bool = False,
-    on_start: Callable[[Benchmark, int, int], None] | None = None,
-    on_done: Callable[[Benchmark, float], None] | None = None,
-) -> dict[str, Any]:
-    """Run every unfinished benchmark of ``config``; returns the final manifest."""
-    the_plan = plan(config, overwrite=overwrite)
-    benches = [get_benchmark(name) for name in config.benchmarks]
-    run_dir = RunDir(config.output)
-    config.output.mkdir(parents=True, exist_ok=True)
-    run_dir.clear_partials()
-    manifest = _previous_or_new(run_dir, config, the_plan.config_hash, benches)
-    if the_plan.todo:
-        check_data(the_plan.todo, config.data_dir)
-        if any(b.name == "ifeval" or b.engine == "livebench" for b in the_plan.todo):
-            from sosbench.livebench import ensure_punkt_tab
+    shards: int | None = None,
+    hooks: RunHooks | None = None,
+) -> list[dict[str, Any]]:
+    """Plan every model's units, run them on ``executor``, merge shards as they complete.
 
-            ensure_punkt_tab()  # IFEval's sentence counter needs NLTK punkt_tab, which NLTK cannot fetch offline
-        lm = _lmeval.make_model(config)
-        manifest["chat_template_sha256"] = manifest["chat_template_sha256"] or _chat_template_sha(
-            lm, _lmeval.uses_chat_template(the_plan.todo[0], config)
+    Returns the manifests. Units that still fail after their retries are reported in one error
+    after everything else finished, so a rerun of the same command redoes only those.
+    """
+    hooks = hooks or RunHooks()
+    executor.check()
+    runs: dict[Path, _ModelRun] = {}
+    for config in configs:
+        the_plan = plan(config, overwrite=overwrite, shards=shards, executor=executor.name)
+        if the_plan.todo:
+            check_data(the_plan.todo, config.data_dir)
+        runs[config.output] = _ModelRun(config, the_plan)
+    for run in runs.values():  # shards finished by an earlier, interrupted run
+        for bench in run.plan.todo:
+            run.merge_if_complete(bench, hooks)
+
+    def finished(job: Job, info: dict[str, Any]) -> None:
+        if hooks.unit_done:
+            hooks.unit_done(job, info)
+        runs[job.config.output].unit_finished(job.unit, info, hooks)
+
+    events = Events(
+        started=hooks.unit_started or (lambda _job: None),
+        finished=finished,
+        failed=hooks.unit_failed or (lambda _job, _error, _retry: None),
+    )
+    failures = executor.run([job for run in runs.values() for job in run.jobs()], events)
+    failed_models = {f.job.config.output for f in failures}
+    manifests = [run.close(complete=out not in failed_models) for out, run in runs.items()]
+    if failures:
+        names = ", ".join(f.job.key() for f in failures[:5]) + (" ..." if len(failures) > 5 else "")
+        raise SosbenchError(
+            f"{len(failures)} unit(s) failed after retries ({names}; first error: {failures[0].error}): "
+            "finished units are kept, rerun the same command to redo the rest"
         )
-        with tempfile.TemporaryDirectory(prefix="sosbench-tasks-") as workdir:
-            manager, specs = _lmeval.prepare_tasks(list(the_plan.todo), config, Path(workdir))
-            for index, bench in enumerate(the_plan.todo):
-                if on_start:
-                    on_start(bench, index, len(the_plan.todo))
-                started = time.monotonic()
-                staging = run_dir.start(bench.name)
-                _lmeval.evaluate(lm, bench, config, manager, specs[bench.name], staging)
-                if bench.engine == "livebench":
-                    _finalize_livebench(bench, config, staging)
-                seconds = round(time.monotonic() - started, 3)
-                marker = {"benchmark": bench.name, "config_hash": the_plan.config_hash, "seconds": seconds}
-                run_dir.finish(bench.name, {**marker, "finished": _now()})
-                manifest["timings"][bench.name] = seconds
-                write_json_atomic(run_dir.manifest, manifest)
-                if on_done:
-                    on_done(bench, seconds)
-    manifest["finished"] = _now()
-    write_json_atomic(run_dir.manifest, manifest)
-    return manifest
+    return manifests
 
 
 def _previous_or_new(run_dir: RunDir, config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[str, Any]:
@@ -195,10 +268,3 @@ def _previous_or_new(run_dir: RunDir, config: RunConfig, digest: str, benches: l
     return old
 
 
-def _finalize_livebench(bench: Benchmark, config: RunConfig, staging: Path) -> None:
-    """Score LiveBench answers with sosbench's native scorers and write them beside lm-eval's logs."""
-    from sosbench import livebench
-
-    if bench.livebench is None:
-        raise SosbenchError(f"benchmark {bench.name!r} has no livebench section in its suite file")
-    livebench.finalize_run(staging, bench.livebench.category, config.display_name(), protocol=config.protocol)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from sosbench.errors import SosbenchError
@@ -70,6 +70,8 @@ class Benchmark:
     livebench: LiveBenchSpec | None = None
     gated: bool = False
     plugin: str = "builtin"
+    shards: int = 1
+    """Default item shards under distributed executors (`sosbench run --executor ray|slurm`); 1 = never split."""
 
     def lm_eval_tasks(self, protocol: str = "paper") -> tuple[str, ...]:
         """The lm-eval task or group names to run under ``protocol``."""
@@ -167,6 +169,7 @@ def benchmark_from_dict(data: dict[str, Any], where: str, plugin: str = "builtin
             livebench=LiveBenchSpec(livebench["category"], _tuple(livebench["tasks"])) if livebench else None,
             gated=bool(data.get("gated", False)),
             plugin=plugin,
+            shards=int(data.get("shards", 1)),
         )
     except KeyError as exc:
         raise SosbenchError(f"{where}: missing key {exc.args[0]!r}") from None
