@@ -21,15 +21,15 @@ import _sample_tasks
 import _speed
 
 # A few tens of millions of parameters; the 8k vocabulary keeps hf's batch-64 logits in memory.
-CPU_MODEL = dict(
-    hidden_size=512,
-    num_layers=8,
-    num_heads=8,
-    num_kv_heads=8,
-    intermediate_size=1536,
-    vocab_size=8192,
-    tokenizer_vocab=8192,
-)
+CPU_MODEL = {
+    "hidden_size": 512,
+    "num_layers": 8,
+    "num_heads": 8,
+    "num_kv_heads": 8,
+    "intermediate_size": 1536,
+    "vocab_size": 8192,
+    "tokenizer_vocab": 8192,
+}
 
 
 def main() -> int:

@@ -22,15 +22,15 @@ import sys
 import _sample_tasks
 import _speed
 
-TINY = dict(
-    hidden_size=64,
-    num_layers=2,
-    num_heads=4,
-    num_kv_heads=2,
-    intermediate_size=128,
-    vocab_size=2048,
-    tokenizer_vocab=2048,
-)
+TINY = {
+    "hidden_size": 64,
+    "num_layers": 2,
+    "num_heads": 4,
+    "num_kv_heads": 2,
+    "intermediate_size": 128,
+    "vocab_size": 2048,
+    "tokenizer_vocab": 2048,
+}
 
 
 def project(pairs: dict[str, tuple[_speed.EngineRun, _speed.EngineRun]]) -> None:

@@ -63,7 +63,7 @@ def _write_samples(path: Path, metric: str, values: list[object]) -> None:
             handle.write(json.dumps({"doc_id": i, metric: v, "metrics": [metric]}) + "\n")
 
 
-def _write_lmeval(folder: Path, bench, bi: int, with_samples: bool) -> float:  # noqa: ANN001
+def _write_lmeval(folder: Path, bench, bi: int, with_samples: bool) -> float:
     results, n_samples = {}, {}
     keys = bench.result_keys("paper")
     if bench.score.pool:
@@ -96,7 +96,7 @@ def _write_lmeval(folder: Path, bench, bi: int, with_samples: bool) -> float:  #
     return value
 
 
-def _write_ifeval(folder: Path, bench, with_samples: bool) -> float:  # noqa: ANN001
+def _write_ifeval(folder: Path, bench, with_samples: bool) -> float:
     # 4 prompts; instruction lists of lengths 1, 2, 2, 3.
     strict_inst = [[True], [True, False], [False, False], [True, True, False]]
     loose_inst = [[True], [True, True], [False, True], [True, True, False]]
@@ -133,7 +133,7 @@ def _write_ifeval(folder: Path, bench, with_samples: bool) -> float:  # noqa: AN
     return sum(values.values()) / 4
 
 
-def _write_livebench(folder: Path, bench, bi: int) -> float:  # noqa: ANN001
+def _write_livebench(folder: Path, bench, bi: int) -> float:
     task_means = []
     with (folder / "livebench_scores.jsonl").open("w") as handle:
         for ti, task in enumerate(bench.livebench.tasks):

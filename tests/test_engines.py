@@ -17,9 +17,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("lm_eval")
 
-from sosbench.errors import SosbenchError  # noqa: E402
-from sosbench.run.engines import SOS_HF, RandomModelSpec, build_random_model, register_models  # noqa: E402
-from sosbench.run.engines._plan import Leaf, Segment, plan, planned_tokens, scoring_window  # noqa: E402
+from sosbench.errors import SosbenchError
+from sosbench.run.engines import SOS_HF, RandomModelSpec, build_random_model, register_models
+from sosbench.run.engines._plan import Leaf, Segment, plan, planned_tokens, scoring_window
 
 REPO = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-4
@@ -233,7 +233,7 @@ def test_batches_are_longest_first_within_budget_and_padding_cap() -> None:
     pairs = [(Leaf(tuple(range(n)), 1, ()), None) for n in lengths]
     batches = list(PrefixCacheHFLM._batches(SimpleNamespace(max_batch_tokens=300), pairs, None))
     sizes = [[len(item.tokens) for item in batch.items] for batch in batches]
-    assert sum(sizes, []) == sorted(lengths, reverse=True)
+    assert [n for batch in sizes for n in batch] == sorted(lengths, reverse=True)
     for batch in sizes:
         area = len(batch) * max(batch)
         assert area <= 300 or len(batch) == 1

@@ -25,7 +25,7 @@ BENCHES = "xstest,bbq"
 
 def sosbench(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sosbench.cli", *args], capture_output=True, text=True, timeout=300, env=dict(os.environ)
+        [sys.executable, "-m", "sosbench.cli", *args], capture_output=True, text=True, timeout=300, env=dict(os.environ), check=False
     )
 
 

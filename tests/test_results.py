@@ -248,6 +248,7 @@ def test_cli_error_is_one_line_naming_the_file(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", "from sosbench.cli import main; main()", "score", str(bad)],
         capture_output=True,
+        check=False,
         text=True,
     )
     assert proc.returncode == 1

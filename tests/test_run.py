@@ -31,6 +31,7 @@ def sosbench(*args: str, env: dict[str, str] | None = None, timeout: float = 600
     return subprocess.run(
         [sys.executable, "-m", "sosbench.cli", *args],
         capture_output=True,
+        check=False,
         text=True,
         timeout=timeout,
         env=env or dict(os.environ),
@@ -132,8 +133,8 @@ def test_changed_config_refuses_to_mix(full_run: Path, tiny_model: Path, sample_
     result = sosbench(*run_args(tiny_model, sample_mirror, full_run, ["xstest"], limit=3))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"error: {full_run} holds a run with a different configuration (limit changed): "
-        "pass --overwrite to start over there, or choose another --output"
+        (f"error: {full_run} holds a run with a different configuration (limit changed): "
+        "pass --overwrite to start over there, or choose another --output")
     ]
 
 

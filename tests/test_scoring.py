@@ -170,7 +170,7 @@ def test_bbh_answer_choices_match_lm_eval_task_yamls() -> None:
 
 def _binary_model(n: int, p: float) -> ModelResults:
     results = ModelResults("binary")
-    ones = int(round(n * p))
+    ones = round(n * p)
     arr = np.array([1.0] * ones + [0.0] * (n - ones))
     for bench in benchmarks():
         columns = (

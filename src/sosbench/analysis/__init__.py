@@ -39,7 +39,6 @@ __all__ = [
     "RollupCheck",
     "artifacts_dir",
     "correlate",
-    "rowwise_kendall",
     "factor_value",
     "judge_correlations",
     "livebench_rollup",
@@ -48,5 +47,6 @@ __all__ = [
     "paper_analysis",
     "po_deltas",
     "read_arena_hard",
+    "rowwise_kendall",
     "size_regressions",
 ]

@@ -7,12 +7,15 @@ can set them once.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 Benchmarks = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--benchmarks",
         "-b",
@@ -21,11 +24,11 @@ Benchmarks = Annotated[
     ),
 ]
 Factor = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--factor", "-f", help="Only benchmarks of this factor: WK, IF or Safety.", envvar="SOSBENCH_FACTOR"),
 ]
 DataDir = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--data-dir",
         help="Offline dataset mirror made by `sosbench data pull`; tasks read only from it.",
@@ -38,7 +41,7 @@ OutputFormat = Annotated[
 ]
 
 
-def console_err():  # noqa: ANN201 - rich is imported lazily
+def console_err() -> Console:
     """A rich console on stderr, so stdout stays clean for JSON and tables."""
     from rich.console import Console
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,7 +20,7 @@ def pull(
     data_dir: MirrorDir,
     benchmarks: Benchmarks = None,
     factor: Factor = None,
-    source: Annotated[Optional[Path], typer.Option("--from", help="Copy from another mirror instead of the hub.", envvar="SOSBENCH_DATA_SOURCE")] = None,
+    source: Annotated[Path | None, typer.Option("--from", help="Copy from another mirror instead of the hub.", envvar="SOSBENCH_DATA_SOURCE")] = None,
 ) -> None:
     """Download every dataset a selection needs (pinned revisions) into DATA_DIR."""
     from sosbench.run import pull as do_pull

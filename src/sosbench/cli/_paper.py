@@ -18,7 +18,7 @@ def _pct(value: float | None, signed: bool = False) -> str:
     return f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
 
 
-def _print_tables(analysis) -> None:  # noqa: ANN001 - PaperAnalysis, imported lazily
+def _print_tables(analysis) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,11 +14,11 @@ from sosbench.errors import SosbenchError
 
 def report(
     paths: Annotated[
-        Optional[list[Path]],
+        list[Path] | None,
         typer.Argument(help="Run folders or results files of your models (optional with --paper)."),
     ] = None,
     html: Annotated[
-        Optional[Path], typer.Option("--html", help="The HTML file to write.", envvar="SOSBENCH_HTML")
+        Path | None, typer.Option("--html", help="The HTML file to write.", envvar="SOSBENCH_HTML")
     ] = None,
     paper: Annotated[
         bool,
@@ -29,11 +29,11 @@ def report(
         ),
     ] = False,
     png: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--png", help="Also write every figure as PNG into this folder.", envvar="SOSBENCH_PNG"),
     ] = None,
     judge_scores: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--judge-scores",
             help="Arena-Hard-style CSV (model, score, ...) with a judge score for your models.",
@@ -41,7 +41,7 @@ def report(
         ),
     ] = None,
     audit: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--audit", help="Judge audit JSON from `sosbench judge`.", envvar="SOSBENCH_AUDIT"),
     ] = None,
     allow_partial: AllowPartial = False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -28,34 +28,34 @@ Examples:
 
 def run(
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder (created; rerun to resume). With --models: the parent of one folder per model.", envvar="SOSBENCH_OUTPUT")],
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="lm-eval model type: hf, vllm, sglang, local-completions, sos-hf, ...", envvar="SOSBENCH_MODEL")] = None,
-    model_args: Annotated[Optional[str], typer.Option("--model-args", "-a", help="lm-eval's k=v,k2=v2 model arguments.", envvar="SOSBENCH_MODEL_ARGS")] = None,
-    model_arg: Annotated[Optional[list[str]], typer.Option("--model-arg", help="One model argument key=value (YAML value; repeatable; may hold commas).")] = None,
-    models: Annotated[Optional[Path], typer.Option("--models", help="YAML or JSON list of model specs {model, model_args, model_name, ...} instead of --model; each gets OUTPUT/<model_name>/.", envvar="SOSBENCH_MODELS")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="lm-eval model type: hf, vllm, sglang, local-completions, sos-hf, ...", envvar="SOSBENCH_MODEL")] = None,
+    model_args: Annotated[str | None, typer.Option("--model-args", "-a", help="lm-eval's k=v,k2=v2 model arguments.", envvar="SOSBENCH_MODEL_ARGS")] = None,
+    model_arg: Annotated[list[str] | None, typer.Option("--model-arg", help="One model argument key=value (YAML value; repeatable; may hold commas).")] = None,
+    models: Annotated[Path | None, typer.Option("--models", help="YAML or JSON list of model specs {model, model_args, model_name, ...} instead of --model; each gets OUTPUT/<model_name>/.", envvar="SOSBENCH_MODELS")] = None,
     benchmarks: Benchmarks = None,
     factor: Factor = None,
     protocol: Annotated[str, typer.Option("--protocol", help="paper (the paper's task definitions) or corrected (known defects fixed; see docs/tasks.md).", envvar="SOSBENCH_PROTOCOL")] = "paper",
-    limit: Annotated[Optional[float], typer.Option("--limit", help="At most N items per task (a fraction if < 1). For testing only.", envvar="SOSBENCH_LIMIT")] = None,
+    limit: Annotated[float | None, typer.Option("--limit", help="At most N items per task (a fraction if < 1). For testing only.", envvar="SOSBENCH_LIMIT")] = None,
     batch_size: Annotated[str, typer.Option("--batch-size", help="lm-eval batch size: N, auto or auto:N.", envvar="SOSBENCH_BATCH_SIZE")] = "auto",
-    device: Annotated[Optional[str], typer.Option("--device", help="Device for local models, e.g. cuda:0 or cpu.", envvar="SOSBENCH_DEVICE")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="Device for local models, e.g. cuda:0 or cpu.", envvar="SOSBENCH_DEVICE")] = None,
     apply_chat_template: Annotated[bool, typer.Option("--apply-chat-template", help="Use the model's chat template (LiveBench always uses it).", envvar="SOSBENCH_APPLY_CHAT_TEMPLATE")] = False,
-    chat_template: Annotated[Optional[str], typer.Option("--chat-template", help="Name of one of the tokenizer's several chat templates (implies --apply-chat-template).", envvar="SOSBENCH_CHAT_TEMPLATE")] = None,
-    generate_backend: Annotated[Optional[str], typer.Option("--generate-backend", help="With --model sos-hf: send generation requests to hf, vllm or sglang (loglikelihoods stay on sos-hf).", envvar="SOSBENCH_GENERATE_BACKEND")] = None,
-    gen_kwargs: Annotated[Optional[str], typer.Option("--gen-kwargs", help="Override generation settings for generate tasks, e.g. max_gen_toks=256.", envvar="SOSBENCH_GEN_KWARGS")] = None,
+    chat_template: Annotated[str | None, typer.Option("--chat-template", help="Name of one of the tokenizer's several chat templates (implies --apply-chat-template).", envvar="SOSBENCH_CHAT_TEMPLATE")] = None,
+    generate_backend: Annotated[str | None, typer.Option("--generate-backend", help="With --model sos-hf: send generation requests to hf, vllm or sglang (loglikelihoods stay on sos-hf).", envvar="SOSBENCH_GENERATE_BACKEND")] = None,
+    gen_kwargs: Annotated[str | None, typer.Option("--gen-kwargs", help="Override generation settings for generate tasks, e.g. max_gen_toks=256.", envvar="SOSBENCH_GEN_KWARGS")] = None,
     data_dir: DataDir = None,
-    wandb_args: Annotated[Optional[str], typer.Option("--wandb-args", help="Log to W&B through lm-eval, e.g. project=sos,name=llama3.", envvar="SOSBENCH_WANDB_ARGS")] = None,
-    model_name: Annotated[Optional[str], typer.Option("--model-name", help="Display name in scores and reports (default: last part of pretrained=).", envvar="SOSBENCH_MODEL_NAME")] = None,
+    wandb_args: Annotated[str | None, typer.Option("--wandb-args", help="Log to W&B through lm-eval, e.g. project=sos,name=llama3.", envvar="SOSBENCH_WANDB_ARGS")] = None,
+    model_name: Annotated[str | None, typer.Option("--model-name", help="Display name in scores and reports (default: last part of pretrained=).", envvar="SOSBENCH_MODEL_NAME")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over when OUTPUT holds a run with another configuration.")] = False,
     executor: Annotated[str, typer.Option("--executor", help="Where units run: local (this process), ray (Ray tasks) or slurm (submitit job arrays).", envvar="SOSBENCH_EXECUTOR", rich_help_panel="Scale out")] = "local",
-    shards: Annotated[Optional[int], typer.Option("--shards", help="Item shards for each large benchmark (BBQ, SaladBench, ...; default: the suite's value under ray/slurm, 1 locally).", envvar="SOSBENCH_SHARDS", rich_help_panel="Scale out")] = None,
+    shards: Annotated[int | None, typer.Option("--shards", help="Item shards for each large benchmark (BBQ, SaladBench, ...; default: the suite's value under ray/slurm, 1 locally).", envvar="SOSBENCH_SHARDS", rich_help_panel="Scale out")] = None,
     retries: Annotated[int, typer.Option("--retries", help="Times a failed unit is run again before the run reports it.", envvar="SOSBENCH_RETRIES", rich_help_panel="Scale out")] = 1,
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join (e.g. auto or ray://head:10001); default: start a local Ray instance.", envvar="SOSBENCH_RAY_ADDRESS", rich_help_panel="Scale out")] = None,
-    gpus_per_unit: Annotated[Optional[float], typer.Option("--gpus-per-unit", help="GPUs each Ray unit asks for (default: 1 where CUDA is available, else 0).", envvar="SOSBENCH_GPUS_PER_UNIT", rich_help_panel="Scale out")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to join (e.g. auto or ray://head:10001); default: start a local Ray instance.", envvar="SOSBENCH_RAY_ADDRESS", rich_help_panel="Scale out")] = None,
+    gpus_per_unit: Annotated[float | None, typer.Option("--gpus-per-unit", help="GPUs each Ray unit asks for (default: 1 where CUDA is available, else 0).", envvar="SOSBENCH_GPUS_PER_UNIT", rich_help_panel="Scale out")] = None,
     cpus_per_unit: Annotated[float, typer.Option("--cpus-per-unit", help="CPUs each Ray or Slurm unit asks for.", envvar="SOSBENCH_CPUS_PER_UNIT", rich_help_panel="Scale out")] = 1.0,
-    slurm_partition: Annotated[Optional[str], typer.Option("--slurm-partition", help="Slurm partition for the job arrays.", envvar="SOSBENCH_SLURM_PARTITION", rich_help_panel="Scale out")] = None,
+    slurm_partition: Annotated[str | None, typer.Option("--slurm-partition", help="Slurm partition for the job arrays.", envvar="SOSBENCH_SLURM_PARTITION", rich_help_panel="Scale out")] = None,
     slurm_time: Annotated[int, typer.Option("--slurm-time", help="Time limit of each array task, in minutes.", envvar="SOSBENCH_SLURM_TIME", rich_help_panel="Scale out")] = 24 * 60,
     slurm_gpus: Annotated[int, typer.Option("--slurm-gpus", help="GPUs per array task.", envvar="SOSBENCH_SLURM_GPUS", rich_help_panel="Scale out")] = 1,
-    slurm_max_parallel: Annotated[Optional[int], typer.Option("--slurm-max-parallel", help="At most this many array tasks at once.", envvar="SOSBENCH_SLURM_MAX_PARALLEL", rich_help_panel="Scale out")] = None,
+    slurm_max_parallel: Annotated[int | None, typer.Option("--slurm-max-parallel", help="At most this many array tasks at once.", envvar="SOSBENCH_SLURM_MAX_PARALLEL", rich_help_panel="Scale out")] = None,
     slurm_local: Annotated[bool, typer.Option("--slurm-local", help="Run the job arrays as local processes (submitit's LocalExecutor): for testing without a cluster.", envvar="SOSBENCH_SLURM_LOCAL", rich_help_panel="Scale out")] = False,
 ) -> None:
     """Run SOS-Bench benchmarks on one model (or a list of models) through lm-eval, resumably."""

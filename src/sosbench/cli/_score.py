@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -40,7 +40,7 @@ Bootstrap = Annotated[
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.", envvar="SOSBENCH_SEED")]
 
 
-def progress_callback():  # noqa: ANN201 - rich types stay lazy
+def progress_callback():
     """A per-model progress line on stderr (bootstrap over many items can take a while)."""
     console = console_err()
 
@@ -50,7 +50,7 @@ def progress_callback():  # noqa: ANN201 - rich types stay lazy
     return on_model
 
 
-def print_factor_table(report, title: str) -> None:  # noqa: ANN001 - ScoreReport, imported lazily
+def print_factor_table(report, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -65,7 +65,7 @@ def print_factor_table(report, title: str) -> None:  # noqa: ANN001 - ScoreRepor
     Console().print(table)
 
 
-def print_benchmark_table(report) -> None:  # noqa: ANN001
+def print_benchmark_table(report) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -101,7 +101,7 @@ def score(
     bootstrap: Bootstrap = 1000,
     seed: Seed = 0,
     export: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--export",
             help="Also write the artifact layouts here: sos_results.csv (like eleuther_wandb.csv), "

@@ -30,7 +30,7 @@ class Figure:
     png: Path | None = None
 
 
-def _pyplot():  # noqa: ANN202 - matplotlib is an optional dependency, imported on use
+def _pyplot():
     from sosbench.errors import require
 
     require("matplotlib", "report")
@@ -42,7 +42,7 @@ def _pyplot():  # noqa: ANN202 - matplotlib is an optional dependency, imported 
     return plt
 
 
-def _render(fig, name: str, title: str, png_dir: Path | None) -> Figure:  # noqa: ANN001 - matplotlib Figure
+def _render(fig, name: str, title: str, png_dir: Path | None) -> Figure:
     plt = _pyplot()
     buffer = io.StringIO()
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"sosbench-{name}"}):

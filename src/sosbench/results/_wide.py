@@ -37,7 +37,7 @@ def _backsolved_n(p: float, se: float | None) -> int | None:
     """Items behind a binomial stderr: n = p(1-p)/se^2 + 1 (lm-eval uses the sample stderr, ddof=1)."""
     if se is None or se <= 0:
         return None
-    return int(round(p * (1.0 - p) / se**2 + 1))
+    return round(p * (1.0 - p) / se**2 + 1)
 
 
 def read_wide_csv(path: Path) -> dict[str, ModelResults]:
