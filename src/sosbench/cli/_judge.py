@@ -238,6 +238,7 @@ def run(
     from sosbench.judge import (
         ChatCaller,
         JudgeJob,
+        cost_usd,
         estimate,
         judgment_summary,
         load_prices,
@@ -265,7 +266,7 @@ def run(
     out_dir = bench.judgment_dir(judge_name)
     total_games = 2 * len(questions) * len(chosen)
     if dry_run:
-        est = estimate(tasks, completion_tokens, *(price or (None, None)))
+        est = estimate(tasks, completion_tokens, price)
         typer.echo(f"dry run of judge {judge} (template {spec.name}), nothing sent:")
         typer.echo(f"  games to judge:     {est.games} of {total_games} ({total_games - est.games} already judged)")
         typer.echo(f"  calls:              {est.calls} (one per game; a reply without a verdict adds one more)")
@@ -287,10 +288,11 @@ def run(
     uids = [q.uid for q in questions]
     for store in stores.values():
         store.finish(uids)
+    cost = cost_usd(totals.prompt_tokens, totals.completion_tokens, price)
     console.print(
         f"{totals.games} games judged ({total_games - len(tasks)} already done), {totals.calls} calls, "
         f"{totals.prompt_tokens:,} prompt + {totals.completion_tokens:,} completion tokens"
-        + (f", ~${(totals.prompt_tokens * price[0] + totals.completion_tokens * price[1]) / 1e6:,.2f}" if price else "")
+        + (f", ~${cost:,.2f}" if cost is not None else "")
     )
     for model in chosen:
         path = stores[model].files.judgment

@@ -138,20 +138,33 @@ def _executor(name: str, retries: int, ray: dict[str, Any], slurm: dict[str, Any
 class _UnitProgress:
     """Counts of units done, running and failed, printed as each unit starts or ends."""
 
-    def __init__(self, console: Any, total: int, live: bool) -> None:
+    def __init__(self, console: Any, live: bool, several_models: bool) -> None:
         self.console = console
-        self.total = total
+        self.live = live
+        self.several_models = several_models
+        self.total = 0
         self.done = self.failed = self.retried = 0
         self.running: set[str] = set()
         self.bar: Any = None
-        if live and total:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self.bar = Progress(
-                TextColumn("units"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                TimeElapsedColumn(), console=console, redirect_stdout=False, redirect_stderr=False,
-            )  # fmt: skip
-            self.task = self.bar.add_task(self._counts(), total=total)
+    def planned(self, config: Any, the_plan: Any) -> None:
+        """Count the model's units and say which benchmarks an earlier run already finished."""
+        self.total += len(the_plan.units)
+        if the_plan.done:
+            where = f" in {config.output}" if self.several_models else ""
+            names = ", ".join(b.name for b in the_plan.done)
+            self.console.print(f"{len(the_plan.done)} already finished{where} (skipped): {names}")
+
+    def _start_bar(self) -> None:
+        """The live bar starts with the first unit: errors found before that stay one line."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("units"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+            TimeElapsedColumn(), console=self.console, redirect_stdout=False, redirect_stderr=False,
+        )  # fmt: skip
+        self.task = self.bar.add_task(self._counts(), total=self.total)
+        self.bar.start()
 
     def _counts(self) -> str:
         return f"{self.done} done, {len(self.running)} running, {self.failed} failed, {self.retried} retried"
@@ -165,8 +178,8 @@ class _UnitProgress:
 
     def started(self, job: Any) -> None:
         self.running.add(job.key())
-        if self.bar is not None and not self.bar.live.is_started:
-            self.bar.start()  # only now: errors found before any unit starts stay one line
+        if self.live and self.bar is None:
+            self._start_bar()
         if self.bar is None:
             self.console.rule(f"[bold]{job.unit.key()}[/] ({job.config.display_name()})")
         else:
@@ -187,18 +200,12 @@ class _UnitProgress:
 
 
 def _execute(configs: list[Any], runner: Any, *, overwrite: bool, shards: int | None) -> None:
-    from sosbench.run import RunHooks, execute_all, plan
+    from sosbench.run import RunHooks, execute_all
 
-    runner.check()
     console = console_err()
-    plans = [plan(c, overwrite=overwrite, shards=shards, executor=runner.name) for c in configs]
-    for config, the_plan in zip(configs, plans):
-        if the_plan.done:
-            where = f" in {config.output}" if len(configs) > 1 else ""
-            names = ", ".join(b.name for b in the_plan.done)
-            console.print(f"{len(the_plan.done)} already finished{where} (skipped): {names}")
-    progress = _UnitProgress(console, sum(len(p.units) for p in plans), live=runner.name != "local")
+    progress = _UnitProgress(console, live=runner.name != "local", several_models=len(configs) > 1)
     hooks = RunHooks(
+        planned=progress.planned,
         unit_started=progress.started,
         unit_done=progress.finished,
         unit_failed=progress.unit_failed,
@@ -207,7 +214,7 @@ def _execute(configs: list[Any], runner: Any, *, overwrite: bool, shards: int | 
     try:
         manifests = execute_all(configs, runner, overwrite=overwrite, shards=shards, hooks=hooks)
     finally:
-        if progress.bar is not None and progress.bar.live.is_started:
+        if progress.bar is not None:
             progress.bar.stop()
     for config, manifest in zip(configs, manifests):
         ran = [b for b in config.benchmarks if b in manifest["timings"]]

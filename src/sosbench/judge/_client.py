@@ -95,20 +95,20 @@ def endpoint_error(exc: BaseException) -> BaseException:
     Non-retryable refusals (bad key, unknown model, bad request) name the options to check; transient
     failures that outlasted every retry say that a rerun resumes.
     """
-    status = getattr(exc, "status_code", None)
-    if status is not None and not is_transient(exc):
-        message = (getattr(exc, "message", None) or str(exc)).splitlines()[0][:200]
-        return SosbenchError(
-            f"the endpoint refused a request (HTTP {status}: {message}); check the model name, --base-url and --api-key"
-        )
     try:
         transient = is_transient(exc)
     except ImportError:  # openai missing: nothing of ours raised this
-        transient = False
+        return exc
     if transient:
         return SosbenchError(
             f"the endpoint kept failing ({exc.__class__.__name__}) after every retry; "
             "rerun the same command to resume (finished work is kept)"
+        )
+    status = getattr(exc, "status_code", None)
+    if status is not None:
+        message = (getattr(exc, "message", None) or str(exc)).splitlines()[0][:200]
+        return SosbenchError(
+            f"the endpoint refused a request (HTTP {status}: {message}); check the model name, --base-url and --api-key"
         )
     return exc
 

@@ -225,16 +225,18 @@ class DryRunEstimate:
 CHARS_PER_TOKEN = 4.0  # OpenAI's rule of thumb for English; tiktoken's vocabularies are not available offline
 
 
-def estimate(
-    tasks: list[GameTask], completion_tokens_per_call: int, price_in: float | None, price_out: float | None
-) -> DryRunEstimate:
-    """Calls (one per game; a retry for a missing verdict adds more), tokens and USD (prices per 1M tokens)."""
+def estimate(tasks: list[GameTask], completion_tokens_per_call: int, price: tuple[float, float] | None) -> DryRunEstimate:
+    """Calls (one per game; a retry for a missing verdict adds more), tokens and USD (see :func:`cost_usd`)."""
     prompt = sum(int(sum(len(m["content"]) for m in t.messages) / CHARS_PER_TOKEN) for t in tasks)
     completion = completion_tokens_per_call * len(tasks)
-    cost = None
-    if price_in is not None and price_out is not None:
-        cost = (prompt * price_in + completion * price_out) / 1e6
-    return DryRunEstimate(len(tasks), len(tasks), prompt, completion, cost)
+    return DryRunEstimate(len(tasks), len(tasks), prompt, completion, cost_usd(prompt, completion, price))
+
+
+def cost_usd(prompt_tokens: int, completion_tokens: int, price: tuple[float, float] | None) -> float | None:
+    """USD for these tokens at ``price`` = (input, output) USD per 1M tokens (from :func:`price_for`); None if unknown."""
+    if price is None:
+        return None
+    return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1e6
 
 
 def load_prices(path: Path | None = None) -> dict[str, dict[str, float]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,11 @@ from sosbench.run._atomic import read_json, write_json_atomic
 MANIFEST = "manifest.json"
 RESULTS = "results.json"
 DONE = "done.json"
+
+
+def utc_now() -> str:
+    """The timestamp written into manifests and done.json markers (UTC, second resolution)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 from sosbench.errors import SosbenchError
 from sosbench.run._atomic import read_json, write_json_atomic
 from sosbench.run._config import RunConfig
-from sosbench.run._layout import RunDir
+from sosbench.run._layout import RunDir, utc_now
 from sosbench.run._mirror import load_manifest
 from sosbench.run._preflight import check_data
 from sosbench.run._units import Job, Unit, shard_count, units_of
@@ -46,10 +46,6 @@ def _version(dist: str) -> str | None:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return None
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def plan(config: RunConfig, *, overwrite: bool = False, shards: int | None = None, executor: str = "local") -> Plan:
@@ -125,7 +121,7 @@ def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[
             for spec in b.datasets
         },
         "chat_template_sha256": None,
-        "started": _now(),
+        "started": utc_now(),
         "finished": None,
         "timings": {},
     }
@@ -142,6 +138,8 @@ def execute(
 class RunHooks:
     """What the caller (the CLI's progress display) hears about; every hook is optional."""
 
+    planned: Callable[[RunConfig, Plan], None] | None = None
+    """Called once per model, after its plan and before any of its units runs."""
     unit_started: Callable[[Job], None] | None = None
     unit_done: Callable[[Job, dict[str, Any]], None] | None = None
     unit_failed: Callable[[Job, str, bool], None] | None = None
@@ -187,7 +185,7 @@ class _ModelRun:
         _merge.merge(self.config, bench, count, staging)
         self.seconds[bench.name] = self.seconds.get(bench.name, 0.0) + time.monotonic() - started
         marker = {"benchmark": bench.name, "config_hash": self.plan.config_hash, "shards": count}
-        self.run_dir.finish(bench.name, {**marker, "seconds": round(self.seconds[bench.name], 3), "finished": _now()})
+        self.run_dir.finish(bench.name, {**marker, "seconds": round(self.seconds[bench.name], 3), "finished": utc_now()})
         self._benchmark_finished(bench, hooks)
 
     def _benchmark_finished(self, bench: Benchmark, hooks: RunHooks) -> None:
@@ -199,7 +197,7 @@ class _ModelRun:
 
     def close(self, complete: bool) -> dict[str, Any]:
         if complete:
-            self.manifest["finished"] = _now()
+            self.manifest["finished"] = utc_now()
         write_json_atomic(self.run_dir.manifest, self.manifest)
         return self.manifest
 
@@ -222,6 +220,8 @@ def execute_all(
     runs: dict[Path, _ModelRun] = {}
     for config in configs:
         the_plan = plan(config, overwrite=overwrite, shards=shards, executor=executor.name)
+        if hooks.planned:
+            hooks.planned(config, the_plan)
         if the_plan.todo:
             check_data(the_plan.todo, config.data_dir)
         runs[config.output] = _ModelRun(config, the_plan)

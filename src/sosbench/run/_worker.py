@@ -20,17 +20,13 @@ from typing import Any
 from sosbench.errors import SosbenchError
 from sosbench.run import _lmeval
 from sosbench.run._config import RunConfig
-from sosbench.run._layout import RunDir
+from sosbench.run._layout import RunDir, utc_now
 from sosbench.run._units import Job, Unit, shards_root
 from sosbench.suite import Benchmark, get_benchmark
 
 # Test hook: a unit whose key (e.g. ``bbq[1-of-2]``) equals this variable SIGKILLs its own process
 # after writing its files and before ``done.json``, once per run folder (a marker file remembers it).
 KILL_ONCE_ENV = "SOSBENCH_KILL_UNIT_ONCE"
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def unit_dir(output: Path, unit: Unit) -> tuple[RunDir, str]:
@@ -61,7 +57,7 @@ def _kill_if_asked(output: Path, unit: Unit) -> None:
     marker = output / f".killed-{unit.benchmark}-{unit.folder_name}"
     if marker.exists():
         return
-    marker.write_text(_now(), encoding="utf-8")
+    marker.write_text(utc_now(), encoding="utf-8")
     os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -105,7 +101,7 @@ class ModelWorker:
             _finalize_livebench(bench, self.config, staging)
         _kill_if_asked(self.config.output, unit)
         seconds = round(time.monotonic() - started, 3)
-        marker = {"benchmark": bench.name, "config_hash": self.config_hash, "seconds": seconds, "finished": _now()}
+        marker = {"benchmark": bench.name, "config_hash": self.config_hash, "seconds": seconds, "finished": utc_now()}
         if unit.sharded:
             marker.update(shard=unit.shard, shards=unit.shards)
         folder.finish(name, marker)
