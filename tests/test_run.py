@@ -203,6 +203,20 @@ def test_unknown_model_type_is_one_line(tmp_path: Path, sample_mirror: Path) -> 
     assert result.stderr.strip().startswith("error: unknown --model 'hff': did you mean hf")
 
 
+@pytest.mark.parametrize("model", ["hf", "sos-hf"])
+def test_transformers_models_default_to_the_device_torch_has(model: str, tiny_model: Path, tmp_path: Path) -> None:
+    """lm-eval's own default is "cuda", which fails on a CPU-only torch when --device is not given."""
+    import torch
+
+    from sosbench.run import RunConfig
+    from sosbench.run._lmeval import make_model
+
+    config = RunConfig(model=model, model_args={"pretrained": str(tiny_model)}, benchmarks=("xstest",),
+                       output=tmp_path, batch_size="1")
+    lm = make_model(config)
+    assert lm.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def test_model_args_both_forms() -> None:
     args = parse_model_args("pretrained=org/m,dtype=bfloat16,trust_remote_code=True,max_length=4096",
                             ["chat_template_args={'enable_thinking': false, 'x': [1, 2]}", "revision=a,b=c"])  # fmt: skip

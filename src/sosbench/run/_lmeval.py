@@ -39,8 +39,25 @@ def make_model(config: RunConfig) -> Any:
         close = suggest(config.model, sorted(MODEL_REGISTRY))
         hint = f"did you mean {', '.join(close)}?" if close else "see lm-eval's model types (hf, vllm, ...)"
         raise SosbenchError(f"unknown --model {config.model!r}: {hint}") from None
-    extra = {"batch_size": config.batch_size, "device": config.device}
+    extra = {"batch_size": config.batch_size, "device": config.device or _default_device(cls)}
     return cls.create_from_arg_obj(dict(config.model_args), {k: v for k, v in extra.items() if v is not None})
+
+
+def _default_device(cls: type) -> str | None:
+    """CUDA where torch has it, else CPU, for lm-eval's transformers models (hf, sos-hf).
+
+    Their own default is "cuda" even on a CPU-only torch, which fails with a traceback on laptops and
+    on CPU Ray workers. Other model types (vllm, API models) choose their device themselves.
+    """
+    try:
+        from lm_eval.models.huggingface import HFLM
+    except ImportError:  # no transformers: cls cannot be a transformers model
+        return None
+    if not issubclass(cls, HFLM):
+        return None
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def task_overrides(bench: Benchmark, data_dir: Path | None) -> dict[str, Any]:

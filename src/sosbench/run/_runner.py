@@ -239,7 +239,8 @@ def execute_all(
         finished=finished,
         failed=hooks.unit_failed or (lambda _job, _error, _retry: None),
     )
-    failures = executor.run([job for run in runs.values() for job in run.jobs()], events)
+    jobs = [job for run in runs.values() for job in run.jobs()]
+    failures = executor.run(jobs, events) if jobs else []  # nothing left: start no Ray or Slurm
     failed_models = {f.job.config.output for f in failures}
     manifests = [run.close(complete=out not in failed_models) for out, run in runs.items()]
     if failures:
