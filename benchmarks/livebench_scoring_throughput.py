@@ -1,13 +1,19 @@
-"""LiveBench scorer throughput: answers per second, serial vs parallel, on the real answers in ../shared.
+"""LiveBench scorer throughput, this checkout against a baseline commit, in one run.
 
-Usage: python benchmarks/livebench_scoring_throughput.py [--workers N] [--tasks cta,AMPS_Hard,...] [--repeat K]
-                                                          [--coding M]
+Usage: python benchmarks/livebench_scoring_throughput.py [--baseline REF] [--workers N] [--coding M]
+                                                          [--startup K] [--tasks cta,AMPS_Hard,...]
 
-Scores every dev answer of ../shared/data/livebench (06-24 and offrelease; 12 tasks) once with one
-process (the baseline, as LiveBench's own judge runs) and once with N processes, checks that both
-give identical scores, and prints answers/s and the speed-up ratio. The fixtures hold no coding
-question; ``--coding M`` adds M answers to a small stdin problem with 4 test cases (one sandboxed
-process per test case), the workload that dominates a real LiveBench scoring run.
+Measures, for the working tree and for ``--baseline`` (a git commit, default the one before the
+bubblewrap sandbox; extracted with ``git archive`` into a temporary folder and run in its own
+process, so the two never share imports):
+
+* answers/s on every dev answer of ../shared/data/livebench (06-24 and offrelease; 12 tasks), serially
+  and with N processes (scores must be identical across the two and across versions);
+* answers/s on M coding answers (a stdin problem with 4 test cases, correct fenced answers), with N
+  processes: the workload that dominates a real LiveBench scoring run;
+* the sandbox's start-up cost per test case: K one-test answers that print nothing, seconds each.
+
+Prints each figure and the ratio current / baseline (higher is better for answers/s).
 """
 
 from __future__ import annotations
@@ -15,16 +21,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
-
-from sosbench.livebench import default_workers, score_many
 
 SHARED = (
     Path(os.environ.get("SOSBENCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
     / "data"
     / "livebench"
 )
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = "2f2049e"
+"""The last commit with the per-test-case unshare/setpriv sandbox."""
 
 
 def load_items(tasks: set[str] | None) -> list[tuple[dict, str]]:
@@ -44,48 +54,86 @@ def load_items(tasks: set[str] | None) -> list[tuple[dict, str]]:
     return items
 
 
-def coding_items(count: int) -> list[tuple[dict, str]]:
-    """A LiveCodeBench-format stdin problem (4 tests) and a correct fenced answer, ``count`` times."""
-    tests = [
-        {"input": f"{a} {b}\n", "output": f"{a + b}\n", "testtype": "stdin"}
-        for a, b in ((1, 2), (3, 4), (-5, 5), (10, 20))
-    ]
+def coding_items(count: int, tests: int = 4, code: str | None = None) -> list[tuple[dict, str]]:
+    """A LiveCodeBench-format stdin problem and a fenced answer, ``count`` times."""
+    cases = [{"input": f"{a} {a + 1}\n", "output": f"{2 * a + 1}\n", "testtype": "stdin"} for a in range(tests)]
     question = {"question_id": "add", "task": "LCB_generation", "turns": ["Add two integers."],
-                "public_test_cases": json.dumps(tests[:1]), "private_test_cases": json.dumps(tests[1:]),
+                "public_test_cases": json.dumps(cases[:1]), "private_test_cases": json.dumps(cases[1:]),
                 "original_json": {"metadata": "{}"}}  # fmt: skip
-    answer = "```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+    answer = "```python\n" + (code or "a, b = map(int, input().split())\nprint(a + b)") + "\n```"
     return [(question, answer)] * count
 
 
-def timed(items: list[tuple[dict, str]], workers: int) -> tuple[float, list[float]]:
-    start = time.perf_counter()
-    scores = score_many(items, workers=workers)
-    return time.perf_counter() - start, scores
+def measure(args: argparse.Namespace) -> dict[str, object]:
+    """Run in a child process whose sys.path starts with one implementation's src folder."""
+    from sosbench.livebench import score_many
+
+    def timed(items: list[tuple[dict, str]], workers: int) -> tuple[float, list[float]]:
+        start = time.perf_counter()
+        scores = score_many(items, workers=workers)
+        return time.perf_counter() - start, scores
+
+    tasks = set(filter(None, args.tasks.split(",")))
+    items = load_items(tasks) if tasks != {"none"} else []
+    result: dict[str, object] = {"answers": len(items)}
+    if items:
+        serial_s, serial = timed(items, 1)
+        parallel_s, parallel = timed(items, args.workers)
+        if serial != parallel:
+            raise SystemExit("parallel and serial scores differ")
+        result.update(serial_per_s=len(items) / serial_s, parallel_per_s=len(items) / parallel_s, scores=serial)
+    if args.coding:
+        coding_s, coding = timed(coding_items(args.coding), args.workers)
+        if set(coding) != {1.0}:
+            raise SystemExit(f"a correct coding answer did not score 1: {coding}")
+        result["coding_per_s"] = args.coding / coding_s
+    if args.startup:
+        startup_s, _ = timed(coding_items(args.startup, tests=1, code="pass"), 1)
+        result["startup_s_per_test"] = startup_s / args.startup
+    return result
+
+
+def run_child(src: Path, args: argparse.Namespace) -> dict[str, object]:
+    command = [sys.executable, __file__, "--measure", "--workers", str(args.workers), "--coding", str(args.coding),
+               "--startup", str(args.startup), "--tasks", args.tasks]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"measuring {src} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=default_workers())
-    parser.add_argument(
-        "--tasks",
-        default="",
-        help="comma-separated task names (default: all with fixtures; none: only --coding)",
-    )
-    parser.add_argument("--repeat", type=int, default=1, help="score the answer set this many times")
-    parser.add_argument("--coding", type=int, default=0, help="add this many sandboxed coding answers")
+    parser.add_argument("--baseline", default=BASELINE, help="git commit to compare against")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--tasks", default="", help="comma-separated tasks (default: all with fixtures; none: skip)")
+    parser.add_argument("--coding", type=int, default=64, help="coding answers to score")
+    parser.add_argument("--startup", type=int, default=20, help="one-test answers for the start-up cost")
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    tasks = set(filter(None, args.tasks.split(",")))
-    items = (load_items(tasks) if tasks != {"none"} else []) * args.repeat + coding_items(args.coding)
-    serial_s, serial = timed(items, 1)
-    parallel_s, parallel = timed(items, args.workers)
-    if serial != parallel:
-        raise SystemExit("parallel and serial scores differ")
-    print(f"answers: {len(items)}")
-    print(f"serial   (1 process):   {serial_s:7.2f} s  {len(items) / serial_s:8.1f} answers/s")
-    print(
-        f"parallel ({args.workers} processes): {parallel_s:7.2f} s  {len(items) / parallel_s:8.1f} answers/s"
-    )
-    print(f"speed-up: {serial_s / parallel_s:.2f}x")
+    if args.measure:
+        print(json.dumps(measure(args)))
+        return
+    with tempfile.TemporaryDirectory(prefix="sosbench-baseline-") as folder:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "src"], capture_output=True,
+                                 check=True).stdout  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        baseline = run_child(Path(folder) / "src", args)
+    current = run_child(ROOT / "src", args)
+    if "scores" in current and current["scores"] != baseline["scores"]:
+        changed = sum(a != b for a, b in zip(current["scores"], baseline["scores"]))  # type: ignore[arg-type]
+        print(f"note: {changed} of {current['answers']} fixture scores differ from the baseline (scorer fixes)")
+    print(f"baseline {args.baseline} vs working tree; {args.workers} workers")
+    for key, label, higher in (("serial_per_s", "fixture answers/s, 1 process", True),
+                               ("parallel_per_s", f"fixture answers/s, {args.workers} processes", True),
+                               ("coding_per_s", f"coding answers/s (4 tests each), {args.workers} processes", True),
+                               ("startup_s_per_test", "sandbox start-up, s per test case", False)):  # fmt: skip
+        if key in current and key in baseline:
+            now, before = float(current[key]), float(baseline[key])  # type: ignore[arg-type]
+            ratio = now / before
+            print(f"{label:48s} baseline {before:8.3f}  now {now:8.3f}  ratio {ratio:5.2f}"
+                  + ("" if higher else " (lower is better)"))  # fmt: skip
 
 
 if __name__ == "__main__":

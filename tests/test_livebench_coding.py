@@ -1,8 +1,8 @@
-"""Coding scorers and the sandbox: correct programs pass, and hostile programs are contained and score 0.
+"""Coding scorers and the sandbox: LiveBench's execution semantics, and hostile answers contained.
 
 No 2024-06-24 coding question is available offline, so the questions here are written in the
-LiveCodeBench row format (public JSON tests, private tests base64 -> zlib -> pickle -> JSON,
-original_json.metadata.func_name for LeetCode-style problems). Limits are small: the machine is shared.
+LiveCodeBench row format; the official-score agreement on constructed answers is checked in
+tests/test_livebench_official_cases.py. Attacks are in tests/_sandbox_attacks.py.
 """
 
 from __future__ import annotations
@@ -11,71 +11,46 @@ import base64
 import json
 import os
 import pickle
-import time
+import shutil
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sosbench.livebench import SandboxLimits, isolation, run_python
-from sosbench.livebench._coding import decode_test_cases, extract_code, score_coding, stdout_matches
+from sosbench.errors import SosbenchError
+from sosbench.livebench import SandboxLimits, check_available, score_many
+from sosbench.livebench._coding import (
+    call_matches,
+    decode_test_cases,
+    extract_code,
+    run_tests,
+    score_coding,
+    stdout_matches,
+)
+from sosbench.livebench._sandbox import _json_depth_ok, bwrap_command
 
-SMALL = SandboxLimits(wall_s=4.0, cpu_s=3, memory_bytes=512 * 1024**2, processes=16, file_bytes=1024**2)
+sys.path.insert(0, str(Path(__file__).parent))
+import _sandbox_attacks as attacks  # noqa: E402
+
+SMALL = SandboxLimits(test_timeout_s=2, memory_bytes=1024**3, max_output_bytes=1024**2)
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)")
 
 
 def _private(tests: list[dict[str, str]]) -> str:
     return base64.b64encode(zlib.compress(pickle.dumps(json.dumps(tests)))).decode()
 
 
-def _stdin_question(task: str = "LCB_generation", **extra: Any) -> dict[str, Any]:
-    public = [{"input": "3 4\n", "output": "7\n", "testtype": "stdin"}]
-    private = [{"input": "10 -2\n", "output": "8\n", "testtype": "stdin"},
-               {"input": "0 0\n", "output": "0\n", "testtype": "stdin"}]  # fmt: skip
-    return {"question_id": "q-stdin", "task": task, "turns": ["Add two numbers."], "public_test_cases": json.dumps(public),
-            "private_test_cases": _private(private), "original_json": {"metadata": "{}"}, **extra}  # fmt: skip
-
-
-def _call_question() -> dict[str, Any]:
-    tests = [{"input": "[2, 7, 11, 15]\n9", "output": "[0, 1]", "testtype": "functional"},
-             {"input": "[3, 3]\n6", "output": "[0, 1]", "testtype": "functional"}]  # fmt: skip
-    return {"question_id": "q-call", "task": "LCB_generation", "turns": ["Two sum."], "public_test_cases": json.dumps(tests[:1]),
-            "private_test_cases": json.dumps(tests[1:]), "original_json": {"metadata": json.dumps({"func_name": "twoSum"})}}  # fmt: skip
+def _call_question(func: str, tests: list[tuple[str, str]]) -> dict[str, Any]:
+    cases = [{"input": i, "output": o, "testtype": "functional"} for i, o in tests]
+    return {"question_id": func, "task": "LCB_generation", "turns": [func], "public_test_cases": json.dumps(cases[:1]),
+            "private_test_cases": _private(cases[1:]), "original_json": {"metadata": json.dumps({"func_name": func})}}  # fmt: skip
 
 
 def _fenced(code: str) -> str:
     return f"Here is my solution:\n```python\n{code}\n```\nDone."
-
-
-ADD = "a, b = map(int, input().split())\nprint(a + b)"
-TWO_SUM = """class Solution:
-    def twoSum(self, nums: List[int], target: int) -> List[int]:
-        seen = {}
-        for i, n in enumerate(nums):
-            if target - n in seen:
-                return [seen[target - n], i]
-            seen[n] = i"""
-
-
-def test_correct_programs_pass_stdin_and_call_based_tests() -> None:
-    assert score_coding(_stdin_question(), _fenced(ADD), corrected=False, limits=SMALL) == 1.0
-    assert score_coding(_call_question(), _fenced(TWO_SUM), corrected=False, limits=SMALL) == 1.0
-
-
-def test_wrong_or_missing_code_fails() -> None:
-    assert score_coding(_stdin_question(), _fenced("print(7)"), corrected=False, limits=SMALL) == 0.0
-    assert score_coding(_stdin_question(), ADD, corrected=False, limits=SMALL) == 0.0  # no code fence
-    assert (
-        score_coding(_stdin_question(), _fenced("raise SystemExit(3)"), corrected=False, limits=SMALL) == 0.0
-    )
-
-
-def test_completion_prepends_the_partial_solution_and_corrected_does_not_duplicate_it() -> None:
-    question = _stdin_question("coding_completion", partial_solution="a, b = map(int, input().split())")
-    assert score_coding(question, _fenced("print(a + b)"), corrected=False, limits=SMALL) == 1.0
-    repeated = _fenced("a, b = map(int, input().split())\nprint(a + b)")
-    assert score_coding(question, repeated, corrected=False, limits=SMALL) == 0.0  # input read twice: EOF
-    assert score_coding(question, repeated, corrected=True, limits=SMALL) == 1.0
 
 
 def test_code_extraction_uses_the_first_two_fence_lines() -> None:
@@ -91,81 +66,157 @@ def test_private_tests_decode_and_refuse_pickled_objects() -> None:
         decode_test_cases(hostile)
 
 
-def test_stdout_comparison_cascade() -> None:
-    assert stdout_matches("7 \n", "7\n")
-    assert stdout_matches("0.3333333\n", "0.33333333\n")
-    assert not stdout_matches("8\n", "7\n")
+@pytest.mark.parametrize(
+    ("output", "expected", "official"),
+    [
+        ("7 \n", "7\n", True),  # stripped lines
+        ("1\n\n2\n", "1\n2\n", True),  # blank output lines dropped
+        ("3.0\n", "3\n", True),  # numbers per line, even when the expected one is whole
+        ("0.3333333\n", "0.33333333\n", True),
+        ("1 2\n", "2 1\n", False),  # no token sets: order matters
+        ("2\n1\n", "1\n2\n", False),
+        ("1\n1\n2\n", "1\n2\n", False),
+        ("1  2\n", "1 2\n", False),  # tokens are not re-split
+        ("0.333\n", "0.33333333\n", False),
+        ("1.5 2.5\n", "1.5 2.50000001\n", False),  # tolerance only for one number per line
+    ],
+)
+def test_stdout_comparison_follows_the_official_rules(output: str, expected: str, official: bool) -> None:
+    assert stdout_matches(output, expected) is official
 
 
-def _hostile(code: str) -> float:
-    return score_coding(_stdin_question(), _fenced(code), corrected=False, limits=SMALL)
+def test_functional_comparison_converts_only_a_top_level_tuple() -> None:
+    assert call_matches((0, 1), "[0, 1]")
+    assert call_matches(7, "[7]")  # the first element of a list counts too
+    assert not call_matches([(1, 4), (2, 3)], "[[1, 4], [2, 3]]")  # list of tuples: compared to element 0
+    assert call_matches({1: "a"}, '{"1": "a"}')  # int keys restored
 
 
-def test_infinite_loop_is_stopped_by_the_time_limits() -> None:
-    start = time.monotonic()
-    assert _hostile("while True:\n    pass") == 0.0
-    assert time.monotonic() - start < SMALL.wall_s + 3
+@needs_bwrap
+def test_one_process_per_answer_keeps_state_across_test_cases() -> None:
+    counter = "class Solution:\n    calls = []\n    def f(self, x):\n        self.calls.append(x)\n        return len(self.calls)"
+    question = _call_question("f", [("0", "1"), ("0", "2"), ("0", "3")])
+    assert score_coding(question, _fenced(counter), corrected=False, limits=SMALL) == 1.0
+    assert not run_tests("def f(x):\n    return 1", [{"input": "0", "output": "1"}] * 2 + [{"input": "0", "output": "2"}],
+                         "f", limits=SMALL)  # fmt: skip
 
 
-def test_memory_hog_is_stopped() -> None:
-    assert _hostile("x = bytearray(2 * 1024**3)\nprint(7)") == 0.0
+@needs_bwrap
+def test_the_answer_runs_on_the_scorer_interpreter_with_its_packages() -> None:
+    probe = "import sys, numpy\nprint(sys.executable == SCORER and sys.version == VERSION)"
+    code = probe.replace("SCORER", repr(sys.executable)).replace("VERSION", repr(sys.version))
+    assert run_tests(code, [{"input": "", "output": "True"}], None, limits=SMALL)
 
 
-def test_fork_bomb_is_contained() -> None:
-    if os.geteuid() == 0 and not isolation().drop_to_nobody:
-        pytest.skip(
-            "root without setpriv: RLIMIT_NPROC does not apply to root, a fork bomb would hit the host"
-        )
-    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
-    start = time.monotonic()
-    assert _hostile(bomb) == 0.0
-    assert time.monotonic() - start < SMALL.wall_s + 5
-    time.sleep(0.5)
-    survivors = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p).endswith("solution.py")]
-    assert survivors == []
+@needs_bwrap
+def test_sandbox_sees_no_host_folders(tmp_path: Path) -> None:
+    (tmp_path / "question.jsonl").write_text("{}", encoding="utf-8")
+    hidden = [str(tmp_path), str(Path(__file__).resolve().parent), "/home", "/var", "/run", "/dev/shm/x"]
+    code = (
+        f"import os\nseen = [p for p in {hidden!r} if os.path.exists(p)]\n"
+        "print(seen, sorted(p for p in os.listdir('/proc') if p.isdigit()), os.environ.get('HOME'), os.listdir('/tmp'))"
+    )
+    assert run_tests(code, [{"input": "", "output": "[] ['1', '2'] /tmp []"}], None, limits=SMALL)
 
 
-def _cmdline(pid: str) -> str:
+def test_result_lines_nested_too_deeply_are_refused_before_parsing() -> None:
+    assert _json_depth_ok(b'{"ok": true, "value": [[[1]]], "s": "[[[[[[["}')
+    assert not _json_depth_ok(b"[" * 200_000)
+    assert _json_depth_ok(b'"' + b"[" * 200_000 + b'"')  # brackets inside a string do not nest
+
+
+def test_missing_bubblewrap_fails_at_once_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    check_available.cache_clear()
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(SosbenchError, match="apt-get install bubblewrap.*--sandbox none"):
+        check_available("bwrap")
+    with pytest.raises(SosbenchError, match="bubblewrap"):
+        bwrap_command(Path("x.py"), SMALL)
+    check_available("none")  # the explicit opt-out needs nothing
+    check_available.cache_clear()
+
+
+def test_missing_bubblewrap_stops_livebench_score_before_scoring(tmp_path: Path) -> None:
+    question = attacks.question("q")
+    (tmp_path / "q.jsonl").write_text(json.dumps(question) + "\n", encoding="utf-8")
+    answer = {"question_id": "q", "model_id": "m", "choices": [{"index": 0, "turns": [_fenced(attacks.HONEST)]}]}
+    (tmp_path / "a.jsonl").write_text(json.dumps(answer) + "\n", encoding="utf-8")
+    env = {**os.environ, "PATH": str(tmp_path)}  # no bwrap on this PATH
+    command = [sys.executable, "-m", "sosbench.cli", "livebench", "score", "-q", str(tmp_path / "q.jsonl"), "-a",
+               str(tmp_path / "a.jsonl")]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1].startswith("error: ") and "bubblewrap" in done.stderr
+    unsafe = subprocess.run([*command, "--sandbox", "none", "-o", str(tmp_path / "s.jsonl")], env=env,
+                            capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert unsafe.returncode == 0, unsafe.stderr
+    assert "unsandboxed" in unsafe.stderr
+    assert json.loads((tmp_path / "s.jsonl").read_text())["sandbox"] == "none"
+
+
+@needs_bwrap
+def test_the_grading_exploit_works_without_the_sandbox_and_not_with_it(tmp_path: Path) -> None:
+    """The attack is real: unsandboxed, it reads the private tests and scores 1."""
+    question = attacks.question("exploit")
+    (tmp_path / "questions.jsonl").write_text(json.dumps(question) + "\n", encoding="utf-8")
+    os.environ["SOSBENCH_ATTACK_ROOT"] = str(tmp_path)
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
+        item = [(question, attacks.fenced(attacks.EXPLOIT))]
+        assert score_many(item, sandbox="none", workers=1) == [1.0]
+        assert score_many(item, sandbox="bwrap", workers=1) == [0.0]
+    finally:
+        del os.environ["SOSBENCH_ATTACK_ROOT"]
 
 
-def test_network_is_unreachable() -> None:
-    """A server the test itself listens on (loopback, so this also holds on a machine without internet)."""
-    import socket
-
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        port = server.getsockname()[1]
-        connect = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
-        probe = (
-            connect.replace("socket.create", "try:\n    socket.create")
-            + "    print('open')\nexcept OSError:\n    print('blocked')"
-        )
-        assert run_python(probe, limits=SMALL).stdout.strip() == "blocked"
-        if isolation().namespaces:  # even the raw _socket module finds no network
-            raw = (f"import _socket\ns = _socket.socket()\ns.settimeout(2)\ntry:\n    s.connect(('127.0.0.1', {port}))\n"
-                   "    print('open')\nexcept OSError:\n    print('blocked')")  # fmt: skip
-            assert run_python(raw, limits=SMALL).stdout.strip() == "blocked"
-        assert _hostile(connect + ADD) == 0.0  # a correct program that first opens a connection
+def _check_contained(outcome: dict[str, Any]) -> None:
+    assert outcome["cli_returncode"] == 0, outcome["cli_stderr"]
+    for path, scores in outcome["scores"].items():
+        assert len(scores) == len(attacks.ATTACKS) + 14, path
+        for name, values in scores.items():
+            assert values == ([1.0] if name.startswith("honest") else [0.0]), (path, name)
+    assert outcome["escaped"] == [] and outcome["new_tmp_files"] == [] and outcome["processes_left"] == []
 
 
-def test_writing_outside_the_work_folder_fails_and_the_folder_is_removed(tmp_path: Path) -> None:
-    target = tmp_path / "escaped.txt"
-    tmp_path.chmod(0o755)
-    code = f"import os\nprint(os.getcwd())\nopen({str(target)!r}, 'w').write('x')"
-    run = run_python(code, limits=SMALL)
-    workdir = run.stdout.strip().splitlines()[0]
-    assert not Path(workdir).exists()
-    if isolation().drop_to_nobody:
-        assert run.status == "error" and not target.exists()
+@pytest.mark.slow
+@needs_bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="the root case needs root; the ordinary-user case runs instead")
+def test_attacks_are_contained_as_root(tmp_path: Path) -> None:
+    _check_contained(attacks.run_all(tmp_path / "work"))
 
 
-def test_environment_secrets_are_not_visible(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SOSBENCH_TEST_SECRET", "hunter2")
-    code = "import os\nprint('hunter2' in str(os.environ))"
-    assert run_python(code, limits=SMALL).stdout.strip() == "False"
-    assert (
-        _hostile("import os\nassert os.environ.get('SOSBENCH_TEST_SECRET')\n" + ADD) == 0.0
-    )  # correct only if it sees it
+@pytest.mark.slow
+@needs_bwrap
+def test_attacks_are_contained_as_an_ordinary_user(tmp_path_factory: pytest.TempPathFactory) -> None:
+    workdir = Path(tmp_path_factory.mktemp("ordinary", numbered=True))
+    script = [sys.executable, str(Path(attacks.__file__).resolve()), str(workdir / "work")]
+    if os.geteuid() != 0:
+        done = subprocess.run(script, capture_output=True, text=True, timeout=1200, check=False)
+    else:
+        done = _run_as_nobody(script, workdir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    _check_contained(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _run_as_nobody(command: list[str], workdir: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` as uid 65534. Folders under /root (mode 0700) that it needs (the interpreter, this
+    checkout) are bound into a private mount namespace, so nothing on the host changes."""
+    if shutil.which("unshare") is None or shutil.which("setpriv") is None:
+        pytest.skip("util-linux unshare/setpriv are needed to run as an ordinary user")
+    for folder in [workdir, *workdir.parents]:
+        if folder == Path("/tmp") or folder == Path("/"):
+            break
+        folder.chmod(0o755)
+    workdir.chmod(0o777)
+    needed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, Path(__file__).resolve().parents[1])}
+    under_root = sorted(str(p) for p in needed if p.is_relative_to("/root"))
+    view = workdir / ".root-view"
+    binds = "".join(f"mkdir -p {p} && mount --bind {view}{p[len('/root'):]} {p}\n" for p in under_root)
+    shell = (
+        f"set -e\nmkdir -p {view}\nmount --bind /root {view}\n"
+        f"mount -t tmpfs -o mode=755 tmpfs /root\n{binds}"
+        f'exec setpriv --reuid=65534 --regid=65534 --clear-groups env HOME={workdir} "$@"\n'
+    )
+    if not under_root:
+        shell = f'exec setpriv --reuid=65534 --regid=65534 --clear-groups env HOME={workdir} "$@"\n'
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell, "sh", *command],
+                          capture_output=True, text=True, timeout=1200, check=False)  # fmt: skip

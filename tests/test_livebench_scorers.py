@@ -193,6 +193,25 @@ def test_typos_last_nonempty_line_case_sensitive(answer: str, expected: float) -
     assert score_question(question, answer) == expected
 
 
+@pytest.mark.parametrize("tail", [" ", "\t\n", "\xa0", "\x0c"])
+def test_typos_whitespace_last_line_scores_zero_only_in_paper(tail: str) -> None:
+    question = {"task": "typos", "ground_truth": "The fixed sentence.", "turns": [""]}
+    answer = f"The fixed sentence.\n{tail}"
+    assert score_question(question, answer, protocol="paper") == 0.0  # LiveBench keeps the blank-looking line
+    assert score_question(question, answer, protocol="corrected") == 1.0
+
+
+@pytest.mark.parametrize(
+    ("truth", "answer", "paper", "corrected"),
+    [("three", "***3***", 1.0, 1.0), ("3", "***three***", 0.0, 1.0), ("3", "so it is Three", 0.0, 1.0),
+     ("Tea", "***tea***", 1.0, 1.0), ("thriller movies", "***Thriller***", 1.0, 1.0)],
+)  # fmt: skip
+def test_zebra_number_words(truth: str, answer: str, paper: float, corrected: float) -> None:
+    question = {"task": "zebra_puzzle", "ground_truth": truth, "turns": [""]}
+    assert score_question(question, answer, protocol="paper") == paper
+    assert score_question(question, answer, protocol="corrected") == corrected
+
+
 def test_unknown_task_is_a_clear_error() -> None:
     from sosbench.errors import SosbenchError
 

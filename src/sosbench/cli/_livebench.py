@@ -58,6 +58,14 @@ Protocol = Annotated[
         envvar="SOSBENCH_PROTOCOL",
     ),
 ]
+Sandbox = Annotated[
+    str,
+    typer.Option(
+        "--sandbox",
+        help="Where coding answers run: bwrap (bubblewrap isolation) or none (unsafe opt-out; flagged in every output).",
+        envvar="SOSBENCH_SANDBOX",
+    ),
+]
 Workers = Annotated[
     int | None,
     typer.Option(
@@ -81,6 +89,7 @@ def score(
     workers: Workers = None,
     release: Release = "2024-06-24",
     format: OutputFormat = "table",
+    sandbox: Sandbox = "bwrap",
 ) -> None:
     """Score existing answers; print task, category and average tables.
 
@@ -89,6 +98,8 @@ def score(
     """
     if format not in ("table", "json"):
         raise SosbenchError(f"unknown --format {format!r}: use table or json")
+    if sandbox not in ("bwrap", "none"):
+        raise SosbenchError(f"unknown --sandbox {sandbox!r}: use bwrap or none")
     from rich.progress import Progress
 
     from sosbench import livebench
@@ -97,8 +108,10 @@ def score(
         bar = progress.add_task("scoring LiveBench answers", total=None)
         rows = livebench.score_answer_files(
             questions, answers, protocol=protocol, workers=workers, release=release,
-            progress=lambda n: progress.advance(bar, n),
+            progress=lambda n: progress.advance(bar, n), sandbox="none" if sandbox == "none" else "bwrap",
         )  # fmt: skip
+    if any(row.get("sandbox") == "none" for row in rows):
+        console_err().print("warning: coding answers ran with --sandbox none (unsandboxed); their rows say so")
     per_model = livebench.task_scores(rows)
     written = _write_outputs(rows, per_model, output, csv_dir)
     if format == "json":

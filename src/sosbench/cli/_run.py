@@ -45,6 +45,7 @@ def run(
     data_dir: DataDir = None,
     wandb_args: Annotated[str | None, typer.Option("--wandb-args", help="Log to W&B through lm-eval, e.g. project=sos,name=llama3.", envvar="SOSBENCH_WANDB_ARGS")] = None,
     model_name: Annotated[str | None, typer.Option("--model-name", help="Display name in scores and reports (default: last part of pretrained=).", envvar="SOSBENCH_MODEL_NAME")] = None,
+    sandbox: Annotated[str, typer.Option("--sandbox", help="Where LiveBench coding answers run: bwrap (bubblewrap isolation, the default) or none (unsafe opt-out; flagged in every output).", envvar="SOSBENCH_SANDBOX")] = "bwrap",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over when OUTPUT holds a run with another configuration.")] = False,
     executor: Annotated[str, typer.Option("--executor", help="Where units run: local (this process), ray (Ray tasks) or slurm (submitit job arrays).", envvar="SOSBENCH_EXECUTOR", rich_help_panel="Scale out")] = "local",
     shards: Annotated[int | None, typer.Option("--shards", help="Item shards for each large benchmark (BBQ, SaladBench, ...; default: the suite's value under ray/slurm, 1 locally).", envvar="SOSBENCH_SHARDS", rich_help_panel="Scale out")] = None,
@@ -84,6 +85,7 @@ def run(
         data_dir=data_dir,
         wandb_args=wandb_args,
         model_name=model_name,
+        sandbox=sandbox,
     )
     if models is not None:
         if model_args or model_arg or model_name or generate_backend:

@@ -22,7 +22,7 @@ from sosbench.livebench._parallel import default_workers, score_many
 from sosbench.livebench._punkt import ensure_punkt_tab
 from sosbench.livebench._questions import in_release, load_questions, select_questions
 from sosbench.livebench._report import average_score, category_scores, groups_csv, task_scores, tasks_csv
-from sosbench.livebench._sandbox import Execution, SandboxLimits, isolation, run_python
+from sosbench.livebench._sandbox import SANDBOX_MODES, SandboxLimits, SandboxMode, check_available
 from sosbench.livebench._scorers import score_question
 from sosbench.livebench._tasks import CATEGORIES, PROTOCOLS, RELEASE, TASK_CATEGORY, category_of
 
@@ -33,21 +33,21 @@ __all__ = [
     "RELEASE",
     "SCORES_FILE",
     "TASK_CATEGORY",
-    "Execution",
+    "SANDBOX_MODES",
     "SandboxLimits",
+    "SandboxMode",
     "answer_record",
     "average_score",
     "category_of",
+    "check_available",
     "category_scores",
     "default_workers",
     "ensure_punkt_tab",
     "finalize_run",
     "groups_csv",
     "in_release",
-    "isolation",
     "load_questions",
     "read_answers",
-    "run_python",
     "score_answer_files",
     "score_many",
     "score_question",

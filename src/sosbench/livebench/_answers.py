@@ -20,6 +20,7 @@ from sosbench.errors import SosbenchError
 from sosbench.livebench._parallel import score_many
 from sosbench.livebench._questions import Question, load_questions, read_jsonl
 from sosbench.livebench._report import task_scores
+from sosbench.livebench._sandbox import SandboxMode, check_available
 from sosbench.livebench._tasks import CATEGORIES, RELEASE, category_of, check_protocol
 
 SCORES_FILE = "livebench_scores.jsonl"
@@ -91,29 +92,36 @@ def read_answers(source: Path) -> list[dict[str, Any]]:
 
 
 def score_rows(questions: list[Question], answers: list[dict[str, Any]], *, protocol: str = "paper",
-               workers: int | None = None, progress: Any = None) -> list[dict[str, Any]]:  # fmt: skip
-    """One row per answer to a known question: {question_id, task, category, score, model_id}."""
+               workers: int | None = None, progress: Any = None,
+               sandbox: SandboxMode = "bwrap") -> list[dict[str, Any]]:  # fmt: skip
+    """One row per answer to a known question: {question_id, task, category, score, model_id}; coding rows
+    scored with ``sandbox="none"`` also carry ``"sandbox": "none"`` (unsafe, flagged in every output)."""
     check_protocol(protocol)
     by_id = {question["question_id"]: question for question in questions}
     matched = [(by_id[a["question_id"]], a) for a in answers if a["question_id"] in by_id]
     if answers and not matched:
         raise SosbenchError("no answer matches a question of the release: check --questions and --answers")
+    coding = CATEGORIES["coding"]
+    if any(q["task"] in coding for q, _ in matched):
+        check_available(sandbox)
     scores = score_many(
-        [(q, a["_text"]) for q, a in matched], protocol=protocol, workers=workers, progress=progress
-    )
+        [(q, a["_text"]) for q, a in matched], protocol=protocol, workers=workers, progress=progress,
+        sandbox=sandbox,
+    )  # fmt: skip
     rows = [
         {"question_id": q["question_id"], "task": q["task"], "category": category_of(q["task"]), "score": s,
-         "model_id": a["model_id"]}
+         "model_id": a["model_id"], **({"sandbox": "none"} if sandbox == "none" and q["task"] in coding else {})}
         for (q, a), s in zip(matched, scores)
     ]  # fmt: skip
     return sorted(rows, key=lambda r: (r["model_id"], r["task"], r["question_id"]))
 
 
 def score_answer_files(questions: str | Path, answers: Path, *, protocol: str = "paper", workers: int | None = None,
-                       release: str = RELEASE, progress: Any = None) -> list[dict[str, Any]]:  # fmt: skip
+                       release: str = RELEASE, progress: Any = None,
+                       sandbox: SandboxMode = "bwrap") -> list[dict[str, Any]]:  # fmt: skip
     """Score existing model_answer files against questions (a question.jsonl, folder, mirror or hub id)."""
     return score_rows(load_questions(questions, release=release), read_answers(Path(answers)),
-                      protocol=protocol, workers=workers, progress=progress)  # fmt: skip
+                      protocol=protocol, workers=workers, progress=progress, sandbox=sandbox)  # fmt: skip
 
 
 def _sample_answer(sample: Mapping[str, Any], where: str) -> str:
@@ -129,7 +137,7 @@ def _sample_answer(sample: Mapping[str, Any], where: str) -> str:
 
 
 def finalize_run(benchmark_dir: Path, category: str, model_id: str, *, protocol: str = "paper",
-                 workers: int | None = None) -> dict[str, float]:  # fmt: skip
+                 workers: int | None = None, sandbox: SandboxMode = "bwrap") -> dict[str, float]:  # fmt: skip
     """Turn lm-eval's LiveBench sample logs into model_answer + livebench_scores.jsonl; return task -> score x 100.
 
     Reads ``samples_livebench_<task>.jsonl`` for every task of ``category`` in ``benchmark_dir``.
@@ -152,6 +160,6 @@ def finalize_run(benchmark_dir: Path, category: str, model_id: str, *, protocol:
             answers.append({**answer_record(question["question_id"], model_id, text), "_text": text})
     write_jsonl_atomic(benchmark_dir / ANSWER_DIR / f"{model_file_name(model_id)}.jsonl",
                        ({k: v for k, v in a.items() if k != "_text"} for a in answers))  # fmt: skip
-    rows = score_rows(questions, answers, protocol=protocol, workers=workers)
+    rows = score_rows(questions, answers, protocol=protocol, workers=workers, sandbox=sandbox)
     write_jsonl_atomic(benchmark_dir / SCORES_FILE, rows)
     return task_scores(rows).get(model_id, {})

@@ -1,9 +1,11 @@
 """Coding scorers (LCB_generation, coding_completion): run the extracted program on every test case.
 
-LiveBench 2024 semantics (old LiveCodeBench harness): code = the lines between the first two lines
-holding a triple backtick; completion answers are appended to the question's partial solution; a
-fixed import prelude is prepended; tests run in order and the first failure ends the question;
-score 1 iff all pass. Each test case runs in its own sandboxed process (see ``_sandbox``).
+LiveBench 2024-07 semantics (its copy of LiveCodeBench's harness, read at LiveBench 8df6cd5): code =
+the lines between the first two lines holding a triple backtick; completion answers are appended to
+the question's partial solution; the answer runs as LiveBench ran it (``_coding_harness``, inside
+the sandbox of ``_sandbox``: one process for all test cases of an answer, so state carries over);
+tests run in order, the first failure ends the question, and the output is compared here, outside
+the sandbox, by the official rules (``stdout_matches``, ``call_matches``); score 1 iff all pass.
 """
 
 from __future__ import annotations
@@ -13,21 +15,14 @@ import io
 import json
 import pickle
 import zlib
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
-from sosbench.livebench._sandbox import DEFAULT_LIMITS, RESULT_MARKER, SandboxLimits, run_python
+from sosbench.errors import SosbenchError
+from sosbench.livebench._sandbox import DEFAULT_LIMITS, Frame, SandboxLimits, SandboxMode, run_harness
 
-PRELUDE = (
-    "import string\nimport re\nimport datetime\nimport collections\nimport heapq\nimport bisect\n"
-    "import copy\nimport math\nimport random\nimport statistics\nimport itertools\nimport functools\n"
-    "import operator\nimport io\nimport sys\nimport json\n"
-    "from string import *\nfrom re import *\nfrom datetime import *\nfrom collections import *\n"
-    "from heapq import *\nfrom bisect import *\nfrom copy import *\nfrom math import *\nfrom random import *\n"
-    "from statistics import *\nfrom itertools import *\nfrom functools import *\nfrom operator import *\n"
-    "from io import *\nfrom sys import *\nfrom json import *\nfrom builtins import *\nfrom typing import *\n"
-    "sys.setrecursionlimit(6*10**5)\n"
-)
-"""The import prelude LiveCodeBench's harness put before every program."""
+HARNESS = Path(__file__).with_name("_coding_harness.py")
 
 
 def extract_code(answer: str) -> str:
@@ -82,60 +77,114 @@ def function_name(question: dict[str, Any]) -> str | None:
 
 
 def stdout_matches(output: str, expected: str) -> bool:
-    """LiveCodeBench's stdin comparison cascade: whole text, stripped lines, numbers (numpy ``allclose``
-    tolerances, when the expected numbers are not all integers), then per-line token sets."""
-    if output.strip() == expected.strip():
+    """LiveBench's stdin comparison: the whole text stripped, or stripped lines joined; else the output's
+    lines (blank ones dropped) against the expected non-empty lines stripped, exactly or, unless every
+    paired line is a digit string, as one number per line within ``numpy.allclose`` tolerances."""
+    lines = output.splitlines()
+    if "\n".join(lines).strip() == expected.strip():
         return True
-    got = [line.strip() for line in output.strip().split("\n")]
-    want = [line.strip() for line in expected.strip().split("\n")]
-    if got == want:
+    if "\n".join(line.strip() for line in lines).strip() == expected.strip():
         return True
-    got_numbers, want_numbers = _floats(output.split()), _floats(expected.split())
-    if (
-        got_numbers is not None
-        and want_numbers is not None
-        and len(got_numbers) == len(want_numbers)
-        and not all(value.is_integer() for value in want_numbers)
-        and all(abs(a - b) <= 1e-8 + 1e-5 * abs(b) for a, b in zip(got_numbers, want_numbers))
-    ):
+    want = [line.strip() for line in expected.split("\n") if line]
+    if lines in ([expected], want):
         return True
-    return bool(expected.split()) and {frozenset(line.split()) for line in got} == {
-        frozenset(line.split()) for line in want
-    }
-
-
-def _floats(tokens: list[str]) -> list[float] | None:
+    lines = [line for line in lines if line]
+    if lines == want:
+        return True
+    if all(_digits(got) and _digits(wanted) for got, wanted in zip(lines, want)):
+        return False
     try:
-        return [float(token) for token in tokens]
+        got_numbers, want_numbers = [float(line) for line in lines], [float(line) for line in want]
     except ValueError:
-        return None
-
-
-def call_matches(output: str, expected: str) -> bool:
-    """The returned value equals the expected JSON value, or its first element when that is a list."""
-    lines = [line for line in output.split("\n") if line.startswith(RESULT_MARKER)]
-    if not lines:
         return False
-    got = json.loads(lines[-1][len(RESULT_MARKER) :])
-    want = json.loads(expected)
-    return got == want or (isinstance(want, list) and bool(want) and got == want[0])
+    import numpy as np
+
+    return len(got_numbers) == len(want_numbers) and bool(np.allclose(got_numbers, want_numbers))
 
 
-def passes(program: str, test: dict[str, Any], fn_name: str | None, limits: SandboxLimits) -> bool:
-    """Run one test case in a fresh sandboxed process."""
-    if fn_name is None:
-        run = run_python(program, stdin=test["input"], limits=limits)
-        return run.status == "ok" and stdout_matches(run.stdout, test["output"])
-    run = run_python(program, call=(fn_name, test["input"]), limits=limits)
+def _digits(text: str) -> bool:
+    return text.isdigit()
+
+
+def _int_keys(value: Any) -> Any:
+    """Expected values of dict type get int keys and are wrapped in a list, as LiveBench did (if all keys are ints)."""
     try:
-        return run.status == "ok" and call_matches(run.stdout, test["output"])
-    except json.JSONDecodeError:
+        if isinstance(value, dict):
+            value = [{int(key): item for key, item in value.items()}]
+    except (TypeError, ValueError):
+        pass
+    try:
+        if isinstance(value[0], dict):
+            value = [{int(key): item for key, item in value[0].items()}]
+    except (TypeError, ValueError, KeyError, IndexError):
+        pass
+    return value
+
+
+def decode_value(node: Any) -> Any:
+    """The harness's JSON encoding of a returned value back to Python (tuples, typed dict keys)."""
+    if isinstance(node, list):
+        return [decode_value(item) for item in node]
+    if isinstance(node, dict):
+        if set(node) == {"t"} and isinstance(node["t"], list):
+            return tuple(decode_value(item) for item in node["t"])
+        if set(node) == {"d"} and isinstance(node["d"], list):
+            return {key: decode_value(item) for key, item in node["d"]}
+        raise ValueError("not a harness value")
+    return node
+
+
+def call_matches(value: Any, expected: str) -> bool:
+    """LiveBench's functional comparison: a top-level tuple becomes a list; equal to the expected value
+    or to its first element; a list of tuples is compared, as lists, with the first expected element only."""
+    want = _int_keys(json.loads(expected))
+    if isinstance(value, tuple):
+        value = list(value)
+    result = value == want
+    if isinstance(want, list) and want:
+        result = result or value == want[0]
+    try:
+        if isinstance(value[0], tuple):
+            result = result or [list(item) for item in value] == want[0]
+    except (TypeError, KeyError, IndexError):
+        pass
+    return result is True
+
+
+def _frame_passes(frame: Frame, expected: str, call: bool) -> bool:
+    if frame.data is None:
+        if frame.problem.startswith("sandbox did not start"):
+            raise SosbenchError(f"{frame.problem}: the coding sandbox is broken here, not the answer")
+        return False
+    data = frame.data
+    if data.get("ok") is not True:
+        return False
+    try:
+        if call:
+            return call_matches(decode_value(data["value"]), expected)
+        return isinstance(data.get("out"), str) and stdout_matches(data["out"], expected)
+    except (KeyError, TypeError, ValueError, RecursionError):
         return False
 
 
-def score_coding(
-    question: dict[str, Any], answer: str, *, corrected: bool, limits: SandboxLimits = DEFAULT_LIMITS
-) -> float:
+def run_tests(code: str, tests: list[dict[str, Any]], fn_name: str | None, *,
+              limits: SandboxLimits = DEFAULT_LIMITS, sandbox: SandboxMode = "bwrap") -> bool:  # fmt: skip
+    """True iff the program passes every test in order (stopping, and killing the sandbox, at the first failure)."""
+    call = fn_name is not None
+    request = {"mode": "call" if call else "stdin", "code": code, "fn_name": fn_name,
+               "inputs": [test["input"] for test in tests], "timeout": limits.test_timeout_s}  # fmt: skip
+    deadline = (limits.test_timeout_s + 1) * len(tests) + 5  # LiveBench's global timeout for one answer
+    frames = run_harness(HARNESS, request, deadline_s=deadline, limits=limits, mode=sandbox)
+    with closing(frames):
+        for test in tests:
+            frame = next(frames, Frame(None, "ended"))
+            if not _frame_passes(frame, test["output"], call):
+                return False
+    return True
+
+
+def score_coding(question: dict[str, Any], answer: str, *, corrected: bool,
+                 limits: SandboxLimits = DEFAULT_LIMITS, sandbox: SandboxMode = "bwrap") -> float:  # fmt: skip
     """1 iff the program passes every public and private test (stopping at the first failure)."""
     code = program_for(question, answer, corrected=corrected)
     if not code.strip():
@@ -143,6 +192,6 @@ def score_coding(
     tests = decode_test_cases(question["public_test_cases"]) + decode_test_cases(
         question["private_test_cases"]
     )
-    fn_name = function_name(question)
-    program = PRELUDE + code
-    return 1.0 if tests and all(passes(program, test, fn_name, limits) for test in tests) else 0.0
+    if not tests:
+        return 0.0
+    return 1.0 if run_tests(code, tests, function_name(question), limits=limits, sandbox=sandbox) else 0.0

@@ -1,7 +1,7 @@
 """Language scorers (connections, plot_unscrambling, typos), LiveBench 2024-07-24 rules.
 
-No fixtures with reference scores exist for these three tasks; they follow the written spec
-(docs/livebench.md) and are pinned by hand-computed unit tests.
+Checked against the official scorer's results on ../shared/data/livebench/official-cases/dev.jsonl
+(tests/test_livebench_official_cases.py) and pinned by hand-computed unit tests.
 """
 
 from __future__ import annotations
@@ -44,7 +44,12 @@ def score_plot_unscrambling(ground_truth: str, answer: str) -> float:
     return 1.0 - _edit_distance(list(range(len(truth))), order) / len(truth)
 
 
-def score_typos(ground_truth: str, answer: str) -> float:
-    """1 iff the ground truth is a substring of the last non-empty line (an empty answer scores 0)."""
-    lines = [line for line in answer.split("\n") if line.strip()]
+def score_typos(ground_truth: str, answer: str, *, corrected: bool) -> float:
+    """1 iff the ground truth is a substring of the last line that is not the empty string.
+
+    Paper: like LiveBench, a line of only whitespace (" ", tab, NBSP, form feed) still counts as
+    the last line, so a trailing blank-looking line scores 0. Corrected: such lines are skipped.
+    An answer with no line at all scores 0 (LiveBench raised IndexError).
+    """
+    lines = [line for line in answer.split("\n") if (line.strip() if corrected else line)]
     return 1.0 if lines and ground_truth in lines[-1] else 0.0

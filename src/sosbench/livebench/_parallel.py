@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from sosbench.livebench._sandbox import SandboxMode
 from sosbench.livebench._scorers import score_question
 
 Item = tuple[dict[str, Any], str]
@@ -29,18 +30,18 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _score_chunk(chunk: list[Item], protocol: str) -> list[float]:
-    return [score_question(question, answer, protocol=protocol) for question, answer in chunk]
+def _score_chunk(chunk: list[Item], protocol: str, sandbox: SandboxMode) -> list[float]:
+    return [score_question(question, answer, protocol=protocol, sandbox=sandbox) for question, answer in chunk]
 
 
 def score_many(items: Sequence[Item], *, protocol: str = "paper", workers: int | None = None,
-               progress: Any = None) -> list[float]:  # fmt: skip
+               progress: Any = None, sandbox: SandboxMode = "bwrap") -> list[float]:  # fmt: skip
     """Scores for ``(question, answer)`` pairs, in order. ``progress(n)`` is called as chunks finish."""
     workers = default_workers() if workers is None else max(1, workers)
     if workers == 1 or len(items) < MIN_PARALLEL_ITEMS:
         scores = []
         for question, answer in items:
-            scores.append(score_question(question, answer, protocol=protocol))
+            scores.append(score_question(question, answer, protocol=protocol, sandbox=sandbox))
             if progress is not None:
                 progress(1)
         return scores
@@ -48,7 +49,7 @@ def score_many(items: Sequence[Item], *, protocol: str = "paper", workers: int |
     chunks = [list(items[start : start + size]) for start in range(0, len(items), size)]
     context = _context()
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
-        futures = [pool.submit(_score_chunk, chunk, protocol) for chunk in chunks]
+        futures = [pool.submit(_score_chunk, chunk, protocol, sandbox) for chunk in chunks]
         scores = []
         for future, chunk in zip(futures, chunks):
             scores.extend(future.result())

@@ -13,32 +13,34 @@ def score_web_of_lies(ground_truth: str, answer: str) -> float:
     spans = re.findall(r"\*\*(.*?)\*\*", answer)
     if not spans:
         return 0.0
-    parsed = spans[-1].lower()
-    if parsed == ground_truth:
+    parsed, truth = spans[-1].lower(), ground_truth.lower()
+    if parsed == truth:
         return 1.0
-    if ground_truth in parsed and parsed.count("yes") + parsed.count("no") == 3:
+    if truth in parsed and parsed.count("yes") + parsed.count("no") == 3:
         return 1.0
     return 0.0
 
 
 def score_zebra(ground_truth: str, answer: str, *, corrected: bool) -> float:
-    """The last ``***word***`` (else the last word) matches, allowing digit words and "<x> movies".
+    """The last ``***word***`` (else the last word) matches, case-insensitively, allowing "<x> movies".
 
-    Corrected protocol: the bold span may hold several words joined by spaces, "-" or "&", so
-    ground truths like "security-guard" can be matched.
+    Paper: a digit answer matches its number word ("3" for "three"), not the other way round, as in
+    LiveBench 2024. Corrected: the bold span may hold several words joined by spaces, "-" or "&"
+    (ground truths like "security-guard"), and a number word also matches a digit ground truth.
     """
     word = r"[\w&-]+(?: [\w&-]+)*" if corrected else r"\w+"
     bold = re.findall(rf"\*\*\*({word})\*\*\*", answer)
     if bold:
-        return 1.0 if _zebra_match(bold[-1].lower(), ground_truth) else 0.0
+        return 1.0 if _zebra_match(bold[-1], ground_truth, corrected=corrected) else 0.0
     words = re.findall(r"\b\w+\b", answer)
-    return 1.0 if words and _zebra_match(words[-1].lower(), ground_truth) else 0.0
+    return 1.0 if words and _zebra_match(words[-1], ground_truth, corrected=corrected) else 0.0
 
 
-def _zebra_match(parsed: str, ground_truth: str) -> bool:
+def _zebra_match(parsed: str, ground_truth: str, *, corrected: bool) -> bool:
+    candidate, truth = parsed.lower(), ground_truth.lower()
     return (
-        parsed == ground_truth
-        or _NUMBER_WORDS.get(parsed) == ground_truth
-        or _NUMBER_WORDS.get(ground_truth) == parsed
-        or parsed + " movies" == ground_truth
+        candidate == truth
+        or candidate + " movies" == truth
+        or _NUMBER_WORDS.get(parsed) == truth
+        or (corrected and _NUMBER_WORDS.get(truth) == candidate)
     )

@@ -1,177 +1,345 @@
-"""A sandbox for model-written Python: one fresh process per test case.
+"""A bubblewrap sandbox for model-written code: nothing outside it can be read, written or reached.
 
-Why hand-written: LiveBench/LiveCodeBench run model code in-process after disabling a few os
-functions (not a sandbox, no memory limit) and no maintained library does process-level isolation
-without a container runtime. Each run here gets:
+Why hand-written: LiveBench and LiveCodeBench run model code in a forked child of the scorer after
+disabling a few ``os`` functions (their own docstring says it is not a sandbox), and no maintained
+Python library isolates a process without a container runtime. bubblewrap (``bwrap``, the sandbox
+Flatpak uses) does, unprivileged wherever user namespaces are enabled; this module only builds its
+command line and talks to the child over pipes.
 
-* a fresh ``python -I`` process in a new session (process group), killed as a group;
-* CPU-time, address-space, process-count and file-size limits (``resource.setrlimit``);
-* a wall-clock timeout;
-* a scrubbed environment (no secrets, one thread per numeric library);
-* a temporary working directory, removed afterwards; stdin/stdout go through files in it, so an
-  endless print cannot flood the parent (the file-size limit stops it);
-* no network: when running as root with util-linux ``unshare``/``setpriv``, the child runs in
-  empty network and PID namespaces (everything it started dies with it) as user ``nobody`` (so the
-  process limit applies and it cannot write outside its folder or read root's files); where
-  namespaces are not allowed, root still drops to ``nobody``; the socket functions are also disabled
-  inside the child before the program runs (the only network barrier without namespaces; weaker,
-  see docs/livebench.md).
+Each sandboxed process gets (see docs/livebench.md, "The sandbox"):
+
+* new user, PID, network, IPC, UTS and cgroup namespaces and a new session; it dies with its parent,
+  and every process it started dies with it (the PID namespace ends when its first process does);
+* a filesystem of read-only binds of only what the interpreter needs (the scorer's own interpreter,
+  its standard library and site-packages, the system libraries), a fresh ``/proc`` of its own
+  namespace, a minimal read-only ``/dev``, and one private writable tmpfs (``/tmp``, its working
+  folder) with a total size cap; no host ``/tmp``, ``/dev/shm``, home, project, question or run file;
+* an environment with only ``PATH``, ``HOME``, ``TMPDIR``, ``LANG`` and one-thread settings;
+* hard limits on CPU time, address space, processes, file size and open files, set by the harness
+  inside the sandbox before the answer runs;
+* input through a pipe and results through a pipe that the scorer owns: it reads at most
+  ``max_output_bytes``, never opens a path the child could have replaced, and parses each result
+  line only after checking its nesting depth.
+
+``mode="none"`` runs the same harness without bubblewrap (rlimits and a new session only): an
+explicit, unsafe opt-out that callers must flag in their outputs.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 import resource
+import select
+import selectors
 import shutil
 import signal
+import site
 import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-_HARNESS = Path(__file__).with_name("_sandbox_harness.py")
-_NOBODY = 65534
-RESULT_MARKER = "\x00sosbench-result\x00"
-"""Marks the call result line; ``_sandbox_harness`` (which cannot import sosbench) repeats it."""
+from sosbench.errors import SosbenchError
+
+SandboxMode = Literal["bwrap", "none"]
+SANDBOX_MODES: tuple[SandboxMode, ...] = ("bwrap", "none")
+
+_GIB = 1024**3
+_SANDBOX_UID = 65534
+_MAX_JSON_DEPTH = 400
+"""Deeper result lines are refused before parsing: json.loads recurses once per level."""
+
+
+def _default_memory_bytes() -> int:
+    """2 GiB, or less where the scorer itself runs under a lower hard ``ulimit -v``."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    return 2 * _GIB if hard == resource.RLIM_INFINITY else min(2 * _GIB, int(hard * 0.9))
 
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Per-test-case limits (LiveBench allowed 6 s per test; 2 s more cover interpreter start-up)."""
+    """Limits for one sandboxed answer (all its test cases run in one process, as in LiveBench)."""
 
-    wall_s: float = 8.0
-    cpu_s: int = 8
-    memory_bytes: int = 4 * 1024**3
+    test_timeout_s: int = 6
+    """LiveBench's per-test alarm."""
+    cpu_s: int = 120
+    memory_bytes: int = 0
+    """Address space; 0 means the default (2 GiB, below any lower hard limit of the scorer)."""
     processes: int = 64
-    file_bytes: int = 32 * 1024**2
+    file_bytes: int = 16 * 1024**2
+    open_files: int = 256
+    tmpfs_bytes: int = 64 * 1024**2
+    """Total size of the one writable folder."""
+    max_output_bytes: int = 64 * 1024**2
+    """The most the scorer reads from the result pipe; more scores 0."""
+    startup_s: float = 20.0
+    """Wall-clock allowance for starting the sandbox and interpreter, on top of the tests' own time."""
+
+    def harness_limits(self) -> dict[str, int]:
+        limits = asdict(self)
+        limits["memory_bytes"] = self.memory_bytes or _default_memory_bytes()
+        return {key: limits[key] for key in ("cpu_s", "memory_bytes", "processes", "file_bytes", "open_files")}
 
 
 DEFAULT_LIMITS = SandboxLimits()
 
 
 @dataclass(frozen=True)
-class Execution:
-    """What one sandboxed run produced."""
+class Frame:
+    """One JSON line the harness wrote, or the reason there is none."""
 
-    status: Literal["ok", "error", "timeout"]
-    stdout: str
-    returncode: int | None
-
-
-@dataclass(frozen=True)
-class Isolation:
-    """Which OS isolation the child gets on this machine."""
-
-    namespaces: bool
-    drop_to_nobody: bool
-
-    def wrap(self, command: list[str]) -> list[str]:
-        if self.drop_to_nobody:
-            command = ["setpriv", f"--reuid={_NOBODY}", f"--regid={_NOBODY}", "--clear-groups", *command]
-        if self.namespaces:
-            command = ["unshare", "--net", "--pid", "--fork", "--kill-child", *command]
-        return command
+    data: dict[str, Any] | None
+    problem: str = ""
 
 
-def _scrubbed_env(workdir: Path) -> dict[str, str]:
-    one = "1"
-    return {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "HOME": str(workdir),
-        "TMPDIR": str(workdir),
-        "OMP_NUM_THREADS": one,
-        "OPENBLAS_NUM_THREADS": one,
-        "MKL_NUM_THREADS": one,
-    }
+def _python_roots() -> list[Path]:
+    """The folders the interpreter needs: its prefixes (standard library, venv) and site-packages."""
+    roots = {Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    roots.update(Path(p) for p in site.getsitepackages())
+    user_site = site.getusersitepackages()
+    if user_site in sys.path:
+        roots.add(Path(user_site))
+    roots.add(Path(os.path.realpath(sys.executable)).parent)
+    kept = sorted({r.resolve() for r in roots if r.is_dir()}, key=lambda p: len(p.parts))
+    return [r for i, r in enumerate(kept) if not any(r.is_relative_to(k) for k in kept[:i])]
 
 
-def _limit(limits: SandboxLimits) -> None:
-    """Runs in the child between fork and exec: only async-signal-safe-ish resource calls."""
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def _system_binds() -> list[str]:
+    args: list[str] = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime"):
+        if os.path.exists(name):
+            args += ["--ro-bind", name, name]
+    return args
+
+
+def _environment() -> dict[str, str]:
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # fmt: skip
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # some CPUs need these for OpenBLAS to work at all
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def bwrap_command(script: Path, limits: SandboxLimits, info_fd: int | None = None) -> list[str]:
+    """The full ``bwrap ... python -I script`` command line (``info_fd``: where bwrap writes its child's pid)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SosbenchError(_MISSING_BWRAP)
+    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+            "--uid", str(_SANDBOX_UID), "--gid", str(_SANDBOX_UID), "--hostname", "sandbox"]  # fmt: skip
+    if info_fd is not None:
+        args += ["--info-fd", str(info_fd)]
+    for name, value in _environment().items():
+        args += ["--setenv", name, value]
+    args += _system_binds()
+    for root in _python_roots():
+        args += ["--ro-bind", str(root), str(root)]
+    args += ["--ro-bind", str(script), "/harness.py", "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
+             "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/"]  # fmt: skip
+    return [*args, "--", sys.executable, "-I", "-B", "/harness.py"]
+
+
+_MISSING_BWRAP = (
+    "the LiveBench coding tasks run model-written code in a bubblewrap sandbox, and `bwrap` is not installed: "
+    "install it (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), "
+    "or pass --sandbox none to run that code unsandboxed (unsafe; every output is then flagged)"
+)
 
 
 @functools.cache
-def isolation() -> Isolation:
-    """The strongest isolation that works here, probed once per process."""
-    if sys.platform != "linux" or not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return Isolation(namespaces=False, drop_to_nobody=False)
-    for candidate in (Isolation(True, True), Isolation(True, False), Isolation(False, True)):
-        needed = ["unshare"] + (["setpriv"] if candidate.drop_to_nobody else [])
-        if not all(shutil.which(tool) for tool in needed):
-            continue
-        probe = candidate.wrap([sys.executable, "-I", "-c", "import json, runpy, socket"])
-        try:
-            done = subprocess.run(probe, cwd="/", capture_output=True, timeout=60, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if done.returncode == 0:
-            return candidate
-    return Isolation(namespaces=False, drop_to_nobody=False)
-
-
-def run_python(
-    program: str,
-    *,
-    stdin: str = "",
-    call: tuple[str, str] | None = None,
-    limits: SandboxLimits = DEFAULT_LIMITS,
-) -> Execution:
-    """Run ``program`` once in the sandbox: as a script reading ``stdin``, or (``call`` = (fn_name, args
-    as JSON lines)) as a module whose function is called. Returns the captured stdout."""
-    mode = isolation()
-    workdir = Path(tempfile.mkdtemp(prefix="sosbench-sandbox-"))
+def check_available(mode: SandboxMode = "bwrap") -> None:
+    """Fail at once, with what to do, where the sandbox cannot start here (probed once per process)."""
+    if mode == "none":
+        return
+    if sys.platform != "linux":
+        raise SosbenchError("the coding sandbox needs Linux (bubblewrap); use --sandbox none to run unsandboxed")
+    command = bwrap_command(Path(__file__).with_name("_coding_harness.py"), DEFAULT_LIMITS)
+    probe = [*command[: command.index("--")], "--", sys.executable, "-I", "-c", "import json, numbers"]
     try:
-        (workdir / "solution.py").write_text(program, encoding="utf-8")
-        (workdir / "stdin.txt").write_text(stdin, encoding="utf-8")
-        arguments = ["stdin"]
-        if call is not None:
-            (workdir / "args.txt").write_text(call[1], encoding="utf-8")
-            arguments = ["call", call[0]]
-        if mode.drop_to_nobody:
-            for path in (workdir, *workdir.iterdir()):
-                os.chown(path, _NOBODY, _NOBODY)
-        command = mode.wrap([sys.executable, "-I", str(_HARNESS), *arguments])
-        return _execute(command, workdir, limits)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        done = subprocess.run(probe, capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise SosbenchError(f"bubblewrap could not start a sandbox ({error}); {_ENABLE_USERNS}") from None
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        raise SosbenchError(f"bubblewrap could not start a sandbox ({reason[0]}); {_ENABLE_USERNS}")
 
 
-def _execute(command: list[str], workdir: Path, limits: SandboxLimits) -> Execution:
-    with open(workdir / "stdin.txt", "rb") as stdin, open(workdir / "stdout.txt", "wb") as stdout:
+_ENABLE_USERNS = (
+    "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
+    "user.max_user_namespaces > 0; on Ubuntu 24.04 also kernel.apparmor_restrict_unprivileged_userns=0), "
+    "or pass --sandbox none to run model code unsandboxed (unsafe; every output is then flagged)"
+)
+
+
+def _json_depth_ok(line: bytes) -> bool:
+    """True when the line's bracket nesting (outside strings) stays within ``_MAX_JSON_DEPTH``."""
+    brackets = re.sub(rb'"(?:[^"\\]|\\.)*"', b"", line).translate(None, b"".join(
+        bytes([c]) for c in range(256) if c not in b"[]{}"))  # fmt: skip
+    if len(brackets) <= _MAX_JSON_DEPTH:
+        return True
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > _MAX_JSON_DEPTH:
+            return False
+    return True
+
+
+def run_harness(
+    script: Path,
+    request: dict[str, Any],
+    *,
+    deadline_s: float,
+    limits: SandboxLimits = DEFAULT_LIMITS,
+    mode: SandboxMode = "bwrap",
+) -> Iterator[Frame]:
+    """Start ``script`` in the sandbox, send ``request`` (JSON) on its stdin, and yield the JSON lines it
+    writes, until it ends, misbehaves or ``deadline_s`` passes (then one Frame with a problem).
+
+    The caller may stop iterating at any time; the sandbox and everything in it is then killed.
+    """
+    request = {**request, "limits": limits.harness_limits()}
+    payload = json.dumps(request).encode()
+    info_read, info_write = os.pipe()
+    # --sandbox none: the same harness and limits, without isolation beyond a new session.
+    command = (bwrap_command(script, limits, info_write) if mode == "bwrap"
+               else [sys.executable, "-I", "-B", str(script)])  # fmt: skip
+    try:
         process = subprocess.Popen(
-            command,
-            stdin=stdin,
-            stdout=stdout,
-            stderr=subprocess.DEVNULL,
-            cwd=workdir,
-            env=_scrubbed_env(workdir),
-            start_new_session=True,
-            preexec_fn=functools.partial(_limit, limits),  # noqa: PLW1509 - only setrlimit calls
-        )
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=_environment(), cwd="/", start_new_session=True, pass_fds=(info_write,),
+        )  # fmt: skip
+    finally:
+        os.close(info_write)
+    inner = None
+    try:
+        inner = _sandbox_pid(info_read, limits.startup_s) if mode == "bwrap" else None
+        yield from _exchange(process, payload, time.monotonic() + deadline_s + limits.startup_s, limits)
+    finally:
+        os.close(info_read)
+        _kill(process, inner)
+
+
+def _exchange(process: subprocess.Popen[bytes], payload: bytes, deadline: float,
+              limits: SandboxLimits) -> Iterator[Frame]:  # fmt: skip
+    assert process.stdin and process.stdout and process.stderr
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        os.set_blocking(pipe.fileno(), False)
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdin, selectors.EVENT_WRITE)
+    selector.register(process.stdout, selectors.EVENT_READ)
+    selector.register(process.stderr, selectors.EVENT_READ)
+    pending, buffer, errors, received = memoryview(payload), bytearray(), b"", 0
+    ready = False
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            yield Frame(None, "timeout")
+            return
+        if not selector.get_map():
+            yield Frame(None, "ended" if ready else _startup_failure(errors))
+            return
+        for key, _events in selector.select(min(remaining, 1.0)):
+            if key.fileobj is process.stdin:
+                try:
+                    pending = pending[os.write(process.stdin.fileno(), pending[: 1 << 16]) :]
+                except (BrokenPipeError, BlockingIOError):
+                    pending = pending[:0]
+                if not pending:
+                    selector.unregister(process.stdin)
+                    process.stdin.close()
+                continue
+            try:
+                chunk = os.read(key.fileobj.fileno(), 1 << 16)  # type: ignore[union-attr]
+            except BlockingIOError:
+                continue
+            if not chunk:
+                selector.unregister(key.fileobj)
+                continue
+            if key.fileobj is process.stderr:
+                errors = (errors + chunk)[-4096:]
+                continue
+            received += len(chunk)
+            if received > limits.max_output_bytes:
+                yield Frame(None, f"output over {limits.max_output_bytes} bytes")
+                return
+            start = len(buffer)
+            buffer += chunk
+            while (end := buffer.find(b"\n", start)) >= 0:
+                frame = _parse(bytes(buffer[:end]))
+                del buffer[: end + 1]
+                start = 0
+                if frame.data is not None and frame.data.get("ready") is True and not ready:
+                    ready = True
+                    continue
+                yield frame
+                if frame.data is None:
+                    return
+
+
+def _parse(line: bytes) -> Frame:
+    if not _json_depth_ok(line):
+        return Frame(None, "result nested too deeply")
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):
+        return Frame(None, "unreadable result line")
+    return Frame(data) if isinstance(data, dict) else Frame(None, "result is not an object")
+
+
+def _startup_failure(errors: bytes) -> str:
+    message = errors.decode(errors="replace").strip().splitlines()
+    return "sandbox did not start" + (f": {message[-1]}" if message else "")
+
+
+def _sandbox_pid(info_fd: int, timeout_s: float) -> int | None:
+    """The host pid of the sandbox's first process (PID 1 of its namespace), from bwrap's ``--info-fd``."""
+    data, deadline = b"", time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([info_fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(info_fd, 4096)
+        if not chunk:
+            break
+        data += chunk
         try:
-            returncode: int | None = process.wait(timeout=limits.wall_s)
-            status: Literal["ok", "error", "timeout"] = "ok" if returncode == 0 else "error"
-        except subprocess.TimeoutExpired:
-            returncode, status = None, "timeout"
-        finally:
-            _kill_group(process)
-    output = (workdir / "stdout.txt").read_bytes()[: limits.file_bytes].decode("utf-8", errors="replace")
-    return Execution(status, output, returncode)
+            return int(json.loads(data)["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """Kill the child's whole process group (background children included) and reap the child."""
+def _kill(process: subprocess.Popen[bytes], inner: int | None) -> None:
+    """Kill the sandbox and reap it. Killing PID 1 of its namespace first makes the kernel kill every
+    process inside; bwrap exits only once that PID 1 is gone, so no process of the answer outlives this."""
+    if inner is not None and process.poll() is None:
+        try:
+            os.kill(inner, signal.SIGKILL)
+            process.wait(timeout=30)
+        except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
+            pass
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            try:
+                pipe.close()
+            except OSError:
+                pass
     process.wait()

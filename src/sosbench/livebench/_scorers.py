@@ -9,11 +9,13 @@ from sosbench.livebench import _data_analysis as data_analysis
 from sosbench.livebench import _language as language
 from sosbench.livebench import _math as math
 from sosbench.livebench import _reasoning as reasoning
+from sosbench.livebench._sandbox import SandboxMode
 from sosbench.livebench._tasks import check_protocol
 
 
-def score_question(question: dict[str, Any], answer: str, *, protocol: str = "paper") -> float:
-    """Score one answer to one question, in [0, 1]."""
+def score_question(question: dict[str, Any], answer: str, *, protocol: str = "paper",
+                   sandbox: SandboxMode = "bwrap") -> float:  # fmt: skip
+    """Score one answer to one question, in [0, 1]; ``sandbox`` is where coding answers run."""
     corrected = check_protocol(protocol) == "corrected"
     task = question["task"]
     kind = question.get("subtask") or task
@@ -37,7 +39,7 @@ def score_question(question: dict[str, Any], answer: str, *, protocol: str = "pa
     if task in ("LCB_generation", "coding_completion"):
         from sosbench.livebench._coding import score_coding
 
-        return score_coding(question, answer, corrected=corrected)
+        return score_coding(question, answer, corrected=corrected, sandbox=sandbox)
     simple = {
         "cta": lambda: data_analysis.score_cta(truth, answer),
         "tablejoin": lambda: data_analysis.score_tablejoin(truth, answer),
@@ -46,7 +48,7 @@ def score_question(question: dict[str, Any], answer: str, *, protocol: str = "pa
         "zebra_puzzle": lambda: reasoning.score_zebra(truth, answer, corrected=corrected),
         "connections": lambda: language.score_connections(truth, answer),
         "plot_unscrambling": lambda: language.score_plot_unscrambling(truth, answer),
-        "typos": lambda: language.score_typos(truth, answer),
+        "typos": lambda: language.score_typos(truth, answer, corrected=corrected),
     }
     if kind == "math_comp":
         raise SosbenchError(

@@ -23,7 +23,7 @@ TASK_CATEGORY: MappingProxyType[str, str] = MappingProxyType(
     {task: category for category, tasks in CATEGORIES.items() for task in tasks}
 )
 PROTOCOLS = ("paper", "corrected")
-"""paper: LiveBench's 2024-07-24 scorers, defects included; corrected: the defects the spec names fixed."""
+"""paper: LiveBench's 2024-07-24 scorers, defects included; corrected: the defects in docs/livebench.md fixed."""
 
 
 def category_of(task: str) -> str:

@@ -35,11 +35,15 @@ class RunConfig:
     data_dir: Path | None = None
     wandb_args: str | None = None
     model_name: str | None = None
+    sandbox: str = "bwrap"
+    """Where LiveBench coding answers run: bwrap, or none (unsafe; flagged in the manifest and scores)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
             raise SosbenchError(f"unknown --protocol {self.protocol!r}: use one of {', '.join(PROTOCOLS)}")
+        if self.sandbox not in ("bwrap", "none"):
+            raise SosbenchError(f"unknown --sandbox {self.sandbox!r}: use bwrap or none")
 
     def hashed(self) -> dict[str, Any]:
         """The part of the config that determines results."""

@@ -20,7 +20,7 @@ from sosbench.run._atomic import read_json, write_json_atomic
 from sosbench.run._config import RunConfig
 from sosbench.run._layout import RunDir, utc_now
 from sosbench.run._mirror import load_manifest
-from sosbench.run._preflight import check_data
+from sosbench.run._preflight import check_data, check_sandbox
 from sosbench.run._units import Job, Unit, shard_count, units_of
 from sosbench.run._worker import unit_done
 from sosbench.run.executors import Events, Executor, LocalExecutor
@@ -103,6 +103,7 @@ def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[
         "transformers": _version("transformers"),
         "datasets_version": _version("datasets"),
         "protocol": config.protocol,
+        "livebench_sandbox": config.sandbox,
         "model": config.model,
         "model_args": config.model_args,
         "model_name": config.display_name(),
@@ -224,6 +225,7 @@ def execute_all(
             hooks.planned(config, the_plan)
         if the_plan.todo:
             check_data(the_plan.todo, config.data_dir)
+            check_sandbox(the_plan.todo, config.sandbox)
         runs[config.output] = _ModelRun(config, the_plan)
     for run in runs.values():  # shards finished by an earlier, interrupted run
         for bench in run.plan.todo:

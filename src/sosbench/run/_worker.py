@@ -128,4 +128,7 @@ def _finalize_livebench(bench: Benchmark, config: RunConfig, staging: Path) -> N
 
     if bench.livebench is None:
         raise SosbenchError(f"benchmark {bench.name!r} has no livebench section in its suite file")
-    livebench.finalize_run(staging, bench.livebench.category, config.display_name(), protocol=config.protocol)
+    livebench.finalize_run(
+        staging, bench.livebench.category, config.display_name(), protocol=config.protocol,
+        sandbox="none" if config.sandbox == "none" else "bwrap",
+    )  # fmt: skip
