@@ -312,9 +312,14 @@ def run_all(workdir: Path, *, sandbox: str = "bwrap", workers: int = 2) -> dict[
         "scores": by_path,
         "escaped": [p for p in (workdir / "escaped.txt", Path.home() / "sosbench-escaped", Path("/sosbench-escaped"))
                     if p.exists()],  # fmt: skip
-        "new_tmp_files": sorted(n for n in tmp_after - tmp_before if "sosbench" in n),
+        "new_tmp_files": sorted(n for n in tmp_after - tmp_before if "sosbench" in n and n != _own_stage()),
         "processes_left": _daemons(),
     }
+
+
+def _own_stage() -> str:
+    """This process's sandbox staging folder (removed when it exits; not something an answer left)."""
+    return os.path.basename(os.environ.get("SOSBENCH_SANDBOX_STAGE", ""))
 
 
 def _scores(path: Path, names: list[str]) -> dict[str, list[float]]:

@@ -131,7 +131,7 @@ def test_missing_bubblewrap_fails_at_once_with_what_to_do(monkeypatch: pytest.Mo
     with pytest.raises(SosbenchError, match="apt-get install bubblewrap.*--sandbox none"):
         check_available("bwrap")
     with pytest.raises(SosbenchError, match="bubblewrap"):
-        bwrap_command(Path("x.py"), SMALL)
+        bwrap_command({}, SMALL)
     check_available("none")  # the explicit opt-out needs nothing
     check_available.cache_clear()
 

@@ -27,6 +27,7 @@ explicit, unsafe opt-out that callers must flag in their outputs.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
@@ -36,11 +37,13 @@ import select
 import selectors
 import shutil
 import signal
+import shlex
 import site
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -68,7 +71,8 @@ class SandboxLimits:
 
     test_timeout_s: int = 6
     """LiveBench's per-test alarm."""
-    cpu_s: int = 120
+    cpu_s: int = 0
+    """CPU seconds for the whole answer; 0 means its wall-clock budget (LiveBench limited only wall time)."""
     memory_bytes: int = 0
     """Address space; 0 means the default (2 GiB, below any lower hard limit of the scorer)."""
     processes: int = 64
@@ -81,9 +85,10 @@ class SandboxLimits:
     startup_s: float = 20.0
     """Wall-clock allowance for starting the sandbox and interpreter, on top of the tests' own time."""
 
-    def harness_limits(self) -> dict[str, int]:
+    def harness_limits(self, deadline_s: float) -> dict[str, int]:
         limits = asdict(self)
         limits["memory_bytes"] = self.memory_bytes or _default_memory_bytes()
+        limits["cpu_s"] = self.cpu_s or int(deadline_s) + 1
         return {key: limits[key] for key in ("cpu_s", "memory_bytes", "processes", "file_bytes", "open_files")}
 
 
@@ -133,8 +138,10 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def bwrap_command(script: Path, limits: SandboxLimits, info_fd: int | None = None) -> list[str]:
-    """The full ``bwrap ... python -I script`` command line (``info_fd``: where bwrap writes its child's pid)."""
+def bwrap_command(binds: dict[str, str], limits: SandboxLimits, info_fd: int | None = None,
+                  tail: tuple[str, ...] = ("-I", "-B", "/harness.py")) -> list[str]:  # fmt: skip
+    """The ``bwrap ... python`` command line; ``binds`` maps each destination (the interpreter's folders,
+    ``/harness.py``) to the path it is bound from."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SosbenchError(_MISSING_BWRAP)
@@ -145,11 +152,59 @@ def bwrap_command(script: Path, limits: SandboxLimits, info_fd: int | None = Non
     for name, value in _environment().items():
         args += ["--setenv", name, value]
     args += _system_binds()
-    for root in _python_roots():
-        args += ["--ro-bind", str(root), str(root)]
-    args += ["--ro-bind", str(script), "/harness.py", "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
-             "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/"]  # fmt: skip
-    return [*args, "--", sys.executable, "-I", "-B", "/harness.py"]
+    for destination, source in binds.items():
+        args += ["--ro-bind", source, destination]
+    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--size", str(limits.tmpfs_bytes),
+             "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/"]  # fmt: skip
+    return [*args, "--", sys.executable, *tail]
+
+
+_STAGE_VAR = "SOSBENCH_SANDBOX_STAGE"
+
+
+@functools.cache
+def _staging_dir() -> Path:
+    """An empty, world-traversable folder to mount sources onto, made once by the first scoring process
+    and shared with its pool workers (through the environment they inherit); removed when it exits."""
+    inherited = os.environ.get(_STAGE_VAR)
+    if inherited and Path(inherited).is_dir():
+        return Path(inherited)
+    folder = Path(tempfile.mkdtemp(prefix="sosbench-sandbox-"))
+    folder.chmod(0o755)
+    os.environ[_STAGE_VAR] = str(folder)
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _as_unprivileged(binds: dict[str, str], command_for: Callable[[dict[str, str]], list[str]]) -> list[str]:
+    """Root: the kernel never applies RLIMIT_NPROC to uid 0 (not even inside a user namespace), so bwrap
+    runs as uid 65534. The interpreter may sit under a folder that uid cannot enter (``/root`` is 0700),
+    so each source is first bound, in a private mount namespace of this one command, onto a folder of
+    ``_staging_dir``; the host's mounts are untouched."""
+    stage = _staging_dir()
+    staged, lines = {}, []
+    for index, (destination, source) in enumerate(binds.items()):
+        target = stage / str(index)
+        if not target.exists():
+            target.mkdir(exist_ok=True) if Path(source).is_dir() else target.touch(exist_ok=True)
+        staged[destination] = str(target)
+        lines.append(f"mount --bind {shlex.quote(source)} {shlex.quote(str(target))}")
+    lines.append(f'exec setpriv --reuid={_SANDBOX_UID} --regid={_SANDBOX_UID} --clear-groups "$@"')
+    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-ec", "\n".join(lines), "sh",
+            *command_for(staged)]  # fmt: skip
+
+
+def _spawn(script: Path, limits: SandboxLimits, mode: SandboxMode, info_fd: int,
+           tail: tuple[str, ...] = ("-I", "-B", "/harness.py")) -> subprocess.Popen[bytes]:  # fmt: skip
+    """Start the sandbox (or, with ``mode="none"``, the bare harness) with pipes for stdin/stdout/stderr."""
+    if mode == "none":
+        command = [sys.executable, "-I", "-B", str(script)]
+    else:
+        binds = {str(root): str(root) for root in _python_roots()} | {"/harness.py": str(script)}
+        command_for = functools.partial(bwrap_command, limits=limits, info_fd=info_fd, tail=tail)
+        command = _as_unprivileged(binds, command_for) if os.geteuid() == 0 else command_for(binds)
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=_environment(), cwd="/", start_new_session=True, pass_fds=(info_fd,))  # fmt: skip
 
 
 _MISSING_BWRAP = (
@@ -166,12 +221,25 @@ def check_available(mode: SandboxMode = "bwrap") -> None:
         return
     if sys.platform != "linux":
         raise SosbenchError("the coding sandbox needs Linux (bubblewrap); use --sandbox none to run unsandboxed")
-    command = bwrap_command(Path(__file__).with_name("_coding_harness.py"), DEFAULT_LIMITS)
-    probe = [*command[: command.index("--")], "--", sys.executable, "-I", "-c", "import json, numbers"]
+    if os.geteuid() == 0:
+        _staging_dir()  # before any pool worker starts, so that they share it
+    info_read, info_write = os.pipe()
     try:
-        done = subprocess.run(probe, capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as error:
+        process = _spawn(Path(__file__).with_name("_coding_harness.py"), DEFAULT_LIMITS, mode, info_write,
+                         tail=("-I", "-c", "import json, numbers"))  # fmt: skip
+    except OSError as error:
         raise SosbenchError(f"bubblewrap could not start a sandbox ({error}); {_ENABLE_USERNS}") from None
+    finally:
+        os.close(info_write)
+    try:
+        _out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise SosbenchError(f"bubblewrap did not start a sandbox within 60 s; {_ENABLE_USERNS}") from None
+    finally:
+        os.close(info_read)
+    done = subprocess.CompletedProcess(process.args, process.returncode, b"", err)
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
         raise SosbenchError(f"bubblewrap could not start a sandbox ({reason[0]}); {_ENABLE_USERNS}")
@@ -211,17 +279,11 @@ def run_harness(
 
     The caller may stop iterating at any time; the sandbox and everything in it is then killed.
     """
-    request = {**request, "limits": limits.harness_limits()}
+    request = {**request, "limits": limits.harness_limits(deadline_s)}
     payload = json.dumps(request).encode()
     info_read, info_write = os.pipe()
-    # --sandbox none: the same harness and limits, without isolation beyond a new session.
-    command = (bwrap_command(script, limits, info_write) if mode == "bwrap"
-               else [sys.executable, "-I", "-B", str(script)])  # fmt: skip
     try:
-        process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=_environment(), cwd="/", start_new_session=True, pass_fds=(info_write,),
-        )  # fmt: skip
+        process = _spawn(script, limits, mode, info_write)
     finally:
         os.close(info_write)
     inner = None
