@@ -220,3 +220,18 @@ def _run_as_nobody(command: list[str], workdir: Path) -> subprocess.CompletedPro
         shell = f'exec setpriv --reuid=65534 --regid=65534 --clear-groups env HOME={workdir} "$@"\n'
     return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell, "sh", *command],
                           capture_output=True, text=True, timeout=1200, check=False)  # fmt: skip
+
+
+@needs_bwrap
+def test_scoring_works_under_a_low_hard_ulimit_v() -> None:
+    """Clusters often set a hard address-space limit; the sandbox's default stays below it."""
+    script = (
+        "import json, sys\nsys.path.insert(0, %r)\nimport _sandbox_attacks as a\n"
+        "from sosbench.livebench import score_many\n"
+        "print(json.dumps(score_many([(a.question('q'), a.fenced('import numpy\\n' + a.HONEST))], workers=1)))"
+    ) % str(Path(__file__).parent)
+    limit = 1536 * 1024**2
+    command = ["sh", "-c", f'ulimit -v {limit // 1024} && exec "$@"', "sh", sys.executable, "-c", script]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [1.0]

@@ -3,7 +3,9 @@
 `definitions_dir()` is the folder to give lm-eval (`lm_eval --include_path <it>` or
 `TaskManager(include_path=...)`). It holds the SOS safety tasks, SOS-Bench's BBQ and WMDP groups
 (all prefixed `sos_`), their `--protocol corrected` variants and the LiveBench generation tasks.
-The six leaderboard benchmarks use lm-eval's own `leaderboard_*` tasks.
+BBH and MATH level 5 are the paper's lm-eval (74d23a67) leaderboard tasks (`sos_leaderboard_*`),
+because lm-eval 0.4.13 changed their prompts and metric; IFEval, GPQA, MMLU-Pro and MuSR use lm-eval's
+own `leaderboard_*` tasks, unchanged in effect since (docs/tasks.md).
 """
 
 from __future__ import annotations
