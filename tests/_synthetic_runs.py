@@ -148,3 +148,38 @@ def _write_livebench(folder: Path, bench, bi: int) -> float:
                 }
                 handle.write(json.dumps(row) + "\n")
     return sum(task_means) / len(task_means)
+
+
+def planted_pair(
+    rng, names: tuple[str, ...], *, n: int = 500, planted: str | None = None, effect_items: int = 25,
+    noise: float = 0.03, accuracy: float = 0.6,
+):  # fmt: skip
+    """Two in-memory runs on the same 0/1 items with positively correlated outcomes and no true change,
+    except on ``planted``: ``effect_items`` items both got wrong are made right in the candidate
+    (25 of 500 = +5 points exactly).
+
+    Without the plant the pair is exchangeable: an item is discordant with probability ``noise`` and
+    then right-to-wrong or wrong-to-right with equal chance, so both runs have the same expected score.
+    """
+    import numpy as np
+
+    from sosbench.analysis import RunItems
+    from sosbench.analysis._compare import BenchmarkItems, ItemScores
+    from sosbench.suite import get_benchmark
+
+    base, cand = RunItems("base", "paper", None), RunItems("candidate", "paper", None)
+    for name in names:
+        before = (rng.random(n) < accuracy).astype(float)
+        after = before.copy()
+        discordant = rng.random(n) < noise
+        direction = (rng.random(n) < 0.5).astype(float)
+        before[discordant], after[discordant] = direction[discordant], 1.0 - direction[discordant]
+        if name == planted:
+            both_wrong = np.flatnonzero((before == 0.0) & (after == 0.0))
+            after[rng.choice(both_wrong, effect_items, replace=False)] = 1.0
+        ids = tuple(str(i) for i in range(n))
+        factor = get_benchmark(name).factor
+        for run, values in ((base, before), (cand, after)):
+            items = ItemScores(ids, values, np.ones(n), tuple(None for _ in ids))
+            run.benchmarks[name] = BenchmarkItems(name, factor, (("x/acc", "x", items),))
+    return base, cand

@@ -74,10 +74,27 @@ def report_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         str(audit),
         "--bootstrap",
         "200",
+        "--compare",
+        str(root / "run-a"),
+        str(root / "run-c"),
     ]
+    write_run_folder(root / "run-c", "my-dpo-v2")
+    _change_items(root / "run-c" / "gpqa" / "samples_leaderboard_gpqa_main.jsonl")
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return {"html": html, "png": root / "png", "root": root}
+
+
+def _change_items(path: Path) -> None:
+    """Make two wrong items right and give every item a prompt and responses, for the per-item view."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for row in rows:
+        row.update(
+            arguments={"gen_args_0": {"arg_0": f"Question {row['doc_id']}?"}}, target="B", resps=[["A"]]
+        )
+    for row in [r for r in rows if r["acc_norm"] == 0.0][:2]:
+        row.update(acc_norm=1.0, resps=[["B"]])
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 class _Collector(HTMLParser):
@@ -111,6 +128,7 @@ def test_report_is_self_contained_with_every_model_and_figure(report_files) -> N
     assert "<link" not in html
     expected = {m.model for m in load_mapping()} | {"my-sft", "my-dpo"}
     assert set(parsed.leaderboard_models) == expected
+    assert 'id="comparison"' in html and "my-dpo-v2 versus my-sft" in html
     assert {f.removeprefix("fig-") for f in parsed.figures} == FIGURES
     assert {p.stem for p in report_files["png"].glob("*.png")} == FIGURES
     assert "Paper analyses" in html and "Judge audit" in html and "gpt-4o-mini-2024-07-18" in html
@@ -258,6 +276,29 @@ def test_report_in_headless_chromium(report_files, chromium: DevTools) -> None:
         "Array.from(document.querySelectorAll('#leaderboard tbody tr')).map(r => r.dataset.model)"
     )
     assert set(models) == {m.model for m in load_mapping()} | {"my-sft", "my-dpo"}
+    # every scatter point names its model on hover; your models are labelled in the figure
+    hovers = chromium.evaluate(
+        "Array.from(document.querySelectorAll('#fig-judge_scatter g.point > title')).map(t => t.textContent)"
+    )
+    assert len(hovers) >= 3 * 30 and any(h.startswith("my-sft (yours)") for h in hovers)
+    assert any(h.startswith("Llama-3-8B-Ultrachat (princeton) (paper)") for h in hovers)
+    assert "my-sft" in chromium.evaluate("document.querySelector('#fig-judge_scatter svg').textContent")
+    # the breakdown keeps its model column visible while scrolling
+    assert chromium.evaluate("getComputedStyle(document.querySelector('#breakdown td')).position") == "sticky"
+    # the per-item view: two differing items of gpqa, filterable by benchmark and searchable
+    visible = "Array.from(document.querySelectorAll('#items tbody tr')).filter(r => r.style.display !== 'none').length"
+    assert chromium.evaluate(visible) == 2
+    chromium.evaluate(
+        "const s = document.getElementById('item-benchmark'); s.value = 'gpqa'; s.dispatchEvent(new Event('change'))"
+    )
+    assert chromium.evaluate(visible) == 2
+    chromium.evaluate(
+        "const q = document.getElementById('item-search'); q.value = 'no such text'; q.dispatchEvent(new Event('input'))"
+    )
+    assert chromium.evaluate(visible) == 0
+    chromium.evaluate("const r = document.getElementById('item-search'); r.value = document.querySelector('#items td.text')"
+                      ".textContent; r.dispatchEvent(new Event('input'))")  # fmt: skip
+    assert chromium.evaluate(visible) == 1
     boxes = chromium.evaluate(
         "Array.from(document.querySelectorAll('figure.figure')).map(f => { const r = f.querySelector('svg')"
         ".getBoundingClientRect(); return [f.id, r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]; })"

@@ -1,4 +1,4 @@
-"""Analyses over many models: judge-versus-factor correlations with bootstrap CIs, the paper's
+"""Analyses over many models and paired comparisons of two runs (`sosbench compare`): judge-versus-factor correlations with bootstrap CIs, the paper's
 recomputation from its artifacts (deltas, LiveBench roll-up, SFT data-size regressions)."""
 
 from sosbench.analysis._artifacts import (
@@ -9,6 +9,16 @@ from sosbench.analysis._artifacts import (
     load_mapping,
     load_paper,
     read_arena_hard,
+)
+from sosbench.analysis._compare import (
+    ADJUSTMENTS,
+    Comparison,
+    Row,
+    RunItems,
+    adjust_pvalues,
+    compare_paths,
+    compare_runs,
+    read_items,
 )
 from sosbench.analysis._correlation import Correlation, correlate, rowwise_kendall
 from sosbench.analysis._paper import (
@@ -27,9 +37,11 @@ from sosbench.analysis._paper import (
 )
 
 __all__ = [
+    "ADJUSTMENTS",
     "ARENA",
     "LIVEBENCH_AVERAGE",
     "ArenaScore",
+    "Comparison",
     "Correlation",
     "Delta",
     "MappedModel",
@@ -37,7 +49,12 @@ __all__ = [
     "PaperData",
     "Regression",
     "RollupCheck",
+    "Row",
+    "RunItems",
+    "adjust_pvalues",
     "artifacts_dir",
+    "compare_paths",
+    "compare_runs",
     "correlate",
     "factor_value",
     "judge_correlations",
@@ -47,6 +64,7 @@ __all__ = [
     "paper_analysis",
     "po_deltas",
     "read_arena_hard",
+    "read_items",
     "rowwise_kendall",
     "size_regressions",
 ]

@@ -4,6 +4,7 @@ the LiveBench roll-up check and the SFT data-size regression (protocol sections 
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,11 +13,19 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sosbench.analysis._artifacts import LIVEBENCH_GROUPS, LIVEBENCH_TASKS, MappedModel, PaperData, load_paper
+from sosbench.analysis._artifacts import (
+    LIVEBENCH_GROUPS,
+    LIVEBENCH_TASKS,
+    ArenaScore,
+    MappedModel,
+    PaperData,
+    load_paper,
+)
 from sosbench.analysis._correlation import Correlation, correlate
 from sosbench.results import livebench_benchmarks
 from sosbench.scoring import FACTOR_NAMES, ModelScore, ScoreReport, score_models
 
+Z95 = 1.959963984540054
 ARENA = "arena_hard"
 LIVEBENCH_AVERAGE = "livebench_average"
 
@@ -31,6 +40,17 @@ class Delta:
     factors: dict[str, float | None]
     benchmarks: dict[str, float]
     arena_hard: float | None
+    # Aggregates only (no per-item data in the artifacts), so the runs cannot be paired: analytic CIs of
+    # the difference treat the two models as independent, se = sqrt(se_sft^2 + se_po^2).
+    factor_ci: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    arena_hard_ci: tuple[float, float] | None = None
+
+    @property
+    def judge_only_gain(self) -> bool:
+        """The judge calls the PO model better (CI above 0) while no factor's CI is above 0."""
+        if self.arena_hard_ci is None or self.arena_hard_ci[0] <= 0:
+            return False
+        return not any(ci is not None and ci[0] > 0 for f, ci in self.factor_ci.items() if f != "Overall")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,7 +58,11 @@ class Delta:
             "po": self.po,
             "method": self.method,
             "factors": self.factors,
+            "factor_ci": {f: list(ci) if ci else None for f, ci in self.factor_ci.items()},
+            "ci_method": "analytic (aggregates only: not paired)",
             "arena_hard": self.arena_hard,
+            "arena_hard_ci": list(self.arena_hard_ci) if self.arena_hard_ci else None,
+            "judge_only_gain": self.judge_only_gain,
             "benchmarks": self.benchmarks,
         }
 
@@ -170,8 +194,30 @@ def judge_correlations(
     return out
 
 
-def po_deltas(scores: list[ModelScore], mapping: list[MappedModel], arena: dict[str, float]) -> list[Delta]:
-    """SFT -> preference optimisation deltas for every mapped PO model whose SFT parent is mapped too."""
+def _difference_ci(se_a: float | None, se_b: float | None, diff: float | None) -> tuple[float, float] | None:
+    if diff is None or se_a is None or se_b is None:
+        return None
+    half = Z95 * math.hypot(se_a, se_b)
+    return diff - half, diff + half
+
+
+def _arena_se(score: ArenaScore | None) -> float | None:
+    """The Arena-Hard bootstrap interval read back as a standard error (width / 2 / 1.96)."""
+    if score is None or score.low is None or score.high is None:
+        return None
+    return (score.high - score.low) / (2 * Z95)
+
+
+def po_deltas(
+    scores: list[ModelScore],
+    mapping: list[MappedModel],
+    arena: dict[str, float],
+    arena_intervals: dict[str, ArenaScore] | None = None,
+) -> list[Delta]:
+    """SFT -> preference optimisation deltas for every mapped PO model whose SFT parent is mapped too.
+
+    ``arena_intervals`` (the artifact's Arena-Hard rows) add a CI to the judge's difference.
+    """
     by_name = {m.model: m for m in scores}
     out = []
     for entry in mapping:
@@ -194,7 +240,26 @@ def po_deltas(scores: list[ModelScore], mapping: list[MappedModel], arena: dict[
             if entry.model in arena and entry.sft_parent in arena
             else None
         )
-        out.append(Delta(entry.sft_parent, entry.model, entry.po_method or "", factors, benches, judge))
+        factor_ci = {
+            f: _difference_ci(child.factors[f].stderr, parent.factors[f].stderr, factors[f])
+            for f in FACTOR_NAMES
+        }
+        intervals = arena_intervals or {}
+        judge_ci = _difference_ci(
+            _arena_se(intervals.get(entry.model)), _arena_se(intervals.get(entry.sft_parent)), judge
+        )
+        out.append(
+            Delta(
+                entry.sft_parent,
+                entry.model,
+                entry.po_method or "",
+                factors,
+                benches,
+                judge,
+                factor_ci,
+                judge_ci,
+            )
+        )
     return out
 
 
@@ -290,7 +355,7 @@ def paper_analysis(
         scores,
         data,
         correlations,
-        po_deltas(scores.models, data.mapping, arena),
+        po_deltas(scores.models, data.mapping, arena, data.arena_hard),
         livebench_rollup(data.folder, data.mapping),
         size_regressions(scores.models, data.mapping),
     )

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from sosbench import __version__
-from sosbench.cli import _data, _judge, _list, _livebench, _paper, _report, _run, _score
+from sosbench.cli import _compare, _data, _judge, _list, _livebench, _paper, _report, _run, _score
 from sosbench.errors import SosbenchError
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ _run.register(app)
 _data.register(app)
 _score.register(app)
 _paper.register(app)
+_compare.register(app)
 _report.register(app)
 _livebench.register(app)
 _judge.register(app)

@@ -18,6 +18,10 @@ def _pct(value: float | None, signed: bool = False) -> str:
     return f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
 
 
+def _ci_text(ci: tuple[float, float] | None, scale: float) -> str:
+    return "" if ci is None else f" [{ci[0] * scale:+.1f}, {ci[1] * scale:+.1f}]"
+
+
 def _print_tables(analysis) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -52,12 +56,19 @@ def _print_tables(analysis) -> None:
             ),
         )
     console.print(corr)
-    deltas = Table(title="SFT -> preference optimisation (points, PO minus SFT)")
-    for col in ("sft", "po", "method", *FACTOR_NAMES, "arena_hard"):
+    deltas = Table(
+        title="SFT -> preference optimisation (points, PO minus SFT, [95% CI])",
+        caption="aggregates only (the artifacts hold no per-item data): analytic CIs of independent runs, "
+        "no paired test; ! = judge-only gain (judge CI above 0, no factor CI above 0)",
+    )
+    for col in ("sft", "po", "method", *FACTOR_NAMES, "arena_hard", "judge-only gain"):
         deltas.add_column(col, justify="left" if col in ("sft", "po", "method") else "right")
     for d in analysis.deltas:
-        judge = "n/a" if d.arena_hard is None else f"{d.arena_hard:+.2f}"
-        deltas.add_row(d.sft, d.po, d.method, *(_pct(d.factors[f], signed=True) for f in FACTOR_NAMES), judge)
+        judge = "n/a" if d.arena_hard is None else f"{d.arena_hard:+.2f}" + _ci_text(d.arena_hard_ci, 1.0)
+        factors = [
+            _pct(d.factors[f], signed=True) + _ci_text(d.factor_ci.get(f), 100.0) for f in FACTOR_NAMES
+        ]
+        deltas.add_row(d.sft, d.po, d.method, *factors, judge, "!" if d.judge_only_gain else "")
     console.print(deltas)
     r = analysis.rollup
     verdict = "OK" if r.ok else "MISMATCH"

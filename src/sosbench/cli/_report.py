@@ -44,6 +44,14 @@ def report(
         Path | None,
         typer.Option("--audit", help="Judge audit JSON from `sosbench judge`.", envvar="SOSBENCH_AUDIT"),
     ] = None,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(
+            "--compare",
+            help="BASE CANDIDATE run folders: add a paired comparison (see `sosbench compare`).",
+            envvar="SOSBENCH_COMPARE",
+        ),
+    ] = None,
     allow_partial: AllowPartial = False,
     normalize: Normalize = "none",
     bootstrap: Bootstrap = 1000,
@@ -59,6 +67,7 @@ def report(
     """
     if html is None:
         raise SosbenchError("--html is required: name the report file, e.g. --html sos-report.html")
+    paths = paths or (list(compare) if compare else None)  # the compared runs are scored too
     if not paths and not paper:
         raise SosbenchError("nothing to report: pass run folders / results files, or --paper")
     from sosbench.report import build_report_data, read_audit, read_judge_scores, write_html_report
@@ -91,6 +100,13 @@ def report(
                 normalize=normalize,
                 on_step=lambda msg: status.update(f"paper: {msg}"),
             )
+        comparison = None
+        if compare is not None:
+            from sosbench.analysis import compare_paths
+
+            status.update("comparing the two runs")
+            comparison = compare_paths(compare[0], [compare[1]], rounds=max(bootstrap, 100), seed=seed,
+                                       allow_partial=allow_partial)[0]  # fmt: skip
         data = build_report_data(
             user,
             paper_analysis,
@@ -98,6 +114,7 @@ def report(
             audit=audit_rows,
             audit_source=str(audit) if audit else None,
             inputs=[str(p) for p in paths or []],
+            comparison=comparison,
         )
         out, figures = write_html_report(data, html, png_dir=png, on_step=lambda msg: status.update(msg))
     err.print(f"wrote {out}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +43,16 @@ def _pyplot():
     return plt
 
 
-def _render(fig, name: str, title: str, png_dir: Path | None) -> Figure:
+def _render(fig, name: str, title: str, png_dir: Path | None, hover: dict[str, str] | None = None) -> Figure:
+    """SVG (and PNG) of a figure; ``hover`` maps artist gids to the tooltip (SVG <title>) each one gets."""
     plt = _pyplot()
     buffer = io.StringIO()
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"sosbench-{name}"}):
         fig.savefig(buffer, format="svg", bbox_inches="tight")
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]
+    for gid, text in (hover or {}).items():
+        svg = svg.replace(f'<g id="{gid}">', f'<g id="{gid}" class="point"><title>{escape(text)}</title>', 1)
     png = None
     if png_dir is not None:
         png_dir.mkdir(parents=True, exist_ok=True)
@@ -58,6 +62,13 @@ def _render(fig, name: str, title: str, png_dir: Path | None) -> Figure:
         tmp.replace(png)
     plt.close(fig)
     return Figure(name, title, svg, png)
+
+
+def _no_data(ax, title: str, why: str) -> None:
+    """An empty panel says why instead of drawing empty axes."""
+    ax.set_title(title)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=9, color="#666666", transform=ax.transAxes)
 
 
 def factor_bars(data: ReportData, png_dir: Path | None) -> Figure:
@@ -72,6 +83,9 @@ def factor_bars(data: ReportData, png_dir: Path | None) -> Figure:
     fig, axes = plt.subplots(1, len(factors), figsize=(4.2 * len(factors), height), squeeze=False)
     for ax, factor in zip(axes[0], factors):
         rows = rows_by_factor[factor]
+        if not rows:
+            _no_data(ax, factor, f"no model has a complete {factor} score\n(a benchmark of it is missing)")
+            continue
         y = np.arange(len(rows))
         scores = np.array([r.factor(factor) * 100 for r in rows]) if rows else np.array([])
         low = np.array([(r.factor(factor) - (r.ci(factor)[0] or r.factor(factor))) * 100 for r in rows])
@@ -103,17 +117,21 @@ def judge_scatter(data: ReportData, png_dir: Path | None) -> Figure | None:
     if len(rows) < 2:
         return None
     fig, axes = plt.subplots(1, len(factors), figsize=(4.2 * len(factors), 4.0), squeeze=False)
+    hover: dict[str, str] = {}
     for ax, factor in zip(axes[0], factors):
         points = [(r.judge, r.factor(factor) * 100, r) for r in rows if r.factor(factor) is not None]
         if not points:
-            ax.set_title(f"{factor}: no complete scores")
-            ax.set_axis_off()
+            _no_data(ax, factor, f"no model has both a judge score\nand a complete {factor} score")
             continue
         x = np.array([p[0] for p in points], dtype=float)
         y = np.array([p[1] for p in points], dtype=float)
-        colors = [USER_COLOR if p[2].origin == "user" else PAPER_COLOR for p in points]
-        ax.scatter(x, y, c=colors, s=22, edgecolors="black", linewidths=0.3, zorder=3)
         for xi, yi, row in points:
+            gid = f"pt-{factor}-{len(hover)}"
+            color = USER_COLOR if row.origin == "user" else PAPER_COLOR
+            ax.scatter([xi], [yi], c=color, s=22, edgecolors="black", linewidths=0.3, zorder=3, gid=gid)
+            hover[gid] = (
+                f"{row.label} ({'yours' if row.origin == 'user' else 'paper'}): {data.judge_label} {xi:.1f}, {factor} {yi:.1f}"
+            )
             if row.origin == "user":
                 ax.annotate(row.label, (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")
         title = factor
@@ -129,7 +147,7 @@ def judge_scatter(data: ReportData, png_dir: Path | None) -> Figure | None:
         ax.grid(alpha=0.3)
     fig.suptitle("LLM-judge score versus SOS-Bench factors (grey: paper models, red: yours)")
     fig.tight_layout()
-    return _render(fig, "judge_scatter", "Judge score versus factor scores", png_dir)
+    return _render(fig, "judge_scatter", "Judge score versus factor scores", png_dir, hover)
 
 
 def _heatmap(

@@ -87,6 +87,57 @@ def breakdown(data: ReportData) -> str:
     )
 
 
+def comparison_section(data: ReportData) -> str:
+    """`sosbench compare` as a table, and the items where the two models differ (filterable, searchable)."""
+    c = data.comparison
+    if c is None:
+        return ""
+    head = "".join(f"<th>{h}</th>" for h in ("row", "n", "base", "candidate", "diff", "95% CI (paired)", "test",
+                                               "p adjusted", "MDE", "lost / gained", "verdict"))  # fmt: skip
+    rows = "".join(
+        f'<tr class="verdict-{r.verdict.replace(" ", "-")}"><td>{escape(r.name)}</td><td data-value="{r.n}">{r.n}</td>'
+        + _num_cell(r.base)
+        + _num_cell(r.candidate)
+        + _num_cell(r.diff, _pct(r.diff, signed=True))
+        + f"<td>[{_pct(r.ci[0], signed=True)}, {_pct(r.ci[1], signed=True)}]</td><td>{escape(r.test)}</td>"
+        + _num_cell(r.p_adjusted, f"{r.p_adjusted:.3g}")
+        + _num_cell(r.mde)
+        + f"<td>{'-' if r.lost is None else f'{r.lost} / {r.gained}'}</td><td>{escape(r.verdict)}</td></tr>"
+        for r in c.rows
+    )
+    notes = "".join(f"<li>{escape(n)}</li>" for n in c.notes)
+    items = c.differing_items
+    options = "".join(
+        f'<option value="{escape(b)}">{escape(b)}</option>' for b in sorted({i["benchmark"] for i in items})
+    )
+    item_rows = "".join(
+        f'<tr data-benchmark="{escape(i["benchmark"])}"><td>{escape(i["benchmark"])}</td><td>{escape(i["item"])}</td>'
+        f'<td class="text">{escape(i["prompt"])}</td><td class="text">{escape(i["base_response"])}</td>'
+        f'<td class="text">{escape(i["candidate_response"])}</td><td class="text">{escape(i["gold"])}</td>'
+        f"<td>{i['base_score']:.2f}</td><td>{i['candidate_score']:.2f}</td></tr>"
+        for i in items
+    )
+    view = (
+        f'<p>{len(items)} items scored differently. <select id="item-benchmark"><option value="">all benchmarks</option>'
+        f'{options}</select> <input id="item-search" type="search" placeholder="search prompts and responses"></p>'
+        '<div class="scroll"><table id="items"><thead><tr><th>benchmark</th><th>item</th><th>prompt</th>'
+        f"<th>{escape(c.base)}</th><th>{escape(c.candidate)}</th><th>gold</th><th>base score</th>"
+        f"<th>candidate score</th></tr></thead><tbody>{item_rows}</tbody></table></div>"
+        if items
+        else "<p>No item is scored differently by the two runs.</p>"
+    )
+    return (
+        f"<h2>Comparison: {escape(c.candidate)} versus {escape(c.base)}</h2>"
+        f"<p>Candidate minus base, points; paired bootstrap over items ({c.rounds} rounds, seed {c.seed}); "
+        f"p-values adjusted ({escape(c.adjust)}) across the rows; alpha {c.alpha}; MDE = minimum detectable "
+        "effect at 80% power. See docs/compare.md.</p>"
+        f'<table id="comparison" class="sortable"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        + (f'<ul class="notes">{notes}</ul>' if notes else "")
+        + "<h3>Items where the two models differ</h3>"
+        + view
+    )
+
+
 def _figure(fig: Figure) -> str:
     return f'<figure class="figure" id="fig-{fig.name}">{fig.svg}<figcaption>{escape(fig.title)}</figcaption></figure>'
 
@@ -202,6 +253,7 @@ def render_html(data: ReportData, figures: list[Figure]) -> str:
         )
     if "correlation_heatmap" in by_name:
         sections += ["<h2>Correlations</h2>", _figure(by_name["correlation_heatmap"])]
+    sections.append(comparison_section(data))
     sections.append(paper_section(data))
     sections.append(audit_section(data))
     if "audit_heatmap" in by_name:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sosbench.analysis import PaperAnalysis, read_arena_hard
+from sosbench.analysis import Comparison, PaperAnalysis, read_arena_hard
 from sosbench.errors import SosbenchError
 from sosbench.scoring import FACTOR_NAMES, ModelScore, ScoreReport
 
@@ -40,6 +40,7 @@ class ReportData:
     audit_source: str | None = None
     inputs: list[str] = field(default_factory=list)
     factor_names: tuple[str, ...] = FACTOR_NAMES
+    comparison: Comparison | None = None
 
     def series(self) -> dict[str, dict[str, float]]:
         """Per-measure values keyed by row label: judge score, the factors, LiveBench average."""
@@ -86,6 +87,7 @@ def build_report_data(
     audit: list[dict[str, Any]] | None = None,
     audit_source: str | None = None,
     inputs: list[str] | None = None,
+    comparison: Comparison | None = None,
 ) -> ReportData:
     """Your models beside the paper's: paper rows carry the artifact Arena-Hard score as judge score."""
     if user is None and paper is None:
@@ -119,4 +121,6 @@ def build_report_data(
                 "from the same judge, baseline and questions"
             )
     label = judge_label or ("Arena-Hard" if paper is not None or judge_scores else "Judge")
-    return ReportData(rows, label, notes, paper, audit, audit_source, list(inputs or []))
+    return ReportData(
+        rows, label, notes, paper, audit, audit_source, list(inputs or []), comparison=comparison
+    )
