@@ -151,11 +151,11 @@ def bwrap_command(binds: dict[str, str], limits: SandboxLimits, info_fd: int | N
         args += ["--info-fd", str(info_fd)]
     for name, value in _environment().items():
         args += ["--setenv", name, value]
-    args += _system_binds()
+    # The writable /tmp comes first, so that an interpreter installed under /tmp is bound on top of it.
+    args += ["--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp", *_system_binds()]
     for destination, source in binds.items():
         args += ["--ro-bind", source, destination]
-    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--size", str(limits.tmpfs_bytes),
-             "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/"]  # fmt: skip
+    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--chdir", "/tmp", "--remount-ro", "/"]
     return [*args, "--", sys.executable, *tail]
 
 
