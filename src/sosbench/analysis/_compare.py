@@ -20,7 +20,7 @@ from scipy import stats
 
 from sosbench.errors import SosbenchError
 from sosbench.results import load_json
-from sosbench.results._lmeval import find_samples
+from sosbench.results._lmeval import find_samples, sample_rows
 from sosbench.suite import FACTORS, Benchmark, benchmarks
 
 OVERALL = "Overall"
@@ -126,19 +126,10 @@ class Comparison:
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SosbenchError(
-                    f"{path}:{lineno}: malformed JSON line ({exc.msg}): re-run the benchmark"
-                ) from None
-            if not isinstance(row, dict):
-                raise SosbenchError(f"{path}:{lineno}: not a JSON object")
-            rows.append(row)
+    for lineno, row in sample_rows(path):
+        if not isinstance(row, dict):
+            raise SosbenchError(f"{path}:{lineno}: not a JSON object")
+        rows.append(row)
     return rows
 
 

@@ -91,7 +91,7 @@ def stdout_matches(output: str, expected: str) -> bool:
     lines = [line for line in lines if line]
     if lines == want:
         return True
-    if all(_digits(got) and _digits(wanted) for got, wanted in zip(lines, want)):
+    if all(got.isdigit() and wanted.isdigit() for got, wanted in zip(lines, want)):
         return False
     try:
         got_numbers, want_numbers = [float(line) for line in lines], [float(line) for line in want]
@@ -100,10 +100,6 @@ def stdout_matches(output: str, expected: str) -> bool:
     import numpy as np
 
     return len(got_numbers) == len(want_numbers) and bool(np.allclose(got_numbers, want_numbers))
-
-
-def _digits(text: str) -> bool:
-    return text.isdigit()
 
 
 def _int_keys(value: Any) -> Any:

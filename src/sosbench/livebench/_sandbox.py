@@ -103,7 +103,8 @@ class Frame:
     problem: str = ""
 
 
-def _python_roots() -> list[Path]:
+@functools.cache
+def _python_roots() -> tuple[Path, ...]:
     """The folders the interpreter needs: its prefixes (standard library, venv) and site-packages."""
     roots = {Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
     roots.update(Path(p) for p in site.getsitepackages())
@@ -112,10 +113,11 @@ def _python_roots() -> list[Path]:
         roots.add(Path(user_site))
     roots.add(Path(os.path.realpath(sys.executable)).parent)
     kept = sorted({r.resolve() for r in roots if r.is_dir()}, key=lambda p: len(p.parts))
-    return [r for i, r in enumerate(kept) if not any(r.is_relative_to(k) for k in kept[:i])]
+    return tuple(r for i, r in enumerate(kept) if not any(r.is_relative_to(k) for k in kept[:i]))
 
 
-def _system_binds() -> list[str]:
+@functools.cache
+def _system_binds() -> tuple[str, ...]:
     args: list[str] = ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/") / name
@@ -126,7 +128,7 @@ def _system_binds() -> list[str]:
     for name in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime"):
         if os.path.exists(name):
             args += ["--ro-bind", name, name]
-    return args
+    return tuple(args)
 
 
 def _environment() -> dict[str, str]:
@@ -239,9 +241,8 @@ def check_available(mode: SandboxMode = "bwrap") -> None:
         raise SosbenchError(f"bubblewrap did not start a sandbox within 60 s; {_ENABLE_USERNS}") from None
     finally:
         os.close(info_read)
-    done = subprocess.CompletedProcess(process.args, process.returncode, b"", err)
-    if done.returncode != 0:
-        reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+    if process.returncode != 0:
+        reason = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
         raise SosbenchError(f"bubblewrap could not start a sandbox ({reason[0]}); {_ENABLE_USERNS}")
 
 
@@ -252,10 +253,13 @@ _ENABLE_USERNS = (
 )
 
 
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+
+
 def _json_depth_ok(line: bytes) -> bool:
     """True when the line's bracket nesting (outside strings) stays within ``_MAX_JSON_DEPTH``."""
-    brackets = re.sub(rb'"(?:[^"\\]|\\.)*"', b"", line).translate(None, b"".join(
-        bytes([c]) for c in range(256) if c not in b"[]{}"))  # fmt: skip
+    brackets = _JSON_STRING.sub(b"", line).translate(None, _NOT_BRACKETS)
     if len(brackets) <= _MAX_JSON_DEPTH:
         return True
     depth = 0

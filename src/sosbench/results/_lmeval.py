@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -161,33 +161,36 @@ def find_samples(folder: Path, task: str, stem_suffix: str = "") -> Path | None:
     return stamped[-1] if stamped else None
 
 
-def read_sample_metric(path: Path, metric: str) -> Items:
-    """One metric of every doc in an lm-eval samples log (a list-valued metric is a ratio per doc)."""
-    nums: list[float] = []
-    dens: list[float] = []
-    ratio = False
+def sample_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) of every non-blank line of an lm-eval samples log."""
     with path.open(encoding="utf-8") as handle:
         for lineno, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise SosbenchError(
                     f"{path}:{lineno}: malformed JSON line ({exc.msg}): re-run the benchmark"
                 ) from None
-            if not isinstance(row, dict) or metric not in row:
-                raise SosbenchError(
-                    f"{path}:{lineno}: no {metric!r} in this sample: is it an lm-eval samples log?"
-                )
-            value = row[metric]
-            if isinstance(value, list):
-                ratio = True
-                nums.append(float(sum(bool(v) for v in value)))
-                dens.append(float(len(value)))
-            else:
-                nums.append(float(value))
-                dens.append(1.0)
+
+
+def read_sample_metric(path: Path, metric: str) -> Items:
+    """One metric of every doc in an lm-eval samples log (a list-valued metric is a ratio per doc)."""
+    nums: list[float] = []
+    dens: list[float] = []
+    ratio = False
+    for lineno, row in sample_rows(path):
+        if not isinstance(row, dict) or metric not in row:
+            raise SosbenchError(f"{path}:{lineno}: no {metric!r} in this sample: is it an lm-eval samples log?")
+        value = row[metric]
+        if isinstance(value, list):
+            ratio = True
+            nums.append(float(sum(bool(v) for v in value)))
+            dens.append(float(len(value)))
+        else:
+            nums.append(float(value))
+            dens.append(1.0)
     if not nums:
         raise SosbenchError(f"{path}: the samples log is empty: re-run the benchmark")
     return Items(np.asarray(nums), np.asarray(dens) if ratio else None)
