@@ -104,7 +104,8 @@ class Comparison:
     seed: int
     notes: tuple[str, ...] = ()
     judge_only_gain: bool = False
-    differing_items: tuple[dict[str, Any], ...] = ()
+    differing_items: tuple[dict[str, Any], ...] = ()  # the first ITEM_VIEW_LIMIT of them
+    differing_total: int = 0  # how many items the two runs score differently, all of them
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,6 +118,7 @@ class Comparison:
             "bootstrap": self.rounds,
             "seed": self.seed,
             "judge_only_gain": self.judge_only_gain,
+            "items_scored_differently": self.differing_total,
             "notes": list(self.notes),
         }
 
@@ -210,6 +212,24 @@ def _lmeval_items(
     return BenchmarkItems(bench.name, bench.factor, tuple(components), invert, version)
 
 
+_NO_DETAIL = {"prompt": "", "response": "", "gold": ""}
+
+
+def _livebench_details(samples: Path) -> dict[str, dict[str, str]]:
+    """question_id -> prompt, response and ground truth, from the lm-eval samples log the run kept."""
+    if not samples.is_file():
+        return {}
+    details = {}
+    for row in _read_jsonl(samples):
+        doc = row.get("doc") if isinstance(row.get("doc"), dict) else {}
+        turns = doc.get("turns") or [""]
+        details[str(doc.get("question_id"))] = {
+            "prompt": _text(turns), "response": _text(row.get("filtered_resps") or row.get("resps")),
+            "gold": _text(doc.get("ground_truth")),
+        }  # fmt: skip
+    return details
+
+
 def _livebench_items(bench: Benchmark, folder: Path) -> BenchmarkItems:
     path = folder / "livebench_scores.jsonl"
     if not path.is_file():
@@ -220,10 +240,11 @@ def _livebench_items(bench: Benchmark, folder: Path) -> BenchmarkItems:
     components = []
     for task in bench.livebench.tasks:  # type: ignore[union-attr]
         rows = by_task.get(task, [])
+        details = _livebench_details(folder / f"samples_livebench_{task}.jsonl")
         items = ItemScores(
             tuple(str(r["question_id"]) for r in rows), np.asarray([float(r["score"]) for r in rows]),
             np.ones(len(rows)), tuple(None for _ in rows),
-            tuple({"prompt": str(r.get("turns", "")), "response": "", "gold": ""} for r in rows),
+            tuple(details.get(str(r["question_id"]), _NO_DETAIL) for r in rows),
         )  # fmt: skip
         components.append((task, task, items))
     return BenchmarkItems(bench.name, bench.factor, tuple(components), False, "livebench")
@@ -613,7 +634,7 @@ def compare_runs(
         )
     return Comparison(
         base.model, candidate.model, tuple(rows), alpha, adjust, margin, rounds, seed, tuple(notes),
-        judge_only, tuple(_differing_items(paired)),
+        judge_only, *_differing_items(paired),
     )  # fmt: skip
 
 
@@ -641,9 +662,15 @@ def _verdicts(rows: list[Row], alpha: float, adjust: str) -> list[Row]:
     return out
 
 
-def _differing_items(paired: list[_Paired], limit: int = 2000) -> list[dict[str, Any]]:
-    """Items whose score differs between the runs, with what the report's per-item view shows."""
+# The per-item view embeds every listed item in one HTML file: a bound keeps a BBQ-size comparison (58K items)
+# readable and the file small; the total is always reported.
+ITEM_VIEW_LIMIT = 2000
+
+
+def _differing_items(paired: list[_Paired]) -> tuple[tuple[dict[str, Any], ...], int]:
+    """The first ITEM_VIEW_LIMIT items whose score differs between the runs, and how many differ in all."""
     out: list[dict[str, Any]] = []
+    total = 0
     for p in paired:
         seen: set[str] = set()
         for item_set, bn, bd, cn, cd in p.components:
@@ -651,16 +678,16 @@ def _differing_items(paired: list[_Paired], limit: int = 2000) -> list[dict[str,
                 continue
             seen.add(item_set)
             b_detail, c_detail = p.details[item_set]
-            for i in np.flatnonzero(bn / bd != cn / cd):
+            differing = np.flatnonzero(bn / bd != cn / cd)
+            total += len(differing)
+            for i in differing[: max(0, ITEM_VIEW_LIMIT - len(out))]:
                 out.append({
                     "benchmark": p.name, "item": p.ids[item_set][i], "prompt": b_detail[i].get("prompt") or c_detail[i].get("prompt", ""),
                     "gold": b_detail[i].get("gold") or c_detail[i].get("gold", ""), "base_response": b_detail[i].get("response", ""),
                     "candidate_response": c_detail[i].get("response", ""),
                     "base_score": float(bn[i] / bd[i]), "candidate_score": float(cn[i] / cd[i]),
                 })  # fmt: skip
-                if len(out) >= limit:
-                    return out
-    return out
+    return tuple(out), total
 
 
 def compare_paths(

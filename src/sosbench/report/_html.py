@@ -118,7 +118,9 @@ def comparison_section(data: ReportData) -> str:
         for i in items
     )
     view = (
-        f'<p>{len(items)} items scored differently. <select id="item-benchmark"><option value="">all benchmarks</option>'
+        f"<p>{c.differing_total} items scored differently"
+        + (f" (the first {len(items)} are listed)" if c.differing_total > len(items) else "")
+        + '. <select id="item-benchmark"><option value="">all benchmarks</option>'
         f'{options}</select> <input id="item-search" type="search" placeholder="search prompts and responses"></p>'
         '<div class="scroll"><table id="items"><thead><tr><th>benchmark</th><th>item</th><th>prompt</th>'
         f"<th>{escape(c.base)}</th><th>{escape(c.candidate)}</th><th>gold</th><th>base score</th>"
