@@ -193,6 +193,56 @@ def run_pair(
     return pairs
 
 
+def run_batch_sizes(
+    args: argparse.Namespace, model: Any, tokenizer: Any, device: str, hf_batch_sizes: list[str]
+) -> tuple[list[EngineRun], EngineRun]:
+    """``hf`` at each batch size (``auto`` probes, counted apart), then ``sos-hf`` at its defaults.
+
+    All on the same model object, one evaluation each over the chosen tasks.
+    """
+    import torch
+    from lm_eval.api.registry import get_model
+
+    from sosbench.run.engines import SOS_HF, register_models
+
+    register_models()
+    meter = Meter()
+    manager, tasks = _sample_tasks.task_manager(Path(tempfile.mkdtemp(prefix="sos-speed-")), args.tasks)
+    common = {"pretrained": model, "tokenizer": tokenizer, "device": device}
+    with torch.no_grad():  # warm-up outside the measurements (allocator, kernels)
+        model(input_ids=torch.ones((1, 16), dtype=torch.long, device=model.device))
+    handle = model.register_forward_pre_hook(meter.hook, with_kwargs=True)
+    try:
+        bases = []
+        for size in hf_batch_sizes:
+            hf = get_model("hf")(batch_size=size, max_batch_size=args.hf_max_batch_size, **common)
+            bases.append(evaluate(hf, f"hf (batch_size={size})", tasks, manager, meter, args.limit))
+        sos = get_model(SOS_HF)(max_batch_tokens=args.max_batch_tokens, **common)
+        new = evaluate(sos, SOS_HF, tasks, manager, meter, args.limit)
+    finally:
+        handle.remove()
+    return bases, new
+
+
+def report_batch_sizes(bases: list[EngineRun], new: EngineRun) -> None:
+    """One line per engine run (hf's probe apart), then sos-hf's ratios to each hf run."""
+    print(f"{'engine':34} {'tokens':>12} {'seconds':>9}")
+    for run in bases:
+        print(f"{run.name + ', scoring':34} {run.tokens:12d} {run.seconds:9.2f}")
+        if run.probe_tokens:
+            print(
+                f"{run.name + ', incl. probe':34} {run.tokens + run.probe_tokens:12d} "
+                f"{run.seconds + run.probe_seconds:9.2f}"
+            )
+    print(f"{new.name:34} {new.tokens:12d} {new.seconds:9.2f}")
+    for run in bases:
+        tokens, seconds = run.tokens + run.probe_tokens, run.seconds + run.probe_seconds
+        print(
+            f"sos-hf / {run.name} (probe included): tokens {new.tokens / tokens:.3f}, "
+            f"time {new.seconds / seconds:.3f} (speed-up {seconds / new.seconds:.2f}x)"
+        )
+
+
 def total(runs: list[EngineRun], name: str) -> EngineRun:
     """Several evaluations summed into one (metrics and samples merged)."""
     return EngineRun(

@@ -5,7 +5,8 @@
 Prints three rates over seeded repetitions (tests/_synthetic_runs.planted_pair, 6 benchmarks):
 * detection: a planted +5-point change on one benchmark of 500 items is called "better" and its
   paired 95% CI covers +5 (target: at least 95 of 100);
-* false alarms: with no planted change, any benchmark flagged after Holm adjustment (target: at most 5 of 100);
+* false alarms: with no planted change, any benchmark flagged after Holm adjustment
+  (target: at most 5 of 100);
 * paired versus unpaired CI width on the positively correlated items (paired must be narrower every time).
 """
 
@@ -40,8 +41,13 @@ def study(repetitions: int, items: int, rounds: int = 1000, permutations: int = 
         null = compare_runs(base, cand, rounds=rounds, permutations=permutations, seed=rep)
         false_alarms += any(r.verdict in ("better", "worse") for r in null.rows)
         narrower += all((r.ci[1] - r.ci[0]) < (r.ci_unpaired[1] - r.ci_unpaired[0]) for r in null.rows)
-    return {"repetitions": repetitions, "found": found, "found_and_covered": covered,
-            "false_alarms": false_alarms, "paired_narrower": narrower}  # fmt: skip
+    return {
+        "repetitions": repetitions,
+        "found": found,
+        "found_and_covered": covered,
+        "false_alarms": false_alarms,
+        "paired_narrower": narrower,
+    }
 
 
 def main() -> None:
@@ -52,7 +58,8 @@ def main() -> None:
     counts = study(args.repetitions, args.items)
     reps = counts["repetitions"]
     print(
-        f"planted +5 points found and CI covers +5: {counts['found_and_covered']}/{reps} (found: {counts['found']})"
+        f"planted +5 points found and CI covers +5: {counts['found_and_covered']}/{reps} "
+        f"(found: {counts['found']})"
     )
     print(f"no planted change, any benchmark flagged (Holm): {counts['false_alarms']}/{reps}")
     print(f"paired CI narrower than unpaired on every benchmark: {counts['paired_narrower']}/{reps}")

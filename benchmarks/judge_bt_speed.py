@@ -28,7 +28,9 @@ import numpy as np
 
 from sosbench.judge import ScoreOptions, score_judgments
 
-ARTIFACT = Path(__file__).resolve().parents[1] / "src" / "sosbench" / "data" / "artifacts" / "arena_hard_auto.csv"
+ARTIFACT = (
+    Path(__file__).resolve().parents[1] / "src" / "sosbench" / "data" / "artifacts" / "arena_hard_auto.csv"
+)
 BASELINE = "gpt-4-0314"
 
 
@@ -70,8 +72,20 @@ def write_judgments(folder: Path, scores: dict[str, float], questions: int, seed
 # ----------------------------------------------------------------------------------------------------------
 # Reference procedure (Arena-Hard-Auto v0.1 show_result.py), re-implemented for comparison
 # ----------------------------------------------------------------------------------------------------------
-GAME1 = {"A=B": ("tie", 1), "A>B": ("model_a", 1), "A>>B": ("model_a", 3), "B>A": ("model_b", 1), "B>>A": ("model_b", 3)}
-GAME2 = {"A=B": ("tie", 1), "A>B": ("model_b", 1), "A>>B": ("model_b", 3), "B>A": ("model_a", 1), "B>>A": ("model_a", 3)}
+GAME1 = {
+    "A=B": ("tie", 1),
+    "A>B": ("model_a", 1),
+    "A>>B": ("model_a", 3),
+    "B>A": ("model_b", 1),
+    "B>>A": ("model_b", 3),
+}
+GAME2 = {
+    "A=B": ("tie", 1),
+    "A>B": ("model_b", 1),
+    "A>>B": ("model_b", 3),
+    "B>A": ("model_a", 1),
+    "B>>A": ("model_a", 3),
+}
 
 
 def reference_battles(folder: Path):
@@ -148,10 +162,10 @@ def main() -> None:
         ours_time = time.perf_counter() - start
 
     result = board.result("overall")
-    score_diff = max(abs(s - reference[m][0]) for m, s in zip(result.models, result.score))
+    score_diff = max(abs(s - reference[m][0]) for m, s in zip(result.models, result.score, strict=True))
     ci_diff = max(
         max(abs(lo - reference[m][1]), abs(hi - reference[m][2]))
-        for m, lo, hi in zip(result.models, result.lower, result.upper)
+        for m, lo, hi in zip(result.models, result.lower, result.upper, strict=True)
     )
     print(f"models: {len(result.models)}, questions: {args.questions}, bootstrap rounds: {args.rounds}")
     print(f"max |score difference| vs reference: {score_diff:.4f} (must be < 0.1)")

@@ -41,10 +41,19 @@ DEFAULT_ENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "
 # environment has, so that only lm-eval and the task files differ between the two sides; transformers,
 # datasets, pyarrow, pandas, peft and accelerate at July-2024 releases that lm-eval 0.4.3 imports cleanly.
 REQUIREMENTS = (
-    "lm-eval[ifeval,math]==0.4.3", "torch==2.13.0", "transformers==4.43.4", "datasets==2.20.0", "numpy<2",
-    "pyarrow==17.0.0", "pandas==2.2.2", "sympy==1.14.0", "antlr4-python3-runtime==4.11.0", "nltk==3.10.4",
-    "peft==0.12.0", "accelerate==0.33.0",
-)  # fmt: skip
+    "lm-eval[ifeval,math]==0.4.3",
+    "torch==2.13.0",
+    "transformers==4.43.4",
+    "datasets==2.20.0",
+    "numpy<2",
+    "pyarrow==17.0.0",
+    "pandas==2.2.2",
+    "sympy==1.14.0",
+    "antlr4-python3-runtime==4.11.0",
+    "nltk==3.10.4",
+    "peft==0.12.0",
+    "accelerate==0.33.0",
+)
 # Benchmark -> the 74d23a67 group the paper ran, and the hub dataset its definition reads.
 PAPER_ERA = {
     "ifeval": ("leaderboard_ifeval", "wis-k/instruction-following-eval"),
@@ -201,7 +210,7 @@ def compare(reference: dict[str, Any], ours: dict[str, Any]) -> tuple[dict[str, 
         counts["requests"] += sum(len(d["requests"]) for d in ref["docs"])
         counts["scores"] += sum(len(v) for metrics in ref["scores"].values() for v in metrics.values())
         counts["aggregates"] += sum(len(m) for m in ref["aggregates"].values())
-        for a, b in zip(ref["docs"], mine["docs"]):
+        for a, b in zip(ref["docs"], mine["docs"], strict=True):
             if a != b:
                 diffs.append(f"{name} doc {a['doc_id']}: request or target differs")
         if len(ref["docs"]) != len(mine["docs"]):
@@ -210,7 +219,7 @@ def compare(reference: dict[str, Any], ours: dict[str, Any]) -> tuple[dict[str, 
             for metric, values in metrics.items():
                 other = mine["scores"].get(response, {}).get(metric)
                 if other != values:
-                    n = sum(x != y for x, y in zip(values, other or []))
+                    n = sum(x != y for x, y in zip(values, other or [], strict=False))
                     diffs.append(f"{name} {response}/{metric}: {n or 'all'} items score differently")
         if ref["aggregates"] != {
             k: {m: v for m, v in mine["aggregates"].get(k, {}).items() if m in ref["aggregates"][k]}
@@ -287,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
             else ""
         )
         print(
-            f"{bench}: {r['tasks']} tasks, {r['items']} items, {r['requests']} requests, {r['scores']} item scores, "
+            f"{bench}: {r['tasks']} tasks, {r['items']} items, {r['requests']} requests, "
+            f"{r['scores']} item scores, "
             f"{r['aggregates']} aggregates compared; differences: {len(r['differences'])}{extra}"
         )
         for line in r["differences"][:20]:

@@ -59,10 +59,17 @@ def load_items(tasks: set[str] | None) -> list[tuple[dict, str]]:
 
 def coding_items(count: int, tests: int = 4, code: str | None = None) -> list[tuple[dict, str]]:
     """A LiveCodeBench-format stdin problem and a fenced answer, ``count`` times."""
-    cases = [{"input": f"{a} {a + 1}\n", "output": f"{2 * a + 1}\n", "testtype": "stdin"} for a in range(tests)]
-    question = {"question_id": "add", "task": "LCB_generation", "turns": ["Add two integers."],
-                "public_test_cases": json.dumps(cases[:1]), "private_test_cases": json.dumps(cases[1:]),
-                "original_json": {"metadata": "{}"}}  # fmt: skip
+    cases = [
+        {"input": f"{a} {a + 1}\n", "output": f"{2 * a + 1}\n", "testtype": "stdin"} for a in range(tests)
+    ]
+    question = {
+        "question_id": "add",
+        "task": "LCB_generation",
+        "turns": ["Add two integers."],
+        "public_test_cases": json.dumps(cases[:1]),
+        "private_test_cases": json.dumps(cases[1:]),
+        "original_json": {"metadata": "{}"},
+    }
     answer = "```python\n" + (code or "a, b = map(int, input().split())\nprint(a + b)") + "\n```"
     return [(question, answer)] * count
 
@@ -71,7 +78,9 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     """Run in a child process whose sys.path starts with one implementation's src folder."""
     from sosbench.livebench import _sandbox, score_many
 
-    if hasattr(_sandbox, "isolation"):  # the baseline: its drop to `nobody` cannot run an interpreter under /root
+    if hasattr(
+        _sandbox, "isolation"
+    ):  # the baseline: its drop to `nobody` cannot run an interpreter under /root
         isolation = _sandbox.Isolation(namespaces=True, drop_to_nobody=False)
         _sandbox.isolation = lambda: isolation
 
@@ -88,7 +97,9 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         parallel_s, parallel = timed(items, args.workers)
         if serial != parallel:
             raise SystemExit("parallel and serial scores differ")
-        result.update(serial_per_s=len(items) / serial_s, parallel_per_s=len(items) / parallel_s, scores=serial)
+        result.update(
+            serial_per_s=len(items) / serial_s, parallel_per_s=len(items) / parallel_s, scores=serial
+        )
     if args.coding:
         coding_s, coding = timed(coding_items(args.coding), 1)  # one process: the patch above holds
         if set(coding) != {1.0}:
@@ -101,8 +112,10 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run_child(src: Path, args: argparse.Namespace) -> dict[str, object]:
-    command = [sys.executable, __file__, "--measure", "--workers", str(args.workers), "--coding", str(args.coding),
-               "--startup", str(args.startup), "--tasks", args.tasks]  # fmt: skip
+    command = [
+        *(sys.executable, __file__, "--measure", "--workers", str(args.workers)),
+        *("--coding", str(args.coding), "--startup", str(args.startup), "--tasks", args.tasks),
+    ]
     env = {**os.environ, "PYTHONPATH": str(src)}
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -126,18 +139,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE, help="git commit to compare against")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--tasks", default="", help="comma-separated tasks (default: all with fixtures; none: skip)")
+    parser.add_argument(
+        "--tasks", default="", help="comma-separated tasks (default: all with fixtures; none: skip)"
+    )
     parser.add_argument("--coding", type=int, default=64, help="coding answers to score")
     parser.add_argument("--startup", type=int, default=20, help="one-test answers for the start-up cost")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating measurements of each; best is kept")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="alternating measurements of each; best is kept"
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args)))
         return
     with tempfile.TemporaryDirectory(prefix="sosbench-baseline-") as folder:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "src"], capture_output=True,
-                                 check=True).stdout  # fmt: skip
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", args.baseline, "src"], capture_output=True, check=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
         runs: dict[str, list[dict[str, object]]] = {"baseline": [], "current": []}
         for _ in range(args.rounds):  # alternate, so that load from other jobs hits both alike
@@ -145,18 +163,26 @@ def main() -> None:
             runs["current"].append(run_child(ROOT / "src", args))
     baseline, current = (_best(runs[name]) for name in ("baseline", "current"))
     if "scores" in current and current["scores"] != baseline["scores"]:
-        changed = sum(a != b for a, b in zip(current["scores"], baseline["scores"]))  # type: ignore[arg-type]
-        print(f"note: {changed} of {current['answers']} fixture scores differ from the baseline (scorer fixes)")
+        pairs = zip(current["scores"], baseline["scores"], strict=True)  # type: ignore[call-overload]
+        changed = sum(a != b for a, b in pairs)
+        print(
+            f"note: {changed} of {current['answers']} fixture scores differ from the baseline (scorer fixes)"
+        )
     print(f"baseline {args.baseline} vs working tree; {args.workers} workers")
-    for key, label, higher in (("serial_per_s", "fixture answers/s, 1 process", True),
-                               ("parallel_per_s", f"fixture answers/s, {args.workers} processes", True),
-                               ("coding_per_s", "coding answers/s (4 tests each), 1 process", True),
-                               ("startup_s_per_test", "sandbox start-up, s per test case", False)):  # fmt: skip
+    measures = (
+        ("serial_per_s", "fixture answers/s, 1 process", True),
+        ("parallel_per_s", f"fixture answers/s, {args.workers} processes", True),
+        ("coding_per_s", "coding answers/s (4 tests each), 1 process", True),
+        ("startup_s_per_test", "sandbox start-up, s per test case", False),
+    )
+    for key, label, higher in measures:
         if key in current and key in baseline:
             now, before = float(current[key]), float(baseline[key])  # type: ignore[arg-type]
             ratio = now / before
-            print(f"{label:48s} baseline {before:8.3f}  now {now:8.3f}  ratio {ratio:5.2f}"
-                  + ("" if higher else " (lower is better)"))  # fmt: skip
+            print(
+                f"{label:48s} baseline {before:8.3f}  now {now:8.3f}  ratio {ratio:5.2f}"
+                + ("" if higher else " (lower is better)")
+            )
 
 
 if __name__ == "__main__":

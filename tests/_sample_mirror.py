@@ -25,9 +25,18 @@ DATASET_ALIASES = {"google/IFEval": "wis-k/instruction-following-eval"}
 # Real LiveBench 2024-06-24 questions (../shared/data/livebench) of two complete categories.
 LIVEBENCH = {"reasoning": ["web_of_lies_v2", "zebra_puzzle"], "math": ["AMPS_Hard", "math_comp", "olympiad"]}
 BBQ_SPLITS = [
-    "age", "disabilityStatus", "genderIdentity", "nationality", "physicalAppearance", "raceEthnicity",
-    "raceXGender", "raceXSes", "religion", "ses", "sexualOrientation",
-]  # fmt: skip
+    "age",
+    "disabilityStatus",
+    "genderIdentity",
+    "nationality",
+    "physicalAppearance",
+    "raceEthnicity",
+    "raceXGender",
+    "raceXSes",
+    "religion",
+    "ses",
+    "sexualOrientation",
+]
 
 
 def build_sample_mirror(shared_data: Path, data_dir: Path) -> Path:
@@ -39,16 +48,20 @@ def build_sample_mirror(shared_data: Path, data_dir: Path) -> Path:
     grouped: dict[str, dict[tuple[str | None, str], datasets.Dataset]] = {}
     for entry in json.loads((samples / "manifest.json").read_text()):
         dataset_id = DATASET_ALIASES.get(entry["hf_dataset"], entry["hf_dataset"])
-        rows = [json.loads(line) for line in (samples / entry["file"]).read_text().splitlines() if line.strip()]
-        grouped.setdefault(dataset_id, {})[(entry.get("hf_config"), entry["hf_split"])] = datasets.Dataset.from_list(
-            rows
+        rows = [
+            json.loads(line) for line in (samples / entry["file"]).read_text().splitlines() if line.strip()
+        ]
+        grouped.setdefault(dataset_id, {})[(entry.get("hf_config"), entry["hf_split"])] = (
+            datasets.Dataset.from_list(rows)
         )
     bbq = grouped["walledai/BBQ"]
     present = list(bbq.values())
     for index, split in enumerate(s for s in BBQ_SPLITS if (None, s) not in bbq):
         bbq[(None, split)] = present[index % len(present)]
     mmlu = grouped["TIGER-Lab/MMLU-Pro"][(None, "test")]
-    grouped["TIGER-Lab/MMLU-Pro"][(None, "validation")] = mmlu.select(range(len(mmlu) - 1, len(mmlu) - 11, -1))
+    grouped["TIGER-Lab/MMLU-Pro"][(None, "validation")] = mmlu.select(
+        range(len(mmlu) - 1, len(mmlu) - 11, -1)
+    )
     toxigen = grouped["skg/toxigen-data"]
     toxigen[("annotated", "train")] = toxigen[("annotated", "test")]
     for dataset_id, tables in grouped.items():
@@ -58,7 +71,9 @@ def build_sample_mirror(shared_data: Path, data_dir: Path) -> Path:
     for category, tasks in LIVEBENCH.items():
         rows = [row for task in tasks for row in _rows(shared_data / "livebench", f"questions_{task}.jsonl")]
         table = datasets.Dataset.from_list(rows)
-        add_dataset(data_dir, f"livebench/{category}", {(None, "test"): table}, revision=None, source=str(shared_data))
+        add_dataset(
+            data_dir, f"livebench/{category}", {(None, "test"): table}, revision=None, source=str(shared_data)
+        )
     return data_dir
 
 
@@ -69,7 +84,9 @@ def _rows(samples: Path, name: str) -> list[dict]:
 def _stand_ins(samples: Path) -> dict:
     import datasets
 
-    prompts = datasets.Dataset.from_list([{"prompt": r["prompt"]} for r in _rows(samples, "strongreject.jsonl")])
+    prompts = datasets.Dataset.from_list(
+        [{"prompt": r["prompt"]} for r in _rows(samples, "strongreject.jsonl")]
+    )
     xstest = _rows(samples, "xstest.jsonl")
     harm = {"safe": "unharmful", "unsafe": "harmful"}
     bbq = _rows(samples, "bbq/age.jsonl")
@@ -77,14 +94,21 @@ def _stand_ins(samples: Path) -> dict:
         "walledai/BeaverTailsEval": {(None, "test"): prompts},
         "walledai/CDNA": {(None, "train"): prompts},
         "walledai/SGXSTest": {
-            (None, "train"): datasets.Dataset.from_list([{"prompt": r["prompt"], "label": r["label"]} for r in xstest])
+            (None, "train"): datasets.Dataset.from_list(
+                [{"prompt": r["prompt"], "label": r["label"]} for r in xstest]
+            )
         },
         "walledai/WildGuardTest": {
-            (None, "train"): datasets.Dataset.from_list([{"prompt": r["prompt"], "label": harm[r["label"]]} for r in xstest])
+            (None, "train"): datasets.Dataset.from_list(
+                [{"prompt": r["prompt"], "label": harm[r["label"]]} for r in xstest]
+            )
         },
         "walledai/SaladBench": {
             ("mrq", "train"): datasets.Dataset.from_list(
-                [{"question": r["question"], "choices": r["choices"], "answers": sorted({r["answer"], 1})} for r in bbq]
+                [
+                    {"question": r["question"], "choices": r["choices"], "answers": sorted({r["answer"], 1})}
+                    for r in bbq
+                ]
             )
         },
     }

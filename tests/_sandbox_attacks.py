@@ -24,7 +24,7 @@ from typing import Any
 SECRET = "sk-sosbench-test-secret-0123456789"
 MARKER = "sosbench-attack-daemon"
 
-EXPLOIT = r'''
+EXPLOIT = r"""
 import base64, json, os, pickle, zlib
 def tests_in(path):
     try:
@@ -45,7 +45,8 @@ def tests_in(path):
 def candidates():
     for pid in os.listdir("/proc"):
         try:
-            yield from (a for a in open(f"/proc/{pid}/cmdline", "rb").read().decode().split("\0") if a.endswith(".jsonl"))
+            args = open(f"/proc/{pid}/cmdline", "rb").read().decode().split("\0")
+            yield from (a for a in args if a.endswith(".jsonl"))
         except Exception:
             pass
     for root in ("/tmp", "/work", "/home", "/root"):
@@ -58,7 +59,7 @@ for path in candidates():
             print(case["output"], end="")
             raise SystemExit(0)
 print("no luck")
-'''
+"""
 
 ATTACKS: dict[str, str] = {
     "read_private_tests": EXPLOIT,
@@ -214,11 +215,20 @@ def _private(tests: list[dict[str, str]]) -> str:
 
 def question(qid: str) -> dict[str, Any]:
     public = [{"input": "3 4\n", "output": "7\n", "testtype": "stdin"}]
-    private = [{"input": "1234 4321\n", "output": "5555\n", "testtype": "stdin"},
-               {"input": "-20 7\n", "output": "-13\n", "testtype": "stdin"}]  # fmt: skip
-    return {"question_id": qid, "task": "LCB_generation", "category": "coding", "turns": ["Add two numbers."],
-            "livebench_release_date": "2024-06-24", "public_test_cases": json.dumps(public),
-            "private_test_cases": _private(private), "original_json": {"metadata": "{}"}}  # fmt: skip
+    private = [
+        {"input": "1234 4321\n", "output": "5555\n", "testtype": "stdin"},
+        {"input": "-20 7\n", "output": "-13\n", "testtype": "stdin"},
+    ]
+    return {
+        "question_id": qid,
+        "task": "LCB_generation",
+        "category": "coding",
+        "turns": ["Add two numbers."],
+        "livebench_release_date": "2024-06-24",
+        "public_test_cases": json.dumps(public),
+        "private_test_cases": _private(private),
+        "original_json": {"metadata": "{}"},
+    }
 
 
 def fenced(code: str) -> str:
@@ -268,8 +278,12 @@ def run_all(workdir: Path, *, sandbox: str = "bwrap", workers: int = 2) -> dict[
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "host-secret.txt").write_text("host-secret", encoding="utf-8")
     tmp_before = set(os.listdir("/tmp")) | {f"shm:{n}" for n in os.listdir("/dev/shm")}
-    env = {**os.environ, "OPENAI_API_KEY": SECRET, "SOSBENCH_ATTACK_FILE": str(workdir / "host-secret.txt"),
-           "SOSBENCH_ATTACK_ROOT": str(workdir)}  # fmt: skip
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": SECRET,
+        "SOSBENCH_ATTACK_FILE": str(workdir / "host-secret.txt"),
+        "SOSBENCH_ATTACK_ROOT": str(workdir),
+    }
     with socket.create_server(("127.0.0.1", 0)) as server:
         answers = attack_answers(workdir, server.getsockname()[1])
         names = [*answers, *(f"honest-{i}" for i in range(14))]  # >= 32 answers: scored by a pool of workers
@@ -279,18 +293,46 @@ def run_all(workdir: Path, *, sandbox: str = "bwrap", workers: int = 2) -> dict[
             code = HONEST if name.startswith("honest") else answers[name]
             qid = f"{name}#{index}"
             questions.append(question(qid))
-            rows.append({"question_id": qid, "model_id": "m", "choices": [{"index": 0, "turns": [fenced(code)]}]})
-            samples.append({"doc": question(qid), "resps": [[fenced(code)]], "filtered_resps": [fenced(code)]})
-        (workdir / "question.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8")
+            rows.append(
+                {"question_id": qid, "model_id": "m", "choices": [{"index": 0, "turns": [fenced(code)]}]}
+            )
+            samples.append(
+                {"doc": question(qid), "resps": [[fenced(code)]], "filtered_resps": [fenced(code)]}
+            )
+        (workdir / "question.jsonl").write_text(
+            "".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8"
+        )
         (workdir / "answers").mkdir(exist_ok=True)
-        (workdir / "answers" / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        (workdir / "answers" / "m.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8"
+        )
         scores_file = workdir / "scores.jsonl"
         cli = subprocess.run(
-            [sys.executable, "-m", "sosbench.cli", "livebench", "score", "--questions", str(workdir / "question.jsonl"),
-             "--answers", str(workdir / "answers"), "--output", str(scores_file), "--workers", str(workers),
-             "--sandbox", sandbox, "--format", "json"],
-            env={**env, "SOSBENCH_SANDBOX": sandbox}, capture_output=True, text=True, timeout=1200, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "sosbench.cli",
+                "livebench",
+                "score",
+                "--questions",
+                str(workdir / "question.jsonl"),
+                "--answers",
+                str(workdir / "answers"),
+                "--output",
+                str(scores_file),
+                "--workers",
+                str(workers),
+                "--sandbox",
+                sandbox,
+                "--format",
+                "json",
+            ],
+            env={**env, "SOSBENCH_SANDBOX": sandbox},
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+        )
         run_dir = workdir / "run" / "livebench-coding"
         run_dir.mkdir(parents=True, exist_ok=True)
         for task in ("LCB_generation", "coding_completion"):
@@ -298,8 +340,12 @@ def run_all(workdir: Path, *, sandbox: str = "bwrap", workers: int = 2) -> dict[
             (run_dir / f"samples_livebench_{task}.jsonl").write_text(
                 "".join(json.dumps(s) + "\n" for s in lines), encoding="utf-8"
             )
-        os.environ.update({k: v for k, v in env.items() if k not in os.environ or k.startswith(("OPENAI", "SOS"))})
-        finalize_run(run_dir, "coding", "m", workers=workers, sandbox="none" if sandbox == "none" else "bwrap")
+        os.environ.update(
+            {k: v for k, v in env.items() if k not in os.environ or k.startswith(("OPENAI", "SOS"))}
+        )
+        finalize_run(
+            run_dir, "coding", "m", workers=workers, sandbox="none" if sandbox == "none" else "bwrap"
+        )
     time.sleep(0.5)
     by_path = {
         "score": _scores(scores_file, names),
@@ -310,8 +356,11 @@ def run_all(workdir: Path, *, sandbox: str = "bwrap", workers: int = 2) -> dict[
         "cli_returncode": cli.returncode,
         "cli_stderr": cli.stderr[-2000:],
         "scores": by_path,
-        "escaped": [p for p in (workdir / "escaped.txt", Path.home() / "sosbench-escaped", Path("/sosbench-escaped"))
-                    if p.exists()],  # fmt: skip
+        "escaped": [
+            p
+            for p in (workdir / "escaped.txt", Path.home() / "sosbench-escaped", Path("/sosbench-escaped"))
+            if p.exists()
+        ],
         "new_tmp_files": sorted(n for n in tmp_after - tmp_before if "sosbench" in n and n != _own_stage()),
         "processes_left": _daemons(),
     }

@@ -101,7 +101,7 @@ def _write_ifeval(folder: Path, bench, with_samples: bool) -> float:
     strict_inst = [[True], [True, False], [False, False], [True, True, False]]
     loose_inst = [[True], [True, True], [False, True], [True, True, False]]
     rows = []
-    for s, lo in zip(strict_inst, loose_inst):
+    for s, lo in zip(strict_inst, loose_inst, strict=True):
         rows.append(
             {
                 "prompt_level_strict_acc": all(s),
@@ -151,9 +151,15 @@ def _write_livebench(folder: Path, bench, bi: int) -> float:
 
 
 def planted_pair(
-    rng, names: tuple[str, ...], *, n: int = 500, planted: str | None = None, effect_items: int = 25,
-    noise: float = 0.03, accuracy: float = 0.6,
-):  # fmt: skip
+    rng,
+    names: tuple[str, ...],
+    *,
+    n: int = 500,
+    planted: str | None = None,
+    effect_items: int = 25,
+    noise: float = 0.03,
+    accuracy: float = 0.6,
+):
     """Two in-memory runs on the same 0/1 items with positively correlated outcomes and no true change,
     except on ``planted``: ``effect_items`` items both got wrong are made right in the candidate
     (25 of 500 = +5 points exactly).

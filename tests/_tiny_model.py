@@ -25,7 +25,9 @@ def _training_text(shared_data: Path | None) -> list[str]:
     return lines or ["The quick brown fox jumps over the lazy dog. Answer: A B C D yes no True False"] * 50
 
 
-def build_tiny_model(path: Path, shared_data: Path | None = None, *, hidden: int = 64, layers: int = 2) -> Path:
+def build_tiny_model(
+    path: Path, shared_data: Path | None = None, *, hidden: int = 64, layers: int = 2
+) -> Path:
     """Write a random Llama (about 150k parameters) and its tokenizer to ``path``."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers

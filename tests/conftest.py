@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SOSBENCH_SHARED", REPO.parent / "shared")).resolve()
+MODEL_FIXTURES = frozenset({"tiny_model", "model_dir"})
+"""Fixtures that build a model to run (``tiny_model`` here, ``model_dir`` in tests/test_engines.py)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that runs a model is ``slow``, so ``-m "not slow"`` (the fast tier) never loads one."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +28,7 @@ def shared_data() -> Path:
     """The read-only ../shared/data folder (real benchmark items, artifacts, LiveBench answers)."""
     path = SHARED / "data"
     if not path.is_dir():
-        pytest.fail(f"{path} is missing: tests read real data from ../shared/data (or set SOSBENCH_SHARED)")
+        pytest.skip(f"{path} is missing: the data-driven tests read ../shared/data (or set SOSBENCH_SHARED)")
     return path
 
 
@@ -46,3 +58,31 @@ def sample_mirror(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -
     from _sample_mirror import build_sample_mirror
 
     return build_sample_mirror(shared_data, tmp_path_factory.mktemp("mirror"))
+
+
+@pytest.fixture
+def install_plugin(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, str, str, str, str], None]:
+    """Install a plugin as pip would: a dist-info folder with one entry point, and its module, on sys.path.
+
+    ``install(root, group, name, "module:attr", module_source)``; undone after the test.
+    """
+
+    def install(root: Path, group: str, name: str, target: str, code: str) -> None:
+        dist = root / "sosbench_test_plugin-1.0.dist-info"
+        dist.mkdir(parents=True, exist_ok=True)
+        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: sosbench-test-plugin\nVersion: 1.0\n")
+        (dist / "entry_points.txt").write_text(f"[{group}]\n{name} = {target}\n")
+        module = target.split(":")[0]
+        (root / f"{module}.py").write_text(code)
+        monkeypatch.delitem(sys.modules, module, raising=False)  # a previous test's copy
+        monkeypatch.syspath_prepend(str(root))
+
+    return install
+
+
+@pytest.fixture(scope="session")
+def analysis() -> Any:
+    """The paper analysis recomputed from the shipped artifacts (500 bootstrap rounds), once per session."""
+    from sosbench.analysis import paper_analysis
+
+    return paper_analysis(bootstrap=500, seed=0)

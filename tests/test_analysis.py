@@ -20,7 +20,6 @@ from sosbench.analysis import (
     correlate,
     livebench_rollup,
     load_mapping,
-    paper_analysis,
 )
 from sosbench.errors import SosbenchError
 
@@ -34,11 +33,6 @@ AMBIGUOUS = (  # protocol 5.2 rows marked "?" or needing an alias
     "Mistral-7B-tulu-v2-sft-2.0",
     "Mistral-7B-wizardlm-v1.0",
 )
-
-
-@pytest.fixture(scope="module")
-def analysis():
-    return paper_analysis(bootstrap=500, seed=0)
 
 
 def test_artifacts_are_byte_exact_package_data(shared_data: Path) -> None:
@@ -75,7 +69,8 @@ def test_mapping_names_exist_and_ambiguous_rows_are_resolved() -> None:
 
 
 def _independent_scores(folder: Path) -> pd.DataFrame:
-    """Factor scores written from the protocol's recipe (section 5.3) with pandas and regexes, not the registry."""
+    """Factor scores written from the protocol's recipe (section 5.3) with pandas and regexes, not the
+    registry."""
     df = pd.read_csv(folder / "eleuther_wandb.csv").set_index("Name")
 
     def mean_of(pattern: str) -> pd.Series:

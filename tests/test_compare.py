@@ -83,7 +83,7 @@ def test_refuses_different_task_versions(runs):
 
 
 def test_lm_eval_results_with_timestamped_samples(runs, tmp_path: Path):
-    """A plain lm-eval output folder (results_<ts>.json, samples_<task>_<ts>.jsonl) pairs like a run folder."""
+    """A plain lm-eval output folder (results_<ts>.json, samples_<task>_<ts>.jsonl) pairs like a run."""
     base, _ = runs
     stamp = "2024-08-01T10-00-00.000001"
     out = tmp_path / "lm-eval" / "org__model"
@@ -116,8 +116,10 @@ def test_bad_options_are_one_line_errors(runs):
         (["--adjust", "x"], "--adjust"),
         (["--format", "x"], "--format"),
     ):
-        with pytest.raises(SosbenchError, match=message):
-            _invoke("compare", str(base), str(cand), *options)
+        result = CliRunner().invoke(app, ["compare", str(base), str(cand), *options])
+        assert result.exit_code == 1
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("error: ") and message in line
 
 
 def test_mcnemar_and_equivalence_on_planted_pairs():
@@ -164,8 +166,19 @@ def test_judge_only_gain_is_flagged(runs, tmp_path: Path):
     base, cand = runs
     judge = tmp_path / "model_judgment" / "j"
     _write_judge(judge, {"base": 15, "cand": 45})
-    result = _invoke("compare", str(base), str(cand), "--judgments", str(judge), "--format", "json",
-                     "--bootstrap", "1000", "--permutations", "200")  # fmt: skip
+    result = _invoke(
+        "compare",
+        str(base),
+        str(cand),
+        "--judgments",
+        str(judge),
+        "--format",
+        "json",
+        "--bootstrap",
+        "1000",
+        "--permutations",
+        "200",
+    )
     data = json.loads(result.stdout)["comparisons"][0]
     row = next(r for r in data["rows"] if r["kind"] == "judge")
     assert row["diff"] > 0.3 and row["ci"][0] > 0 and row["verdict"] == "better"
@@ -193,9 +206,27 @@ def test_real_model_against_itself_and_a_damaged_copy(tiny_model: Path, sample_m
     outs = {}
     for name, path in (("a", tiny_model), ("b", tiny_model), ("damaged", damaged)):
         outs[name] = tmp_path / name
-        args = ["run", "--model", "hf", "--model-args", f"pretrained={path},dtype=float32", "--device", "cpu",
-                "--batch-size", "8", "--benchmarks", "mmlu-pro", "--limit", "30", "--data-dir", str(sample_mirror),
-                "--output", str(outs[name]), "--model-name", name]  # fmt: skip
+        args = [
+            "run",
+            "--model",
+            "hf",
+            "--model-args",
+            f"pretrained={path},dtype=float32",
+            "--device",
+            "cpu",
+            "--batch-size",
+            "8",
+            "--benchmarks",
+            "mmlu-pro",
+            "--limit",
+            "30",
+            "--data-dir",
+            str(sample_mirror),
+            "--output",
+            str(outs[name]),
+            "--model-name",
+            name,
+        ]
         done = subprocess.run(
             [sys.executable, "-m", "sosbench.cli", *args],
             check=False,

@@ -1,4 +1,4 @@
-"""The per-item view of `sosbench compare`: LiveBench items show the real prompt, both answers and the gold."""
+"""The per-item view of `sosbench compare`: LiveBench items show the prompt, both answers and the gold."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from sosbench.analysis import compare_runs, read_items
 QUESTIONS = Path(__file__).resolve().parents[2] / "shared/data/livebench/questions_web_of_lies_v2.jsonl"
 
 
-def _livebench_reasoning(folder: Path, questions: list[dict], answers: list[str], scores: list[float]) -> None:
+def _livebench_reasoning(
+    folder: Path, questions: list[dict], answers: list[str], scores: list[float]
+) -> None:
     """A livebench-reasoning folder as `sosbench run` leaves it: lm-eval's samples logs and the score rows."""
     bench = folder / "livebench-reasoning"
     with (bench / "samples_livebench_web_of_lies_v2.jsonl").open("w") as handle:
-        for number, (question, answer) in enumerate(zip(questions, answers)):
+        for number, (question, answer) in enumerate(zip(questions, answers, strict=True)):
             row = {"doc_id": number, "doc": question, "resps": [[answer]], "filtered_resps": [answer]}
             handle.write(json.dumps(row) + "\n")
     kept = [
@@ -26,7 +28,7 @@ def _livebench_reasoning(folder: Path, questions: list[dict], answers: list[str]
     ]
     rows = [
         {"question_id": q["question_id"], "task": "web_of_lies_v2", "category": "reasoning", "score": s}
-        for q, s in zip(questions, scores)
+        for q, s in zip(questions, scores, strict=True)
     ]
     (bench / "livebench_scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept + rows))
 
@@ -38,8 +40,9 @@ def test_livebench_items_that_differ_carry_prompt_answers_and_gold(tmp_path: Pat
     _livebench_reasoning(tmp_path / "base", questions, ["**no, no, no**"] * 4, [0.0, 1.0, 0.0, 1.0])
     _livebench_reasoning(tmp_path / "cand", questions, ["**yes, yes, yes**"] * 4, [1.0, 1.0, 0.0, 1.0])
 
-    comparison = compare_runs(read_items(tmp_path / "base"), read_items(tmp_path / "cand"), rounds=200,
-                              permutations=200)  # fmt: skip
+    comparison = compare_runs(
+        read_items(tmp_path / "base"), read_items(tmp_path / "cand"), rounds=200, permutations=200
+    )
     livebench = [item for item in comparison.differing_items if item["benchmark"] == "livebench-reasoning"]
     real = [item for item in livebench if item["item"] == questions[0]["question_id"]]
     assert len(real) == 1, livebench
@@ -62,8 +65,9 @@ def test_the_item_view_is_bounded_but_the_total_is_reported(tmp_path: Path, monk
     samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
     monkeypatch.setattr(_compare, "ITEM_VIEW_LIMIT", 3)
-    comparison = compare_runs(read_items(tmp_path / "base"), read_items(tmp_path / "cand"), rounds=100,
-                              permutations=100)  # fmt: skip
+    comparison = compare_runs(
+        read_items(tmp_path / "base"), read_items(tmp_path / "cand"), rounds=100, permutations=100
+    )
     assert len(comparison.differing_items) == 3
     assert comparison.differing_total == len(rows)
     assert comparison.to_json()["items_scored_differently"] == len(rows)

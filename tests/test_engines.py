@@ -241,6 +241,85 @@ def test_batches_are_longest_first_within_budget_and_padding_cap() -> None:
     assert sizes[0] == [100, 100, 95]  # the budget, not the padding, closes the first batch
 
 
+# ---------------------------------------------------------------------------- batch_size=auto, defaults
+
+
+def _record_shapes(lm: Any) -> tuple[list[tuple[int, int]], Any]:
+    shapes: list[tuple[int, int]] = []
+
+    def record(_module: Any, args: tuple, kwargs: dict) -> None:
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        shapes.append(tuple(ids.shape))
+
+    return shapes, lm.model.register_forward_pre_hook(record, with_kwargs=True)
+
+
+def test_auto_batch_size_is_the_token_budget_without_a_probe(model_dir: Path, shared_data: Path) -> None:
+    """hf's auto runs 5 passes of max_batch_size rows at max_length before generating; sos-hf runs none."""
+    import json
+
+    from lm_eval.api.instance import Instance
+
+    lm = _model(SOS_HF, model_dir, batch_size="auto", max_batch_tokens=512, max_length=256)
+    rows = [
+        json.loads(line) for line in (shared_data / "samples" / "ifeval.jsonl").read_text().splitlines()[:6]
+    ]
+    kwargs = {"until": ["\n\n"], "max_gen_toks": 4, "do_sample": False}
+    requests = [
+        Instance(
+            "generate_until",
+            doc=row,
+            arguments=(row["prompt"][:200], dict(kwargs)),
+            idx=0,
+            metadata=("g", i, 1),
+        )
+        for i, row in enumerate(rows)
+    ]
+    longest = max(min(len(lm.tok_encode(r.args[0])), 256 - 4) + 4 for r in requests)
+    shapes, handle = _record_shapes(lm)
+    try:
+        lm.generate_until(requests, disable_tqdm=True)
+    finally:
+        handle.remove()
+    assert shapes and all(width < 256 for _, width in shapes)  # never a pass at max_length: no probe
+    assert max(rows for rows, _ in shapes) == min(512 // longest, len(requests))
+    # loglikelihood_rolling and hf's fallback path ask with no requests: the budget at max_length
+    assert lm._detect_batch_size() == 512 // 256
+    assert _model(SOS_HF, model_dir, max_batch_tokens=10**6)._detect_batch_size() == 64  # max_batch_size
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("sos-hf", "auto"),
+        ("hf", "4"),
+        ("hf-auto", "4"),
+        ("vllm", "auto"),
+        ("local-completions", "auto"),
+        ("hff", "auto"),
+    ],
+)
+def test_default_batch_size_never_probes(model: str, expected: str) -> None:
+    from sosbench.run.engines import default_batch_size
+
+    assert default_batch_size(model) == expected
+
+
+@pytest.mark.parametrize(("given", "probes"), [([], False), (["--batch-size", "auto"], True)])
+def test_run_without_batch_size_never_probes(
+    given: list[str], probes: bool, tiny_model: Path, sample_mirror: Path, tmp_path: Path
+) -> None:
+    """`sosbench run --model hf` without --batch-size: no probe; `--batch-size auto` still asks for one."""
+    args = ["run", "--model", "hf", "--model-args", f"pretrained={tiny_model},dtype=float32", "--device", "cpu",
+            "--benchmarks", "xstest", "--limit", "2", "--data-dir", str(sample_mirror), "--output", str(tmp_path / "o"),
+            *given]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "sosbench.cli", *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ("Detecting largest batch size" in done.stdout + done.stderr) is probes  # lm-eval's probe message
+
+
 # ---------------------------------------------------------------------------- generation backend
 
 

@@ -3,8 +3,9 @@
 The reference is a whole (unsharded) run in this process. Sharded runs on a local Ray instance and
 through submitit's LocalExecutor must give the same results.json (scores, stderrs, BBQ's
 size-weighted group, n-samples, configs) and byte-identical per-sample logs. One unit of each
-sharded run is SIGKILLed after writing its files (the ``SOSBENCH_KILL_UNIT_ONCE`` hook), so the
-same runs also check that a killed unit is retried and nothing is lost or duplicated.
+sharded run is SIGKILLed after writing its files and before its done.json (``kill_once``, a worker
+function this module swaps in: nothing of it ships in the package), so the same runs also check that
+a killed unit is retried and nothing is lost or duplicated.
 Batch size 1 keeps loglikelihoods bit-identical whatever items share a batch.
 """
 
@@ -12,18 +13,24 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sosbench.errors import SosbenchError
-from sosbench.run import KILL_ONCE_ENV, RunConfig, RunHooks, execute_all, plan
-from sosbench.run.executors import LocalExecutor
+from sosbench.run import Job, RunConfig, RunHooks, Unit, execute_all, plan
+from sosbench.run.executors import Events, Failure, LocalExecutor, RetryPolicy, SlurmExecutor
 
-BENCHES = ("bbq", "mmlu-pro", "xstest")  # a size-weighted group, a first_n 5-shot task, an unsharded benchmark
+BENCHES = (
+    "bbq",
+    "mmlu-pro",
+    "xstest",
+)  # a size-weighted group, a first_n 5-shot task, an unsharded benchmark
 LIMIT = 4
 SHARDS = 2
 # Keys of results.json that depend on the run itself (timestamps), not on the items.
@@ -42,6 +49,52 @@ def config_for(model: Path, mirror: Path, out: Path, **changes: Any) -> RunConfi
         data_dir=mirror,
     )
     return RunConfig(**{**base.__dict__, **changes})
+
+
+def kill_once(unit_key: str) -> Callable[[Job], dict[str, Any]]:
+    """A worker function for Ray tasks and Slurm array tasks: ``run_job``, except that the unit
+    ``unit_key`` SIGKILLs its own process after writing its files and before ``done.json``, once per run
+    folder (the marker ``DIR/.killed-<benchmark>-<k>-of-<n>`` remembers it)."""
+
+    def run_job(job: Job) -> dict[str, Any]:
+        from sosbench.run import _layout, _worker
+
+        marker = job.config.output / f".killed-{job.unit.benchmark}-{job.unit.folder_name}"
+        if job.unit.key() == unit_key and not marker.exists():
+            finish = _layout.RunDir.finish
+
+            def finish_after_a_kill(self: Any, name: str, done: dict[str, Any]) -> Any:
+                marker.write_text("killed", encoding="utf-8")
+                os.kill(os.getpid(), signal.SIGKILL)
+                return finish(self, name, done)
+
+            _layout.RunDir.finish = finish_after_a_kill  # this worker process only, and it dies here
+        return _worker.run_job(job)
+
+    return run_job
+
+
+@pytest.fixture
+def pickled_by_value() -> None:
+    """Ray and submitit workers unpickle ``kill_once`` without importing this test module."""
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        import ray.cloudpickle
+
+        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    except ImportError:
+        pass
+
+
+class LocalSlurm(SlurmExecutor):
+    """The Slurm executor's job arrays as local processes (submitit's LocalExecutor): no cluster needed."""
+
+    def _executor(self, submitit: Any) -> Any:
+        ex = submitit.LocalExecutor(folder=str(self.folder))
+        ex.update_parameters(timeout_min=self.time_min, gpus_per_node=self.gpus_per_unit)
+        return ex
 
 
 class Recorder:
@@ -69,11 +122,15 @@ def assert_same_run(sharded: Path, whole: Path, benches: tuple[str, ...]) -> Non
     for bench in benches:
         a = json.loads((whole / bench / "results.json").read_text())
         b = json.loads((sharded / bench / "results.json").read_text())
-        assert {k: v for k, v in b.items() if k not in RUN_KEYS} == {k: v for k, v in a.items() if k not in RUN_KEYS}
+        assert {k: v for k, v in b.items() if k not in RUN_KEYS} == {
+            k: v for k, v in a.items() if k not in RUN_KEYS
+        }
         files = sorted(p.name for p in (whole / bench).glob("samples_*.jsonl"))
         assert files and files == sorted(p.name for p in (sharded / bench).glob("samples_*.jsonl"))
         for name in files:
-            assert (sharded / bench / name).read_text() == (whole / bench / name).read_text(), f"{bench}/{name}"
+            assert (sharded / bench / name).read_text() == (whole / bench / name).read_text(), (
+                f"{bench}/{name}"
+            )
     manifest = json.loads((sharded / "manifest.json").read_text())
     assert manifest["finished"] and set(manifest["timings"]) == set(benches)
 
@@ -90,9 +147,14 @@ def test_plan_shards_only_large_benchmarks(tiny_model: Path, sample_mirror: Path
     config = config_for(tiny_model, sample_mirror, tmp_path / "p")
     units = plan(config, shards=3).units
     assert [u.key() for u in units] == [
-        "bbq[0-of-3]", "bbq[1-of-3]", "bbq[2-of-3]",
-        "mmlu-pro[0-of-3]", "mmlu-pro[1-of-3]", "mmlu-pro[2-of-3]", "xstest",
-    ]  # fmt: skip
+        "bbq[0-of-3]",
+        "bbq[1-of-3]",
+        "bbq[2-of-3]",
+        "mmlu-pro[0-of-3]",
+        "mmlu-pro[1-of-3]",
+        "mmlu-pro[2-of-3]",
+        "xstest",
+    ]
     assert [u.key() for u in plan(config).units] == list(BENCHES)  # local default: whole benchmarks
     assert [u.shards for u in plan(config, executor="ray").units] == [8] * 8 + [4] * 4 + [1]  # suite defaults
     with pytest.raises(SosbenchError, match="--shards must be at least 1"):
@@ -101,13 +163,18 @@ def test_plan_shards_only_large_benchmarks(tiny_model: Path, sample_mirror: Path
 
 @pytest.mark.slow
 def test_ray_sharded_run_with_a_killed_unit_equals_unsharded(
-    unsharded: Path, tiny_model: Path, sample_mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    unsharded: Path,
+    tiny_model: Path,
+    sample_mirror: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    pickled_by_value: None,
 ) -> None:
     ray = pytest.importorskip("ray")
-    from sosbench.run.executors import RayExecutor
+    from sosbench.run.executors import RayExecutor, _ray
 
     out = tmp_path / "ray"
-    monkeypatch.setenv(KILL_ONCE_ENV, "bbq[1-of-2]")  # before ray.init: workers inherit it
+    monkeypatch.setattr(_ray, "run_job", kill_once("bbq[1-of-2]"))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         events = Recorder()
@@ -130,15 +197,20 @@ def test_ray_sharded_run_with_a_killed_unit_equals_unsharded(
 
 @pytest.mark.slow
 def test_submitit_sharded_run_with_a_killed_unit_equals_unsharded(
-    unsharded: Path, tiny_model: Path, sample_mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    unsharded: Path,
+    tiny_model: Path,
+    sample_mirror: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    pickled_by_value: None,
 ) -> None:
     pytest.importorskip("submitit")
-    from sosbench.run.executors import SlurmExecutor
+    from sosbench.run.executors import _slurm
 
     out = tmp_path / "slurm"
-    monkeypatch.setenv(KILL_ONCE_ENV, "mmlu-pro[0-of-2]")
+    monkeypatch.setattr(_slurm, "run_job", kill_once("mmlu-pro[0-of-2]"))
     events = Recorder()
-    executor = SlurmExecutor(folder=tmp_path / "submitit", local=True, gpus_per_unit=0, retries=1)
+    executor = LocalSlurm(folder=tmp_path / "submitit", gpus_per_unit=0, retries=1)
     config = config_for(tiny_model, sample_mirror, out, benchmarks=("mmlu-pro",))
     execute_all([config], executor, shards=SHARDS, hooks=events.hooks())
     assert (out / ".killed-mmlu-pro-0-of-2").exists()
@@ -149,7 +221,9 @@ def test_submitit_sharded_run_with_a_killed_unit_equals_unsharded(
 
 
 @pytest.mark.slow
-def test_resume_reruns_only_missing_units(unsharded: Path, tiny_model: Path, sample_mirror: Path, tmp_path: Path) -> None:
+def test_resume_reruns_only_missing_units(
+    unsharded: Path, tiny_model: Path, sample_mirror: Path, tmp_path: Path
+) -> None:
     """A failed unit keeps the finished ones; the rerun does only the missing shard, then merges."""
     out = tmp_path / "resume"
     config = config_for(tiny_model, sample_mirror, out, benchmarks=("bbq",))
@@ -170,13 +244,19 @@ def test_resume_reruns_only_missing_units(unsharded: Path, tiny_model: Path, sam
 
 def sosbench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sosbench.cli", *args], check=False, capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "sosbench.cli", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env=env or dict(os.environ),
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.slow
-def test_models_file_gives_one_scoreable_folder_per_model(tiny_model: Path, sample_mirror: Path, tmp_path: Path) -> None:
+def test_models_file_gives_one_scoreable_folder_per_model(
+    tiny_model: Path, sample_mirror: Path, tmp_path: Path
+) -> None:
     specs = tmp_path / "models.yaml"
     specs.write_text(
         f"- {{model: hf, model_args: {{pretrained: {tiny_model}, dtype: float32}}, model_name: first}}\n"
@@ -184,15 +264,37 @@ def test_models_file_gives_one_scoreable_folder_per_model(tiny_model: Path, samp
     )
     out = tmp_path / "runs"
     result = sosbench(
-        "run", "--models", str(specs), "--benchmarks", "xstest", "--limit", "2", "--batch-size", "1",
-        "--device", "cpu", "--data-dir", str(sample_mirror), "--output", str(out),
-    )  # fmt: skip
+        "run",
+        "--models",
+        str(specs),
+        "--benchmarks",
+        "xstest",
+        "--limit",
+        "2",
+        "--batch-size",
+        "1",
+        "--device",
+        "cpu",
+        "--data-dir",
+        str(sample_mirror),
+        "--output",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["first", "second"]
     for name in ("first", "second"):
         manifest = json.loads((out / name / "manifest.json").read_text())
         assert manifest["model_name"] == name and manifest["model_args"]["dtype"] == "float32"
-    scored = sosbench("score", str(out / "first"), str(out / "second"), "--allow-partial", "--format", "json", "--bootstrap", "0")
+    scored = sosbench(
+        "score",
+        str(out / "first"),
+        str(out / "second"),
+        "--allow-partial",
+        "--format",
+        "json",
+        "--bootstrap",
+        "0",
+    )
     assert scored.returncode == 0, scored.stderr
     models = json.loads(scored.stdout)["models"]
     assert [m["model"] for m in models] == ["first", "second"]
@@ -201,12 +303,16 @@ def test_models_file_gives_one_scoreable_folder_per_model(tiny_model: Path, samp
 
 
 def test_unknown_executor_is_one_line(tmp_path: Path) -> None:
-    result = sosbench("run", "--model", "hf", "--executor", "dask", "--benchmarks", "xstest", "-o", str(tmp_path / "o"))
+    result = sosbench(
+        "run", "--model", "hf", "--executor", "dask", "--benchmarks", "xstest", "-o", str(tmp_path / "o")
+    )
     assert result.returncode == 1
     assert result.stderr.strip() == "error: unknown --executor 'dask': use one of local, ray, slurm"
 
 
-@pytest.mark.parametrize(("executor", "module", "extra"), [("ray", "ray", "ray"), ("slurm", "submitit", "slurm")])
+@pytest.mark.parametrize(
+    ("executor", "module", "extra"), [("ray", "ray", "ray"), ("slurm", "submitit", "slurm")]
+)
 def test_missing_executor_package_names_the_extra(
     tmp_path: Path, sample_mirror: Path, executor: str, module: str, extra: str
 ) -> None:
@@ -215,9 +321,21 @@ def test_missing_executor_package_names_the_extra(
     (blocker / module / "__init__.py").write_text(f"raise ImportError('{module} blocked for this test')\n")
     env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     result = sosbench(
-        "run", "--model", "hf", "--model-args", "pretrained=unused", "--executor", executor, "--benchmarks", "xstest",
-        "--data-dir", str(sample_mirror), "-o", str(tmp_path / "o"), env=env,
-    )  # fmt: skip
+        "run",
+        "--model",
+        "hf",
+        "--model-args",
+        "pretrained=unused",
+        "--executor",
+        executor,
+        "--benchmarks",
+        "xstest",
+        "--data-dir",
+        str(sample_mirror),
+        "-o",
+        str(tmp_path / "o"),
+        env=env,
+    )
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {module} is not installed: run `pip install 'sosbench[{extra}]'`"
 
@@ -227,6 +345,84 @@ def test_models_file_errors_are_one_line(tmp_path: Path) -> None:
     bad.write_text(json.dumps([{"model": "hf", "model_args": {}, "pretrained": "x"}]))
     result = sosbench("run", "--models", str(bad), "--benchmarks", "xstest", "-o", str(tmp_path / "o"))
     assert result.returncode == 1
-    assert result.stderr.strip().startswith(f"error: --models: {bad} entry 1: unknown key 'pretrained'")
+    assert result.stderr.strip().startswith(f"error: --models file {bad} entry 1: unknown key 'pretrained'")
     neither = sosbench("run", "--benchmarks", "xstest", "-o", str(tmp_path / "o"))
-    assert neither.stderr.strip() == "error: give either --model (one model) or --models FILE (a list of model specs)"
+    assert (
+        neither.stderr.strip()
+        == "error: give either --model (one model) or --models FILE (a list of model specs)"
+    )
+
+
+class RayTaskError(Exception):
+    """What ``ray.get`` raises for a task that raised: the original error is its ``cause``."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"task failed\n{cause}")
+        self.cause = cause
+
+
+@pytest.mark.parametrize(
+    ("outcome", "retried"),
+    [
+        ({"error": RuntimeError("CUDA error: an illegal memory access")}, True),
+        ({"error": "FailedJobError: job 12_0 was killed (OUT_OF_MEMORY)"}, True),  # submitit: text only
+        ({"error": SosbenchError("unknown --model 'hff': did you mean hf?")}, False),
+        ({"error": RayTaskError(SosbenchError("unknown --model 'hff': did you mean hf?"))}, False),
+        ({"info": {"input_error": "unknown --model 'hff': did you mean hf?"}}, False),  # a worker's return
+    ],
+)
+def test_one_retry_rule_never_retries_input_errors(outcome: dict[str, Any], retried: bool) -> None:
+    """docs/scale.md: failures are retried ``--retries`` times, input errors never (Slurm retried them)."""
+    reported: list[tuple[str, bool]] = []
+    events = Events(
+        started=lambda job: None,
+        finished=lambda job, info: None,
+        failed=lambda job, error, retry: reported.append((error, retry)),
+    )
+    job = Job(
+        RunConfig(model="hf", model_args={}, benchmarks=("xstest",), output=Path("o")), Unit("xstest"), "h"
+    )
+    failures: list[Failure] = []
+    policy = RetryPolicy(retries=2)
+    attempts = 0
+    while policy.settle(job, attempts, events, failures, **outcome):
+        attempts += 1
+    assert attempts == (2 if retried else 0)
+    assert [retry for _, retry in reported] == ([True, True, False] if retried else [False])
+    assert len(failures) == 1 and failures[0].input_error is not retried
+    if not retried:
+        assert failures[0].error == "unknown --model 'hff': did you mean hf?"  # the unit's own line
+
+
+def test_finished_unit_is_reported_once() -> None:
+    done: list[dict[str, Any]] = []
+    events = Events(
+        started=lambda job: None,
+        finished=lambda job, info: done.append(info),
+        failed=lambda job, error, retry: pytest.fail("not a failure"),
+    )
+    job = Job(
+        RunConfig(model="hf", model_args={}, benchmarks=("xstest",), output=Path("o")), Unit("xstest"), "h"
+    )
+    failures: list[Failure] = []
+    assert RetryPolicy(retries=1).settle(job, 0, events, failures, info={"seconds": 1.0}) is False
+    assert done == [{"seconds": 1.0}] and failures == []
+
+
+@pytest.mark.slow
+def test_slurm_array_task_with_an_input_error_is_not_resubmitted(sample_mirror: Path, tmp_path: Path) -> None:
+    pytest.importorskip("submitit")
+    events = Recorder()
+    config = RunConfig(
+        model="hff", model_args={}, benchmarks=("xstest",), output=tmp_path / "o", data_dir=sample_mirror
+    )
+    with pytest.raises(SosbenchError) as raised:
+        execute_all(
+            [config],
+            LocalSlurm(folder=tmp_path / "submitit", gpus_per_unit=0, retries=2),
+            hooks=events.hooks(),
+        )
+    assert str(raised.value).startswith("unknown --model 'hff': did you mean hf")
+    assert events.failed == [("xstest", False)]  # one attempt, not resubmitted
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["finished"] is None and manifest["timings"] == {}

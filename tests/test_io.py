@@ -45,7 +45,7 @@ def test_a_full_disk_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path, 
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(_io.os, "fsync", disk_full)
-    with pytest.raises(SosbenchError, match="cannot write .*No space left on device") as raised:
+    with pytest.raises(SosbenchError, match=r"cannot write .*No space left on device") as raised:
         _io.write_json_atomic(target, {"new": True})
     assert "\n" not in str(raised.value)
     monkeypatch.undo()
@@ -56,7 +56,7 @@ def test_a_full_disk_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path, 
 def test_writing_into_a_file_path_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "output"
     blocker.write_text("x")
-    with pytest.raises(SosbenchError, match="cannot write .*output/a.json"):
+    with pytest.raises(SosbenchError, match=r"cannot write .*output/a\.json"):
         _io.write_json_atomic(blocker / "a.json", {})
 
 
@@ -140,9 +140,8 @@ def test_a_killed_holder_releases_the_lock(tmp_path: Path) -> None:
         text=True,
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    with pytest.raises(SosbenchError):
-        with _io.folder_lock(tmp_path, "run folder"):
-            pass
+    with pytest.raises(SosbenchError), _io.folder_lock(tmp_path, "run folder"):
+        pass
     holder.kill()
     holder.wait()
     with _io.folder_lock(tmp_path, "run folder"):

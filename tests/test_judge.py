@@ -6,6 +6,7 @@ written here differently (closed-form win rates and a scipy logistic MLE on the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from pathlib import Path
@@ -33,7 +34,6 @@ from sosbench.judge import (
     score_judgments,
 )
 from sosbench.judge._audit import correlation
-from sosbench.judge._judging import JudgmentStore
 
 BASE = "gpt-4-0314"
 
@@ -43,7 +43,6 @@ BASE = "gpt-4-0314"
 # ------------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "label"),
-
     [
         ("My final verdict is tie: [[A=B]]", "A=B"),
         ("Assistant B is better: [[B>A]]", "B>A"),
@@ -62,7 +61,12 @@ def test_overall_verdicts_parse_including_less_than_forms(text: str, label: str)
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("no verdict here", "missing"), ("[[A>B]] then [[B>A]]", "conflicting"), ("[[A>>>B]]", "invalid"), ("", "missing")],
+    [
+        ("no verdict here", "missing"),
+        ("[[A>B]] then [[B>A]]", "conflicting"),
+        ("[[A>>>B]]", "invalid"),
+        ("", "missing"),
+    ],
 )
 def test_unreadable_verdicts_are_none_with_a_reason(text: str, reason: str) -> None:
     parsed = parse_verdict(text)
@@ -209,14 +213,23 @@ def _random_verdicts(seed: int, models: dict[str, float], questions: int) -> dic
         weights[3:5] *= lean
         weights[0:2] /= lean
         probs = weights / weights.sum()
-        mirror = {"A>>B": "B>>A", "A>B": "B>A", "A=B": "A=B", "B>A": "A>B", "B>>A": "A>>B", "A<B": "B<A", "A<<B": "B<<A", None: None}
+        mirror = {
+            "A>>B": "B>>A",
+            "A>B": "B>A",
+            "A=B": "A=B",
+            "B>A": "A>B",
+            "B>>A": "A>>B",
+            "A<B": "B<A",
+            "A<<B": "B<<A",
+            None: None,
+        }
         draws = rng.choice(len(LABELS), size=(questions, 2), p=probs)  # in game-1 terms (model in B)
         out[model] = [(LABELS[a], mirror[LABELS[b]]) for a, b in draws]
     return out
 
 
 def test_scores_agree_with_an_independent_count_and_refit(tmp_path: Path) -> None:
-    """Against the baseline only, the MLE win rate is the weighted win share: computed here from raw labels."""
+    """Against the baseline only, the MLE win rate is the weighted win share, computed here from labels."""
     verdicts = _random_verdicts(11, {"weak": 0.4, "even": 1.0, "strong": 2.5}, 120)
     folder = tmp_path / "model_judgment" / "j"
     _write_judgments(folder, verdicts)
@@ -225,9 +238,16 @@ def test_scores_agree_with_an_independent_count_and_refit(tmp_path: Path) -> Non
     scores = result.as_dict()
     # model's side of each label: game 1 has the model in B, game 2 in A
     model_b = {
-        "B>>A": (1, 3), "B>A": (1, 1), "A<<B": (1, 3), "A<B": (1, 1), "A=B": (0.5, 1),
-        "A>B": (0, 1), "A>>B": (0, 3), "B<A": (0, 1), "B<<A": (0, 3),
-    }  # fmt: skip
+        "B>>A": (1, 3),
+        "B>A": (1, 1),
+        "A<<B": (1, 3),
+        "A<B": (1, 1),
+        "A=B": (0.5, 1),
+        "A>B": (0, 1),
+        "A>>B": (0, 3),
+        "B<A": (0, 1),
+        "B<<A": (0, 3),
+    }
     for model, games in verdicts.items():
         wins = total = 0.0
         unparsed = 0
@@ -258,7 +278,7 @@ def test_scores_agree_with_an_independent_count_and_refit(tmp_path: Path) -> Non
             share = np.clip(chosen.mean(), 1e-9, 1 - 1e-9)
             rates[model] = math.log(share / (1 - share))
         per_round.append(rates)
-    for model, low, high in zip(result.models[1:], result.lower[1:], result.upper[1:]):
+    for model, low, high in zip(result.models[1:], result.lower[1:], result.upper[1:], strict=True):
         t = np.array([r[model] for r in per_round])
         lo, hi = np.percentile(t, [2.5, 97.5])
         assert abs(100 * _sigmoid(lo) - low) < 0.1
@@ -276,7 +296,9 @@ def test_style_control_removes_a_pure_length_preference() -> None:
     n = 3000
     model = np.repeat([1, 2], n)
     length = np.where(model == 1, rng.normal(-1.0, 0.6, model.size), rng.normal(1.0, 0.6, model.size))
-    outcome = (rng.random(model.size) < _sigmoid(1.5 * length)).astype(float)  # equal substance, judged by length
+    outcome = (rng.random(model.size) < _sigmoid(1.5 * length)).astype(
+        float
+    )  # equal substance, judged by length
     names = ("base", "short", "long")
     plain = fit_bradley_terry(names, model, np.zeros_like(model), outcome, rounds=0)
     features = np.column_stack([length, np.zeros((model.size, 3))])
@@ -317,33 +339,131 @@ def test_criterion_columns_and_intervention_losses(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------------------------
 # resume state
 # ------------------------------------------------------------------------------------------------------------
-def test_judgment_store_resumes_from_journal_and_cuts_torn_lines(tmp_path: Path) -> None:
+def test_judgment_store_resumes_from_journaled_calls_and_cuts_torn_lines(tmp_path: Path) -> None:
+    from sosbench.judge import Answer, Completion, JudgeJob, JudgeKey, Question, file_stem, plan, run_games
+
+    template = load_template("arena-hard")  # two attempts: a game without a verdict gets a "continue" call
+    key = JudgeKey.of("org/judge-x", template, BASE)
     bench = BenchDir(tmp_path)
-    files = model_files(bench, "judge-x", "m")
+    files = model_files(bench, key.judge, "m")
+    assert (
+        files.judgment.parent.name == file_stem("org/judge-x") != "judge-x"
+    )  # the full id, not its last part
     files.journal.parent.mkdir(parents=True)
+
+    def call(uid: str, game: int, index: int, text: str) -> dict:
+        return {
+            "question_id": uid,
+            "model": "m",
+            "game": game,
+            "call": index,
+            "judge": key.judge,
+            "template_sha256": key.template_sha256,
+            "text": text,
+            "prompt_tokens": 10,
+            "completion_tokens": 2,
+        }
+
     journal = [
-        {"question_id": "q1", "model": "m", "game": 0, "result": _game("A>B")},
-        {"question_id": "q2", "model": "m", "game": 0, "result": _game("B>A")},
-        {"question_id": "q2", "model": "m", "game": 1, "result": _game("A>B")},
+        call("q1", 0, 0, "[[A>B]]"),  # q1 game 1 done in one call
+        call(
+            "q1", 1, 0, "no verdict yet"
+        ),  # q1 game 2: first attempt journaled, the continuation was in flight
+        call("q2", 0, 0, "[[B>A]]"),
+        call("q2", 1, 0, "hmm"),
+        call("q2", 1, 1, "[[A=B]]"),  # q2 game 2 finished on its second attempt
     ]
     files.journal.write_text("".join(json.dumps(x) + "\n" for x in journal) + '{"question_id": "q3", "ga')
-    files.judgment.write_text(json.dumps({"question_id": "q0", "model": "m", "judge": "judge-x", "games": [{}, {}]}) + "\n")
+    line = {
+        "question_id": "q0",
+        "model": "m",
+        "judge": key.judge,
+        "games": [{}, {}],
+        "template": template.name,
+        "template_sha256": key.template_sha256,
+    }
+    files.judgment.write_text(json.dumps(line) + "\n")
+    questions = tuple(Question(f"q{i}", f"question {i}") for i in range(4))
+    answers = {m: {q.uid: Answer(q.uid, m, f"{m} says {q.uid}") for q in questions} for m in ("m", BASE)}
+    bench = _FixedAnswers(tmp_path, answers)
+    job = JudgeJob(bench, template, key, ("m",), questions)
 
-    dry = JudgmentStore(files, "m", "judge-x", write=False)
-    assert dry.has_game("q2", 1) and not dry.has_game("q1", 1)
+    _, dry_tasks = plan(job, write=False)
     assert files.judgment.read_text().count("\n") == 1  # a dry run writes nothing
-
-    store = JudgmentStore(files, "m", "judge-x")
-    assert store.done == {"q0", "q2"}  # q2's two journaled games became its line at once
-    assert store.has_game("q1", 0) and not store.has_game("q1", 1) and not store.has_game("q3", 0)
-    store.add_game("q1", 0, _game("B>>A"))  # already journaled: ignored
-    store.add_game("q1", 1, _game("B>A"))
-    store.add_game("q1", 1, _game("A>B"))  # duplicate: ignored
+    stores, tasks = plan(job)
+    store = stores["m"]
+    assert store.done == {"q0", "q2"}  # q2's journaled calls finished both games: its line is written at once
     lines = [json.loads(x) for x in files.judgment.read_text().splitlines()]
-    assert [x["question_id"] for x in lines] == ["q0", "q2", "q1"]
-    assert lines[2]["games"] == [_game("A>B"), _game("B>A")]
-    store.finish(["q0", "q1", "q2"])
+    assert [x["question_id"] for x in lines] == ["q0", "q2"]
+    assert lines[1]["games"][1]["score"] == "A=B" and lines[1]["games"][1]["judgment"] == "\nhmm\n[[A=B]]"
+    assert lines[1]["games"][1]["usage"] == {"prompt_tokens": 20, "completion_tokens": 4}
+    assert lines[1]["template_sha256"] == key.template_sha256 and lines[1]["judge"] == "org/judge-x"
+    todo = {(t.uid, t.game): t for t in tasks}
+    assert set(todo) == {("q1", 1), ("q3", 0), ("q3", 1)} == {(t.uid, t.game) for t in dry_tasks}
+    assert [r.text for r in todo[("q1", 1)].prior] == ["no verdict yet"]  # resumes at its second attempt
+
+    class Chat:
+        def __init__(self) -> None:
+            self.sent: list[list[dict]] = []
+
+        async def complete(self, messages: list[dict], *, temperature: float, max_tokens: int) -> Completion:
+            self.sent.append(messages)
+            return Completion("[[B>A]]", 5, 1)
+
+    chat = Chat()
+    totals = asyncio.run(run_games(chat, template, stores, tasks, concurrency=1))
+    assert totals.games == 3 and totals.calls == 3
+    q1 = next(m for m in chat.sent if "question 1" in m[1]["content"])
+    assert [m["role"] for m in q1] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+    ]  # the continuation, not a restart
+    assert q1[2]["content"] == "no verdict yet"
+    lines = [json.loads(x) for x in files.judgment.read_text().splitlines()]
+    assert sorted(x["question_id"] for x in lines) == ["q0", "q1", "q2", "q3"]
+    store.finish([q.uid for q in questions])
     assert not files.journal.exists()
+
+
+def test_a_games_second_attempt_comes_before_other_games_first_ones(tmp_path: Path) -> None:
+    """Games run their attempts back to back, each call journaled as it returns: a kill finds no finished
+    first attempts queued behind every other game (which lost 11 of 29 finished calls before)."""
+    from sosbench.judge import Answer, Completion, JudgeJob, JudgeKey, Question, model_files, plan, run_games
+
+    template = load_template("arena-hard")
+    key = JudgeKey.of("judge-x", template, BASE)
+    questions = tuple(Question(f"q{i}", f"question {i}") for i in range(3))
+    answers = {m: {q.uid: Answer(q.uid, m, f"{m} on {q.uid}") for q in questions} for m in ("m", BASE)}
+    stores, tasks = plan(JudgeJob(_FixedAnswers(tmp_path, answers), template, key, ("m",), questions))
+    journal = model_files(BenchDir(tmp_path), "judge-x", "m").journal
+    order: list[tuple[str, int]] = []
+
+    class Chat:
+        async def complete(self, messages: list[dict], *, temperature: float, max_tokens: int) -> Completion:
+            game = messages[1]["content"]
+            order.append((game, len(messages)))
+            if len(messages) == 4:  # the continuation: the first attempt must be on disk already
+                assert journal.read_text().count("\n") == len(order) - 1
+                return Completion("[[A>B]]")
+            return Completion("thinking..." if "question 0" in game else "[[B>A]]")
+
+    totals = asyncio.run(run_games(Chat(), template, stores, tasks, concurrency=1))
+    assert totals.calls == 8 and totals.games == 6
+    assert [n for _, n in order[:3]] == [2, 4, 2]  # game 1 of q0, its continuation, then the next game
+    assert "question 0" in order[1][0] and order[0][0] == order[1][0]
+
+
+class _FixedAnswers(BenchDir):
+    """A bench folder whose answers are given in memory (the store and plan are what is tested)."""
+
+    def __init__(self, root: Path, answers: dict) -> None:
+        super().__init__(root)
+        object.__setattr__(self, "_given", answers)
+
+    def answers(self, model: str) -> dict:
+        return self._given[model]
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -371,7 +491,9 @@ def test_correlation_skips_missing_and_nan_values() -> None:
     assert correlation([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])["spearman"] is None  # constant column
 
 
-def test_audit_skips_models_without_a_criterion_and_factors_without_a_score(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_audit_skips_models_without_a_criterion_and_factors_without_a_score(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "j"
     folder.mkdir()
     rows = []
@@ -380,13 +502,16 @@ def test_audit_skips_models_without_a_criterion_and_factors_without_a_score(tmp_
             win = q < 2 * k + 1
             label = "B>A" if win else "A>B"
             style = None if model == "d" else label  # d: no style verdicts at all
-            games = [_game(label, style=style), _game("A>B" if win else "B>A", style=None if style is None else ("A>B" if win else "B>A"))]
+            games = [
+                _game(label, style=style),
+                _game("A>B" if win else "B>A", style=None if style is None else ("A>B" if win else "B>A")),
+            ]
             rows.append({"question_id": f"q{q}", "model": model, "judge": "j", "games": games})
     (folder / "all.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
     class Factor:
-        def __init__(self, score: float | None) -> None:
-            self.score = score
+        def __init__(self, score: float | None, complete: bool = True) -> None:
+            self.score, self.complete = score, complete
 
     class Entry:
         def __init__(self, model: str, factors: dict) -> None:
@@ -394,10 +519,10 @@ def test_audit_skips_models_without_a_criterion_and_factors_without_a_score(tmp_
 
     class Report:
         models = [  # noqa: RUF012 - a stand-in for ScoreReport
-            Entry("a", {"WK": Factor(0.1), "Safety": Factor(None)}),
-            Entry("b", {"WK": Factor(0.2), "Safety": Factor(math.nan)}),
-            Entry("c", {"WK": Factor(0.4), "Safety": Factor(0.5)}),
-            Entry("d", {"WK": Factor(0.3), "Safety": Factor(None)}),
+            Entry("a", {"WK": Factor(0.1), "Safety": Factor(None), "IF": Factor(0.2, complete=False)}),
+            Entry("b", {"WK": Factor(0.2), "Safety": Factor(math.nan), "IF": Factor(0.3, complete=False)}),
+            Entry("c", {"WK": Factor(0.4), "Safety": Factor(0.5), "IF": Factor(0.4, complete=False)}),
+            Entry("d", {"WK": Factor(0.3), "Safety": Factor(None), "IF": Factor(0.5, complete=False)}),
         ]
 
     import sosbench.scoring
@@ -410,7 +535,106 @@ def test_audit_skips_models_without_a_criterion_and_factors_without_a_score(tmp_
     assert "style" not in entry["scores"]["d"] and "c@concise" not in entry["scores"]
     assert entry["factors"]["WK"]["n"] == 4 and entry["factors"]["WK"]["spearman"] == pytest.approx(0.8)
     assert entry["factors"]["Safety"] == {"pearson": None, "spearman": None, "n": 1}
+    assert "IF" not in entry["factors"]  # averaged over only some of its benchmarks: not a factor score
     json.dumps(result, allow_nan=False)  # valid JSON for the report
+
+
+def _template_file(tmp_path: Path, change: dict | None = None, prefix: str = "", drop: str = "") -> Path:
+    import yaml
+
+    from sosbench.judge._templates import data_file
+
+    config = yaml.safe_load(data_file("judge", "judge_sos_multicriteria.yaml").read_text(encoding="utf-8"))
+    config.update(change or {})
+    config.pop(drop, None)
+    path = tmp_path / "t.yaml"
+    path.write_text(prefix + yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "prefix", "drop", "message"),
+    [
+        ({}, "max_token: 48\n", "", "max_token: Extra inputs are not permitted"),
+        ({"max_tokens": "48"}, "", "", "max_tokens: Input should be a valid integer"),
+        ({"max_tokens": 0}, "", "", "max_tokens: Input should be greater than or equal to 1"),
+        (
+            {"number_of_judgment_attempts": None},
+            "",
+            "",
+            "number_of_judgment_attempts: Input should be a valid integer",
+        ),
+        ({}, "", "regex_pattern", "regex_pattern: Field required"),
+        ({"regex_pattern": "(A"}, "", "", "regex_pattern does not compile"),
+        ({"regex_pattern": "A>B"}, "", "", "regex_pattern needs exactly one group"),
+        ({"prompt_template": ["{question_1} {answer_1}"]}, "", "", "prompt_template lacks {answer_2}"),
+        (
+            {"prompt_template": ["{question_1} {answer_1} {answer_2} {extra}"]},
+            "",
+            "",
+            "takes only {question_1}",
+        ),
+        ({"prompt_template": ["a", "b"]}, "", "", "exactly one template"),
+        ({"reference": True}, "", "", "without reference answers"),
+        ({"criteria": ["style", "helpfulness"]}, "", "", "criteria: helpfulness cannot be scored"),
+    ],
+)
+def test_template_files_are_validated_strictly(
+    tmp_path: Path, change: dict, prefix: str, drop: str, message: str
+) -> None:
+    path = _template_file(tmp_path, change, prefix, drop)
+    with pytest.raises(SosbenchError) as caught:
+        load_template(str(path))
+    assert str(caught.value).startswith(f"{path}") and message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_template_asking_for_an_unknown_criterion_is_an_error_not_dropped(tmp_path: Path) -> None:
+    import yaml
+
+    from sosbench.judge._templates import data_file
+
+    system = yaml.safe_load(data_file("judge", "judge_sos_multicriteria.yaml").read_text(encoding="utf-8"))[
+        "system_prompt"
+    ]
+    extended = system.replace(" 5. Style:", " 5. Helpfulness: the answer helps.\n\n 6. Style:")
+    with pytest.raises(SosbenchError, match="verdicts on helpfulness, which sosbench cannot score"):
+        load_template(str(_template_file(tmp_path, {"system_prompt": extended})))
+    asked = system + "\nAlso give Verbosity: ((A>B))"
+    with pytest.raises(SosbenchError, match="verdicts on verbosity"):
+        load_template(str(_template_file(tmp_path, {"system_prompt": asked})))
+    chosen = load_template(
+        str(_template_file(tmp_path, {"system_prompt": extended, "criteria": ["style", "safety"]}))
+    )
+    assert chosen.criteria == ("safety", "style")  # listed explicitly: the user chose which are scored
+    plain = load_template(str(_template_file(tmp_path)))
+    assert plain.criteria == load_template("sos-multicriteria").criteria
+    assert plain.sha256 == load_template("sos-multicriteria").sha256  # model_list, name etc. do not enter
+    assert load_template("arena-hard").sha256 != plain.sha256
+    assert load_template(str(_template_file(tmp_path, {"max_tokens": 48}))).sha256 != plain.sha256
+
+
+def test_retry_after_is_capped_and_read_as_seconds_ms_or_a_date() -> None:
+    import email.utils
+    import time
+
+    from sosbench.judge._client import retry_after_seconds
+
+    class Reply:
+        def __init__(self, headers: dict) -> None:
+            self.headers = headers
+
+    class Refusal(Exception):
+        def __init__(self, headers: dict) -> None:
+            self.response = Reply(headers)
+
+    assert retry_after_seconds(Refusal({"retry-after": "3600"}), 60.0) == 60.0
+    assert retry_after_seconds(Refusal({"retry-after": "2.5"}), 60.0) == 2.5
+    assert retry_after_seconds(Refusal({"retry-after-ms": "20"}), 60.0) == pytest.approx(0.02)
+    soon = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= retry_after_seconds(Refusal({"retry-after": soon}), 60.0) <= 31
+    assert retry_after_seconds(Refusal({"retry-after": "whenever"}), 60.0) == 0.0
+    assert retry_after_seconds(Refusal({}), 60.0) == 0.0
 
 
 def test_packaged_arena_hard_data_is_byte_identical_to_the_source(shared_data: Path) -> None:
@@ -419,9 +643,14 @@ def test_packaged_arena_hard_data_is_byte_identical_to_the_source(shared_data: P
     from sosbench.judge._templates import data_file
 
     source = shared_data / "arena-hard-v0.1"
-    for name in ("question.jsonl", *(f"model_answer/{m}.jsonl" for m in ("gpt-4-0314", "gpt-4-0613", "gpt-3.5-turbo-0125"))):
+    for name in (
+        "question.jsonl",
+        *(f"model_answer/{m}.jsonl" for m in ("gpt-4-0314", "gpt-4-0613", "gpt-3.5-turbo-0125")),
+    ):
         packaged = data_file("arena_hard", *name.split("/")).read_bytes()
-        assert hashlib.sha256(packaged).hexdigest() == hashlib.sha256((source / name).read_bytes()).hexdigest(), name
+        assert (
+            hashlib.sha256(packaged).hexdigest() == hashlib.sha256((source / name).read_bytes()).hexdigest()
+        ), name
     for name in ("judge_arena_hard_default.yaml", "judge_sos_multicriteria.yaml", "gen_answer_config.yaml"):
         assert data_file("judge", name).read_bytes() == (shared_data / "protocol" / name).read_bytes(), name
     bench = BenchDir(Path("/nonexistent-bench"))

@@ -148,9 +148,9 @@ def test_bbh_prompts_are_the_74d23a67_prompts_byte_for_byte(bbh: dict[str, dict[
     assert all(SNARKS_JOIN in p for p in ours["snarks"])
     # lm-eval 0.4.13's own task removed both of snarks' newlines: its 5 sample prompts differ.
     builtin = _prompts(bbh["0.4.13"], "leaderboard_bbh_")
-    assert [(n, i) for n in ours for i, (a, b) in enumerate(zip(ours[n], builtin[n])) if a != b] == [
-        ("snarks", i) for i in range(5)
-    ]
+    assert [
+        (n, i) for n in ours for i, (a, b) in enumerate(zip(ours[n], builtin[n], strict=False)) if a != b
+    ] == [("snarks", i) for i in range(5)]
 
 
 def test_bbh_choices_targets_and_metric_are_the_paper_ones(bbh: dict[str, dict[str, Any]]) -> None:

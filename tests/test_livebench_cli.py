@@ -1,4 +1,5 @@
-"""`sosbench livebench score` on real LiveBench answers, the roll-up formulas, and the file formats others read."""
+"""`sosbench livebench score` on real LiveBench answers, the roll-up formulas, and the file formats
+others read."""
 
 from __future__ import annotations
 
@@ -16,8 +17,14 @@ from sosbench.livebench import average_score, category_scores, groups_csv, tasks
 
 
 def sosbench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sosbench.cli", *args], capture_output=True, text=True, check=False,
-                          timeout=600, env=dict(os.environ))  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "sosbench.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env=dict(os.environ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +34,13 @@ def answers(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     for task in ("cta", "tablejoin", "web_of_lies_v2", "zebra_puzzle", "math_comp"):
         for line in (shared_data / "livebench" / f"dev_answers_{task}.jsonl").read_text().splitlines():
             row = json.loads(line)
-            record = {"question_id": row["question_id"], "answer_id": "a", "model_id": row["model_id"],
-                      "choices": [{"index": 0, "turns": ["ignored first turn", row["model_output"]]}], "tstamp": 0.0}  # fmt: skip
+            record = {
+                "question_id": row["question_id"],
+                "answer_id": "a",
+                "model_id": row["model_id"],
+                "choices": [{"index": 0, "turns": ["ignored first turn", row["model_output"]]}],
+                "tstamp": 0.0,
+            }
             with (folder / f"{row['model_id']}.jsonl").open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
     return folder
@@ -45,8 +57,22 @@ def _reference_means(shared_data: Path) -> dict[tuple[str, str], float]:
 
 def test_score_command_writes_rows_tables_and_csvs(shared_data: Path, answers: Path, tmp_path: Path) -> None:
     out, csv_dir = tmp_path / "scores.jsonl", tmp_path / "csv"
-    result = sosbench("livebench", "score", "--questions", str(shared_data / "livebench"), "--answers", str(answers),
-                      "--output", str(out), "--csv-dir", str(csv_dir), "--workers", "2", "--format", "json")  # fmt: skip
+    result = sosbench(
+        "livebench",
+        "score",
+        "--questions",
+        str(shared_data / "livebench"),
+        "--answers",
+        str(answers),
+        "--output",
+        str(out),
+        "--csv-dir",
+        str(csv_dir),
+        "--workers",
+        "2",
+        "--format",
+        "json",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 60 + 60 + 30 + 30 + 58
@@ -98,7 +124,8 @@ def test_bad_paths_are_one_line_errors(shared_data: Path, tmp_path: Path) -> Non
 
 
 def test_rollup_reproduces_the_sos_artifact(tmp_path: Path) -> None:
-    """Categories/average recomputed from livebench_tasks.csv match livebench_groups.csv (display rounding)."""
+    """Categories/average recomputed from livebench_tasks.csv match livebench_groups.csv (display
+    rounding)."""
     from importlib.resources import files
 
     data = files("sosbench").joinpath("data/artifacts")
@@ -124,6 +151,66 @@ def test_rollup_reproduces_the_sos_artifact(tmp_path: Path) -> None:
         assert float(exported["average"]) == round(recomputed["average"], 1)
         checked += 1
     assert checked >= 140
-    assert set(category_scores(per_task)) == {"coding", "data_analysis", "instruction_following", "language",
-                                              "math", "reasoning"}  # fmt: skip
+    assert set(category_scores(per_task)) == {
+        "coding",
+        "data_analysis",
+        "instruction_following",
+        "language",
+        "math",
+        "reasoning",
+    }
     assert tasks_csv({"m": {"cta": 40.0, "AMPS_Hard": 35.48387}}) == "model,AMPS_Hard,cta\nm,35.484,40\n"
+
+
+def test_answers_outside_the_release_are_counted_and_explained(shared_data: Path, tmp_path: Path) -> None:
+    """Answers to later-release questions (../shared/data/livebench/offrelease) are not scored, and one
+    line says so."""
+    folder = tmp_path / "model_answer"
+    folder.mkdir()
+    for source in (
+        shared_data / "livebench" / "dev_answers_cta.jsonl",
+        shared_data / "livebench" / "offrelease" / "dev_answers_paraphrase.jsonl",
+    ):
+        with (folder / "zft.jsonl").open("a", encoding="utf-8") as handle:
+            for line in source.read_text().splitlines():
+                row = json.loads(line)
+                handle.write(
+                    json.dumps(
+                        {
+                            "question_id": row["question_id"],
+                            "model_id": row["model_id"],
+                            "choices": [{"index": 0, "turns": [row["model_output"]]}],
+                        }
+                    )
+                    + "\n"
+                )
+    stray = {
+        "question_id": "not-a-livebench-question",
+        "model_id": "zft-community-8b-bs4",
+        "choices": [{"index": 0, "turns": ["x"]}],
+    }
+    with (folder / "zft.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(stray) + "\n")
+    out = tmp_path / "scores.jsonl"
+    result = sosbench(
+        "livebench",
+        "score",
+        "-q",
+        str(shared_data / "livebench"),
+        "-a",
+        str(folder),
+        "-o",
+        str(out),
+        "--workers",
+        "1",
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: 61 of 121 answers left out: 60 answer questions released after 2024-06-24 "
+        "(pass --release to score them); 1 answer no question of release 2024-06-24 in --questions "
+        "(removed before it, or another question set)"
+    ]
+    assert len(out.read_text().splitlines()) == 60  # the cta answers, all scored

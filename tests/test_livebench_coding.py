@@ -33,10 +33,12 @@ from sosbench.livebench._coding import (
 from sosbench.livebench._sandbox import _json_depth_ok, bwrap_command
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _sandbox_attacks as attacks  # noqa: E402
+import _sandbox_attacks as attacks
 
 SMALL = SandboxLimits(test_timeout_s=2, memory_bytes=1024**3, max_output_bytes=1024**2)
-needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)")
+needs_bwrap = pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)"
+)
 
 
 def _private(tests: list[dict[str, str]]) -> str:
@@ -45,8 +47,14 @@ def _private(tests: list[dict[str, str]]) -> str:
 
 def _call_question(func: str, tests: list[tuple[str, str]]) -> dict[str, Any]:
     cases = [{"input": i, "output": o, "testtype": "functional"} for i, o in tests]
-    return {"question_id": func, "task": "LCB_generation", "turns": [func], "public_test_cases": json.dumps(cases[:1]),
-            "private_test_cases": _private(cases[1:]), "original_json": {"metadata": json.dumps({"func_name": func})}}  # fmt: skip
+    return {
+        "question_id": func,
+        "task": "LCB_generation",
+        "turns": [func],
+        "public_test_cases": json.dumps(cases[:1]),
+        "private_test_cases": _private(cases[1:]),
+        "original_json": {"metadata": json.dumps({"func_name": func})},
+    }
 
 
 def _fenced(code: str) -> str:
@@ -94,11 +102,18 @@ def test_functional_comparison_converts_only_a_top_level_tuple() -> None:
 
 @needs_bwrap
 def test_one_process_per_answer_keeps_state_across_test_cases() -> None:
-    counter = "class Solution:\n    calls = []\n    def f(self, x):\n        self.calls.append(x)\n        return len(self.calls)"
+    counter = (
+        "class Solution:\n    calls = []\n    def f(self, x):\n        self.calls.append(x)\n"
+        "        return len(self.calls)"
+    )
     question = _call_question("f", [("0", "1"), ("0", "2"), ("0", "3")])
     assert score_coding(question, _fenced(counter), corrected=False, limits=SMALL) == 1.0
-    assert not run_tests("def f(x):\n    return 1", [{"input": "0", "output": "1"}] * 2 + [{"input": "0", "output": "2"}],
-                         "f", limits=SMALL)  # fmt: skip
+    assert not run_tests(
+        "def f(x):\n    return 1",
+        [{"input": "0", "output": "1"}] * 2 + [{"input": "0", "output": "2"}],
+        "f",
+        limits=SMALL,
+    )
 
 
 @needs_bwrap
@@ -128,7 +143,7 @@ def test_result_lines_nested_too_deeply_are_refused_before_parsing() -> None:
 def test_missing_bubblewrap_fails_at_once_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     check_available.cache_clear()
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(SosbenchError, match="apt-get install bubblewrap.*--sandbox none"):
+    with pytest.raises(SosbenchError, match=r"apt-get install bubblewrap.*--sandbox none"):
         check_available("bwrap")
     with pytest.raises(SosbenchError, match="bubblewrap"):
         bwrap_command({}, SMALL)
@@ -139,16 +154,35 @@ def test_missing_bubblewrap_fails_at_once_with_what_to_do(monkeypatch: pytest.Mo
 def test_missing_bubblewrap_stops_livebench_score_before_scoring(tmp_path: Path) -> None:
     question = attacks.question("q")
     (tmp_path / "q.jsonl").write_text(json.dumps(question) + "\n", encoding="utf-8")
-    answer = {"question_id": "q", "model_id": "m", "choices": [{"index": 0, "turns": [_fenced(attacks.HONEST)]}]}
+    answer = {
+        "question_id": "q",
+        "model_id": "m",
+        "choices": [{"index": 0, "turns": [_fenced(attacks.HONEST)]}],
+    }
     (tmp_path / "a.jsonl").write_text(json.dumps(answer) + "\n", encoding="utf-8")
     env = {**os.environ, "PATH": str(tmp_path)}  # no bwrap on this PATH
-    command = [sys.executable, "-m", "sosbench.cli", "livebench", "score", "-q", str(tmp_path / "q.jsonl"), "-a",
-               str(tmp_path / "a.jsonl")]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "sosbench.cli",
+        "livebench",
+        "score",
+        "-q",
+        str(tmp_path / "q.jsonl"),
+        "-a",
+        str(tmp_path / "a.jsonl"),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode != 0
     assert done.stderr.strip().splitlines()[-1].startswith("error: ") and "bubblewrap" in done.stderr
-    unsafe = subprocess.run([*command, "--sandbox", "none", "-o", str(tmp_path / "s.jsonl")], env=env,
-                            capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    unsafe = subprocess.run(
+        [*command, "--sandbox", "none", "-o", str(tmp_path / "s.jsonl")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert unsafe.returncode == 0, unsafe.stderr
     assert "unsandboxed" in unsafe.stderr
     assert json.loads((tmp_path / "s.jsonl").read_text())["sandbox"] == "none"
@@ -210,7 +244,7 @@ def _run_as_nobody(command: list[str], workdir: Path) -> subprocess.CompletedPro
     needed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, Path(__file__).resolve().parents[1])}
     under_root = sorted(str(p) for p in needed if p.is_relative_to("/root"))
     view = workdir / ".root-view"
-    binds = "".join(f"mkdir -p {p} && mount --bind {view}{p[len('/root'):]} {p}\n" for p in under_root)
+    binds = "".join(f"mkdir -p {p} && mount --bind {view}{p[len('/root') :]} {p}\n" for p in under_root)
     shell = (
         f"set -e\nmkdir -p {view}\nmount --bind /root {view}\n"
         f"mount -t tmpfs -o mode=755 tmpfs /root\n{binds}"
@@ -218,18 +252,25 @@ def _run_as_nobody(command: list[str], workdir: Path) -> subprocess.CompletedPro
     )
     if not under_root:
         shell = f'exec setpriv --reuid=65534 --regid=65534 --clear-groups env HOME={workdir} "$@"\n'
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell, "sh", *command],
-                          capture_output=True, text=True, timeout=1200, check=False)  # fmt: skip
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell, "sh", *command],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
 
 
 @needs_bwrap
 def test_scoring_works_under_a_low_hard_ulimit_v() -> None:
     """Clusters often set a hard address-space limit; the sandbox's default stays below it."""
     script = (
-        "import json, sys\nsys.path.insert(0, %r)\nimport _sandbox_attacks as a\n"
+        f"import json, sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\nimport _sandbox_attacks as "
+        "a\n"
         "from sosbench.livebench import score_many\n"
-        "print(json.dumps(score_many([(a.question('q'), a.fenced('import numpy\\n' + a.HONEST))], workers=1)))"
-    ) % str(Path(__file__).parent)
+        "print(json.dumps(score_many([(a.question('q'), a.fenced('import numpy\\n' + a.HONEST))], "
+        "workers=1)))"
+    )
     limit = 1536 * 1024**2
     command = ["sh", "-c", f'ulimit -v {limit // 1024} && exec "$@"', "sh", sys.executable, "-c", script]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)

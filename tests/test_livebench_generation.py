@@ -94,7 +94,7 @@ def _stand_ins() -> dict[str, list[dict[str, Any]]]:
             **common,
         },
     ]
-    return {"coding": coding, "language": language}  # fmt: skip
+    return {"coding": coding, "language": language}
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,8 @@ def mirror(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
                         (shared_data / "livebench" / f"questions_{task}.jsonl").read_text(encoding="utf-8")
                     )
         (folder / "README.md").write_text(
-            "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: test\n    path: test.jsonl\n---\n"
+            "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: test\n    path: "
+            "test.jsonl\n---\n"
         )
     return root
 
@@ -126,14 +127,23 @@ def generated(tiny_model: Path, mirror: Path, tmp_path_factory: pytest.TempPathF
 
     wrappers = tmp_path_factory.mktemp("wrappers")
     for category in CATEGORIES:
-        spec = {"group": f"wrap_livebench_{category}", "task": [f"livebench_{category}"],
-                "dataset_path": str(mirror / "livebench" / category)}  # fmt: skip
+        spec = {
+            "group": f"wrap_livebench_{category}",
+            "task": [f"livebench_{category}"],
+            "dataset_path": str(mirror / "livebench" / category),
+        }
         (wrappers / f"wrap_{category}.yaml").write_text(yaml.safe_dump(spec))
     manager = TaskManager(include_path=[str(definitions_dir()), str(wrappers)], include_defaults=False)
     return lm_eval.simple_evaluate(
-        model="hf", model_args=f"pretrained={tiny_model},dtype=float32,device=cpu", tasks=[f"wrap_livebench_{c}" for c in CATEGORIES],
-        task_manager=manager, limit=LIMIT, gen_kwargs="max_gen_toks=16", log_samples=True, apply_chat_template=True,
-    )  # fmt: skip
+        model="hf",
+        model_args=f"pretrained={tiny_model},dtype=float32,device=cpu",
+        tasks=[f"wrap_livebench_{c}" for c in CATEGORIES],
+        task_manager=manager,
+        limit=LIMIT,
+        gen_kwargs="max_gen_toks=16",
+        log_samples=True,
+        apply_chat_template=True,
+    )
 
 
 def test_every_task_generates_from_the_mirror_with_greedy_chat_prompts(
@@ -186,7 +196,7 @@ def test_finalize_run_writes_answers_and_scores(generated: dict[str, Any], tmp_p
 def test_finalize_run_names_a_missing_sample_file(tmp_path: Path) -> None:
     from sosbench.errors import SosbenchError
 
-    with pytest.raises(SosbenchError, match="samples_livebench_web_of_lies_v2.jsonl is missing"):
+    with pytest.raises(SosbenchError, match=r"samples_livebench_web_of_lies_v2.jsonl is missing"):
         finalize_run(tmp_path, "reasoning", "m")
     with pytest.raises(SosbenchError, match="unknown LiveBench category 'spatial'"):
         finalize_run(tmp_path, "spatial", "m")

@@ -72,9 +72,15 @@ def coding_scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
 def test_the_cases_cover_every_task_of_the_file(shared_data: Path) -> None:
     assert CASES.is_file(), f"{CASES} is missing"
     assert {row["task"] for row in ROWS} == {
-        "LCB_generation", "coding_completion", "connections", "plot_unscrambling", "tablereformat", "typos",
-        "web_of_lies_v2", "zebra_puzzle",
-    }  # fmt: skip
+        "LCB_generation",
+        "coding_completion",
+        "connections",
+        "plot_unscrambling",
+        "tablereformat",
+        "typos",
+        "web_of_lies_v2",
+        "zebra_puzzle",
+    }
     assert len({row["id"] for row in ROWS}) == len(ROWS)
 
 
@@ -156,8 +162,9 @@ def _task_utils(path: Path) -> Any:
     return module
 
 
-def _assert_run_path_agrees(run: dict[str, float], scored: dict[str, float], rows: list[dict[str, Any]],
-                            folder: Path, workers: int) -> None:  # fmt: skip
+def _assert_run_path_agrees(
+    run: dict[str, float], scored: dict[str, float], rows: list[dict[str, Any]], folder: Path, workers: int
+) -> None:
     """The run path stores the stripped generation (as LiveBench's gen_model_answer did), so each row
     must score as ``sosbench livebench score`` scores its stripped answer (``scored`` where stripping
     changes nothing)."""
@@ -174,6 +181,7 @@ def test_run_path_scores_like_livebench_score(tmp_path: Path, official_scores: d
     _assert_run_path_agrees(run, official_scores, OTHER, tmp_path / "stripped", workers=1)
 
 
+@pytest.mark.slow  # runs the 54 sandboxed coding answers a second time; the plumbing is the fast test's above
 def test_coding_run_path_scores_like_livebench_score(tmp_path: Path, coding_scores: dict[str, float]) -> None:
     run = _run_path(tmp_path / "run", CODE, workers=CODING_WORKERS)
     _assert_run_path_agrees(run, coding_scores, CODE, tmp_path / "stripped", workers=CODING_WORKERS)

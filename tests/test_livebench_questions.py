@@ -1,4 +1,5 @@
-"""Loading LiveBench questions from question.jsonl files, folders and hub-like mirror folders; the release filter."""
+"""Loading LiveBench questions from question.jsonl files, folders and hub-like mirror folders; the release
+filter."""
 
 from __future__ import annotations
 
@@ -12,9 +13,20 @@ import pytest
 from sosbench.errors import SosbenchError
 from sosbench.livebench import CATEGORIES, ensure_punkt_tab, in_release, load_questions
 
-COUNTS_0624 = {"cta": 50, "tablejoin": 50, "tablereformat": 50, "paraphrase": 50, "simplify": 50,
-               "story_generation": 50, "summarize": 50, "AMPS_Hard": 100, "math_comp": 96, "olympiad": 36,
-               "web_of_lies_v2": 50, "zebra_puzzle": 50}  # fmt: skip
+COUNTS_0624 = {
+    "cta": 50,
+    "tablejoin": 50,
+    "tablereformat": 50,
+    "paraphrase": 50,
+    "simplify": 50,
+    "story_generation": 50,
+    "summarize": 50,
+    "AMPS_Hard": 100,
+    "math_comp": 96,
+    "olympiad": 36,
+    "web_of_lies_v2": 50,
+    "zebra_puzzle": 50,
+}
 
 
 def _counts(questions: list[dict]) -> dict[str, int]:
@@ -93,7 +105,7 @@ def test_release_rule(row: dict, kept: bool) -> None:
 
 
 def test_bad_inputs_give_one_line_errors(shared_data: Path, tmp_path: Path) -> None:
-    with pytest.raises(SosbenchError, match="questions not found: .*nowhere"):
+    with pytest.raises(SosbenchError, match=r"questions not found: .*nowhere"):
         load_questions(tmp_path / "nowhere")
     bad = tmp_path / "question.jsonl"
     bad.write_text('{"question_id": "a"\n')
@@ -116,8 +128,15 @@ def test_punkt_tab_is_written_offline_and_splits_sentences(tmp_path: Path) -> No
     folder = ensure_punkt_tab(tmp_path)
     assert folder == tmp_path / "tokenizers" / "punkt_tab" / "english"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "abbrev_types.txt", "collocations.tab", "ortho_context.tab", "sent_starters.txt"]  # fmt: skip
-    text = "Hello Mr. Smith. He arrived at 5 p.m. on Jan. 3 and left. Dr. Who? Yes! It cost $3.50 in the U.S. today."
+        "abbrev_types.txt",
+        "collocations.tab",
+        "ortho_context.tab",
+        "sent_starters.txt",
+    ]
+    text = (
+        "Hello Mr. Smith. He arrived at 5 p.m. on Jan. 3 and left. Dr. Who? Yes! "
+        "It cost $3.50 in the U.S. today."
+    )
     assert (
         len(PunktSentenceTokenizer(load_punkt_params(FileSystemPathPointer(str(folder)))).tokenize(text)) == 5
     )  # these very files

@@ -1,4 +1,5 @@
-"""The native LiveBench scorers reproduce LiveBench's 2024-07-24 scorer on real answers (../shared/data/livebench).
+"""The native LiveBench scorers reproduce LiveBench's 2024-07-24 scorer on real answers
+(../shared/data/livebench).
 
 Every dev answer must get exactly its reference score (0/1 tasks) or within 1e-6 (partial credit);
 scoring each question's own ground truth must give the documented ceilings; the corrected protocol
@@ -8,6 +9,7 @@ must lift exactly the documented defects.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,15 +21,42 @@ from sosbench.livebench import score_many, score_question
 BINARY = {"cta", "tablereformat", "AMPS_Hard", "math_comp", "web_of_lies_v2", "zebra_puzzle"}
 IF_TASKS = ("paraphrase", "simplify", "story_generation", "summarize")
 # (subfolder, task) pairs that have dev answers (the 06-24 IF/olympiad answer files are empty).
-ANSWERED = [("", t) for t in ("cta", "tablejoin", "tablereformat", "AMPS_Hard", "math_comp", "web_of_lies_v2",
-                              "zebra_puzzle")] + [("offrelease", t) for t in ("AMPS_Hard", "olympiad", *IF_TASKS)]  # fmt: skip
-CEILINGS = {  # task -> ids (8-hex prefixes) whose ground truth scores < 1 (docs/livebench-scoring.md section 6)
-    "AMPS_Hard": {"0850642f", "0af12624", "220a7fc7", "495529c1", "4b65576e", "544ed42d", "55e8bfdc", "81774be8",
-                  "98aafbc5", "bca7b428", "f67b8e33"},
+ANSWERED = [
+    ("", t)
+    for t in ("cta", "tablejoin", "tablereformat", "AMPS_Hard", "math_comp", "web_of_lies_v2", "zebra_puzzle")
+] + [("offrelease", t) for t in ("AMPS_Hard", "olympiad", *IF_TASKS)]
+# task -> ids (8-hex prefixes) whose ground truth scores < 1 (../shared/docs/livebench-scoring.md section 6)
+CEILINGS = {
+    "AMPS_Hard": {
+        "0850642f",
+        "0af12624",
+        "220a7fc7",
+        "495529c1",
+        "4b65576e",
+        "544ed42d",
+        "55e8bfdc",
+        "81774be8",
+        "98aafbc5",
+        "bca7b428",
+        "f67b8e33",
+    },
     "tablereformat": {"0d102a27", "31b5500f", "35b3098f", "3f9091eb", "b64b2155", "c55626b8", "f44bcc50"},
-    "zebra_puzzle": {"b5861458", "86d1093b", "149f7369", "072fe18d", "2245e7c6", "51f6e96c", "56ed8e93", "bc8a2030"},
-    "cta": set(), "tablejoin": set(), "math_comp": set(), "olympiad": set(), "web_of_lies_v2": set(),
-}  # fmt: skip
+    "zebra_puzzle": {
+        "b5861458",
+        "86d1093b",
+        "149f7369",
+        "072fe18d",
+        "2245e7c6",
+        "51f6e96c",
+        "56ed8e93",
+        "bc8a2030",
+    },
+    "cta": set(),
+    "tablejoin": set(),
+    "math_comp": set(),
+    "olympiad": set(),
+    "web_of_lies_v2": set(),
+}
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -44,8 +73,8 @@ def test_dev_answers_match_reference_scores(shared_data: Path, sub: str, task: s
     questions = _questions(folder, task)
     answers = _rows(folder / f"dev_answers_{task}.jsonl")
     assert answers, f"no fixture rows for {task}"
-    scores = score_many([(questions[a["question_id"]], a["model_output"]) for a in answers], workers=2)
-    for answer, score in zip(answers, scores):
+    scores = score_many([(questions[a["question_id"]], a["model_output"]) for a in answers], workers=1)
+    for answer, score in zip(answers, scores, strict=True):
         where = f"{task} {answer['question_id'][:8]} {answer['model_id']}"
         if task in BINARY:
             assert score == answer["reference_score"], where
@@ -70,17 +99,21 @@ def test_ground_truth_self_scores_give_the_documented_ceilings(shared_data: Path
     questions = _questions(folder, task)
     rows = _rows(folder / f"gt_self_scores_{task}.jsonl")
     assert len(rows) == len(questions)
-    scores = score_many([(questions[r["question_id"]], r["gt_answer"]) for r in rows], workers=2)
+    scores = score_many([(questions[r["question_id"]], r["gt_answer"]) for r in rows], workers=1)
     assert [s for s in scores] == [r["gt_self_score"] for r in rows]
-    below = {r["question_id"][:8] for r, s in zip(rows, scores) if s < 1}
+    below = {r["question_id"][:8] for r, s in zip(rows, scores, strict=True) if s < 1}
     assert below == CEILINGS[task]
 
 
-def test_offrelease_ceilings(shared_data: Path) -> None:
+def test_offrelease_ceilings_through_the_process_pool(shared_data: Path) -> None:
+    """The one scorer test that takes the pool path (50 slow AMPS_Hard answers); the others score serially."""
+    from sosbench.livebench._parallel import MIN_PARALLEL_ITEMS
+
     folder = shared_data / "livebench" / "offrelease"
     for task, expected in (("AMPS_Hard", 43), ("olympiad", 36)):
         questions = _questions(folder, task)
         rows = _rows(folder / f"gt_self_scores_{task}.jsonl")
+        assert task != "AMPS_Hard" or len(rows) >= MIN_PARALLEL_ITEMS
         scores = score_many([(questions[r["question_id"]], r["gt_answer"]) for r in rows], workers=2)
         assert sum(scores) == expected
         assert scores == [r["gt_self_score"] for r in rows]
@@ -93,9 +126,9 @@ def _gt_scores(shared_data: Path, task: str, protocol: str) -> dict[str, float]:
         r for r in _rows(folder / f"gt_self_scores_{task}.jsonl") if r["question_id"][:8] in CEILINGS[task]
     ]
     scores = score_many(
-        [(questions[r["question_id"]], r["gt_answer"]) for r in rows], protocol=protocol, workers=2
+        [(questions[r["question_id"]], r["gt_answer"]) for r in rows], protocol=protocol, workers=1
     )
-    return {r["question_id"][:8]: s for r, s in zip(rows, scores)}
+    return {r["question_id"][:8]: s for r, s in zip(rows, scores, strict=True)}
 
 
 def test_corrected_protocol_fixes_the_nan_table_defect(shared_data: Path) -> None:
@@ -148,7 +181,8 @@ def test_sympy_wall_backstop_kills_and_restarts_the_child() -> None:
         judge.close()
 
 
-# Hand-computed cases for the rules of the tasks without fixtures (docs/livebench-scoring.md 4.8-4.10).
+# Hand-computed cases for the rules of the tasks without fixtures (../shared/docs/livebench-scoring.md
+# 4.8-4.10).
 CONNECTIONS_GT = "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p"
 
 
@@ -185,9 +219,13 @@ def test_plot_unscrambling(answer: str, expected: float) -> None:
 
 @pytest.mark.parametrize(
     ("answer", "expected"),
-    [("Here it is:\nThe fixed sentence.\n\n", 1.0), ("The fixed sentence.\nmore", 0.0), ("   \n", 0.0),
-     ("the fixed sentence.", 0.0)],
-)  # fmt: skip
+    [
+        ("Here it is:\nThe fixed sentence.\n\n", 1.0),
+        ("The fixed sentence.\nmore", 0.0),
+        ("   \n", 0.0),
+        ("the fixed sentence.", 0.0),
+    ],
+)
 def test_typos_last_nonempty_line_case_sensitive(answer: str, expected: float) -> None:
     question = {"task": "typos", "ground_truth": "The fixed sentence.", "turns": [""]}
     assert score_question(question, answer) == expected
@@ -203,9 +241,14 @@ def test_typos_whitespace_last_line_scores_zero_only_in_paper(tail: str) -> None
 
 @pytest.mark.parametrize(
     ("truth", "answer", "paper", "corrected"),
-    [("three", "***3***", 1.0, 1.0), ("3", "***three***", 0.0, 1.0), ("3", "so it is Three", 0.0, 1.0),
-     ("Tea", "***tea***", 1.0, 1.0), ("thriller movies", "***Thriller***", 1.0, 1.0)],
-)  # fmt: skip
+    [
+        ("three", "***3***", 1.0, 1.0),
+        ("3", "***three***", 0.0, 1.0),
+        ("3", "so it is Three", 0.0, 1.0),
+        ("Tea", "***tea***", 1.0, 1.0),
+        ("thriller movies", "***Thriller***", 1.0, 1.0),
+    ],
+)
 def test_zebra_number_words(truth: str, answer: str, paper: float, corrected: float) -> None:
     question = {"task": "zebra_puzzle", "ground_truth": truth, "turns": [""]}
     assert score_question(question, answer, protocol="paper") == paper
@@ -221,3 +264,53 @@ def test_unknown_task_is_a_clear_error() -> None:
         score_question(
             {"question_id": "q", "task": "cta", "turns": [""], "ground_truth": "a"}, "a", protocol="lenient"
         )
+
+
+def test_fast_scorers_never_start_a_process_pool(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """60 exact-match answers cost microseconds each: a pool (seconds to start) must not be started."""
+    from sosbench.livebench import _parallel
+
+    def no_pool(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a process pool was started for fast scorers")
+
+    monkeypatch.setattr(_parallel, "ProcessPoolExecutor", no_pool)
+    folder = shared_data / "livebench"
+    items = []
+    for task in ("cta", "web_of_lies_v2"):
+        questions = _questions(folder, task)
+        items += [
+            (questions[r["question_id"]], r["gt_answer"])
+            for r in _rows(folder / f"gt_self_scores_{task}.jsonl")
+        ]
+    assert len(items) >= 2 * _parallel.MIN_PARALLEL_ITEMS
+    assert score_many(items, workers=2) == [1.0] * len(items)
+
+
+def test_every_task_of_the_release_has_a_scorer_and_only_sandbox_and_sympy_are_slow() -> None:
+    from sosbench.livebench._scorers import scorers
+    from sosbench.suite import livebench_release
+
+    registry = scorers()
+    assert set(livebench_release().tasks) <= set(registry.names())
+    assert {task for task in registry.names() if registry.get(task).slow} == {
+        "LCB_generation",
+        "coding_completion",
+        "AMPS_Hard",
+    }
+
+
+def test_plugin_scorer_registers_a_new_task(tmp_path: Path, install_plugin: Callable[..., None]) -> None:
+    from sosbench.livebench import _scorers
+
+    code = (
+        "from sosbench.livebench._scorers import TaskScorer\n"
+        "spatial = TaskScorer(lambda q, a, s: float(a.strip() == q['ground_truth']))\n"
+    )
+    install_plugin(tmp_path, "sosbench.livebench_scorers", "spatial", "my_scorer_plugin:spatial", code)
+    _scorers.scorers.cache_clear()
+    try:
+        question = {"question_id": "q", "task": "spatial", "turns": [""], "ground_truth": "left"}
+        assert score_question(question, " left ") == 1.0
+        assert score_question(question, "right") == 0.0
+    finally:
+        _scorers.scorers.cache_clear()

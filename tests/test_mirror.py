@@ -25,14 +25,21 @@ BENCHES = "xstest,bbq"
 
 def sosbench(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sosbench.cli", *args], capture_output=True, text=True, timeout=300, env=dict(os.environ), check=False
+        [sys.executable, "-m", "sosbench.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+        check=False,
     )
 
 
 @pytest.fixture(scope="module")
 def copied(sample_mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("copy") / "mirror"
-    result = sosbench("data", "pull", "--data-dir", str(target), "--benchmarks", BENCHES, "--from", str(sample_mirror))
+    result = sosbench(
+        "data", "pull", "--data-dir", str(target), "--benchmarks", BENCHES, "--from", str(sample_mirror)
+    )
     assert result.returncode == 0, result.stderr
     assert "2 dataset(s) copied" in result.stderr
     assert str(target) in result.stderr
@@ -73,7 +80,9 @@ def test_verify_passes_on_an_intact_mirror(copied: Path) -> None:
 
 def test_second_pull_copies_nothing(copied: Path, sample_mirror: Path) -> None:
     before = load_manifest(copied)
-    result = sosbench("data", "pull", "--data-dir", str(copied), "--benchmarks", BENCHES, "--from", str(sample_mirror))
+    result = sosbench(
+        "data", "pull", "--data-dir", str(copied), "--benchmarks", BENCHES, "--from", str(sample_mirror)
+    )
     assert result.returncode == 0, result.stderr
     assert "0 dataset(s) copied" in result.stderr
     assert load_manifest(copied) == before
@@ -111,7 +120,9 @@ def test_verify_of_a_folder_that_is_no_mirror(tmp_path: Path) -> None:
 
 
 def test_pull_from_a_source_lacking_the_dataset_names_it(copied: Path, tmp_path: Path) -> None:
-    result = sosbench("data", "pull", "--data-dir", str(tmp_path / "m"), "--benchmarks", "wmdp", "--from", str(copied))
+    result = sosbench(
+        "data", "pull", "--data-dir", str(tmp_path / "m"), "--benchmarks", "wmdp", "--from", str(copied)
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1

@@ -54,7 +54,8 @@ def report_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_run_folder(root / "run-b", "my-dpo")
     judge = root / "judge.csv"
     judge.write_text(
-        'model,score,rating_q025,rating_q975,CI\nmy-sft,12.5,11,14,"(-1.5, +1.5)"\nmy-dpo,30.1,28,32,"(-2.1, +1.9)"\n'
+        'model,score,rating_q025,rating_q975,CI\nmy-sft,12.5,11,14,"(-1.5, +1.5)"\nmy-dpo,30.1,28,32,"(-2.1, '
+        '+1.9)"\n'
     )
     audit = root / "audit.json"
     audit.write_text(json.dumps(AUDIT))
@@ -157,7 +158,7 @@ def test_report_input_errors(tmp_path: Path) -> None:
     with pytest.raises(SosbenchError, match=r"audit\.json: not a judge audit"):
         read_audit(bad)
     result = CliRunner().invoke(app, ["report", "--html", str(tmp_path / "x.html")])
-    assert result.exit_code != 0 and "nothing to report" in str(result.exception)
+    assert result.exit_code == 1 and result.stderr.startswith("error: nothing to report")
 
 
 # --- headless Chromium -----------------------------------------------------------------------------
@@ -286,22 +287,30 @@ def test_report_in_headless_chromium(report_files, chromium: DevTools) -> None:
     # the breakdown keeps its model column visible while scrolling
     assert chromium.evaluate("getComputedStyle(document.querySelector('#breakdown td')).position") == "sticky"
     # the per-item view: two differing items of gpqa, filterable by benchmark and searchable
-    visible = "Array.from(document.querySelectorAll('#items tbody tr')).filter(r => r.style.display !== 'none').length"
-    assert chromium.evaluate(visible) == 2
-    chromium.evaluate(
-        "const s = document.getElementById('item-benchmark'); s.value = 'gpqa'; s.dispatchEvent(new Event('change'))"
+    visible = (
+        "Array.from(document.querySelectorAll('#items tbody tr'))"
+        ".filter(r => r.style.display !== 'none').length"
     )
     assert chromium.evaluate(visible) == 2
     chromium.evaluate(
-        "const q = document.getElementById('item-search'); q.value = 'no such text'; q.dispatchEvent(new Event('input'))"
+        "const s = document.getElementById('item-benchmark'); s.value = 'gpqa'; s.dispatchEvent(new "
+        "Event('change'))"
+    )
+    assert chromium.evaluate(visible) == 2
+    chromium.evaluate(
+        "const q = document.getElementById('item-search'); q.value = 'no such text'; q.dispatchEvent(new "
+        "Event('input'))"
     )
     assert chromium.evaluate(visible) == 0
-    chromium.evaluate("const r = document.getElementById('item-search'); r.value = document.querySelector('#items td.text')"
-                      ".textContent; r.dispatchEvent(new Event('input'))")  # fmt: skip
+    chromium.evaluate(
+        "const r = document.getElementById('item-search'); r.value = document.querySelector('#items td.text')"
+        ".textContent; r.dispatchEvent(new Event('input'))"
+    )
     assert chromium.evaluate(visible) == 1
     boxes = chromium.evaluate(
         "Array.from(document.querySelectorAll('figure.figure')).map(f => { const r = f.querySelector('svg')"
-        ".getBoundingClientRect(); return [f.id, r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]; })"
+        ".getBoundingClientRect(); return [f.id, r.left + window.scrollX, r.top + window.scrollY, r.width, "
+        "r.height]; })"
     )
     assert {b[0].removeprefix("fig-") for b in boxes} == FIGURES
     for name, x, y, width, height in boxes:

@@ -198,7 +198,7 @@ def test_same_model_from_two_inputs_is_merged(tmp_path: Path) -> None:
     ("content", "name", "message"),
     [
         (None, "missing.json", r"missing\.json: no such file"),
-        ("{not json", "broken.json", r"broken\.json: malformed JSON"),
+        ("{not json", "broken.json", r"broken\.json:1: not valid JSON"),
         (
             json.dumps({"results": {"hellaswag": {"acc,none": 0.5}}}),
             "other.json",
@@ -212,7 +212,7 @@ def test_same_model_from_two_inputs_is_merged(tmp_path: Path) -> None:
         (
             json.dumps({"results": {"sos_cdna": {"acc,none": "high"}}}),
             "nan.json",
-            r"nan\.json: sos_cdna/acc is 'high', not a number",
+            r"nan\.json: results\.sos_cdna\.acc,none: Value error, expected a number .*found 'high'",
         ),
         ("model,foo\nx,1\n", "weird.csv", r"weird\.csv: unknown CSV layout"),
         (
@@ -235,7 +235,7 @@ def test_bad_inputs_give_one_line_errors_naming_the_file(tmp_path: Path, content
 def test_run_folder_errors(tmp_path: Path) -> None:
     write_run_folder(tmp_path / "run", "m", skip=tuple(b.name for b in benchmarks() if b.name != "cdna"))
     (tmp_path / "run" / "cdna" / "results.json").write_text("[1, 2")
-    with pytest.raises(SosbenchError, match=r"cdna/results\.json: malformed JSON"):
+    with pytest.raises(SosbenchError, match=r"cdna/results\.json:1: not valid JSON"):
         read_path(tmp_path / "run")
     (tmp_path / "empty").mkdir()
     with pytest.raises(SosbenchError, match=r"empty: neither a run folder"):
@@ -253,7 +253,7 @@ def test_cli_error_is_one_line_naming_the_file(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0
-    assert proc.stderr.startswith(f"error: {bad}: malformed JSON")
+    assert proc.stderr.startswith(f"error: {bad}:1: not valid JSON")
 
 
 def test_livebench_rows_as_a_json_list(tmp_path: Path) -> None:
@@ -267,3 +267,172 @@ def test_livebench_rows_as_a_json_list(tmp_path: Path) -> None:
     assert model.model == "m"
     comps = model.benchmarks["livebench-reasoning"].components
     assert [c.value for c in comps] == [1.0, 0.5]
+
+
+# ------------------------------------------------------------------ values that were silently wrong
+
+
+def _one_benchmark_run(root: Path, name: str = "cdna") -> Path:
+    write_run_folder(
+        root, "m", skip=tuple(b.name for b in benchmarks() if b.name != name), with_samples=False
+    )
+    return root / name
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"acc,none": 7.5, "acc_stderr,none": 0.01}, r"sos_cdna/acc is 7\.5, not a score in \[0, 1\]"),
+        ({"acc,none": 0.5, "acc_stderr,none": -0.01}, r"sos_cdna/acc stderr is -0\.01, not a standard error"),
+        ({"acc,none": float("inf"), "acc_stderr,none": 0.01}, r"sos_cdna/acc is inf, not a score"),
+        ({"acc,none": 0.5, "acc_stderr,none": float("inf")}, r"stderr is inf, not a standard error"),
+        ({"acc,none": float("nan")}, r"sos_cdna/acc is nan, not a number"),
+        ({"acc,none": 0.5, "accuracy": 0.5}, r"results\.sos_cdna: Value error, unknown key 'accuracy'"),
+        ({"acc,none": True}, r"results\.sos_cdna\.acc,none: Value error, expected a number"),
+    ],
+)
+def test_results_values_outside_their_range_are_refused(tmp_path: Path, entry: dict, message: str) -> None:
+    folder = _one_benchmark_run(tmp_path / "run")
+    (folder / "results.json").write_text(
+        json.dumps({"results": {"sos_cdna": entry}})
+    )  # Infinity/NaN literals
+    with pytest.raises(SosbenchError, match=message) as info:
+        read_path(tmp_path / "run")
+    assert "\n" not in str(info.value)
+
+
+def test_results_sections_are_typed(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_text(
+        json.dumps({"results": {"sos_cdna": {"acc,none": 0.5}}, "n-samples": {"sos_cdna": {"original": "9"}}})
+    )
+    with pytest.raises(
+        SosbenchError, match=r"n-samples\.sos_cdna\.original: Input should be a valid integer"
+    ):
+        read_results_json(path)
+    path.write_text(json.dumps({"results": {"sos_cdna": {"acc,none": 0.5}}, "reslts": {}}))
+    with pytest.raises(SosbenchError, match=r"reslts: Extra inputs are not permitted"):
+        read_results_json(path)
+
+
+def test_samples_log_values_are_checked(tmp_path: Path) -> None:
+    write_run_folder(tmp_path / "run", "m", skip=tuple(b.name for b in benchmarks() if b.name != "cdna"))
+    log = tmp_path / "run" / "cdna" / "samples_sos_cdna.jsonl"
+    log.write_text(json.dumps({"doc_id": 0, "acc": "yes"}) + "\n")
+    with pytest.raises(SosbenchError, match=r"samples_sos_cdna\.jsonl:1: acc is 'yes', not a number"):
+        read_path(tmp_path / "run")
+    log.write_text(json.dumps({"doc_id": 0, "acc": 3.0}) + "\n")
+    with pytest.raises(SosbenchError, match=r"samples_sos_cdna\.jsonl:1: acc is 3\.0, not a score"):
+        read_path(tmp_path / "run")
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ("garbage", r"done\.json:1: not valid JSON"),
+        ("[]", r"done\.json: expected a JSON object"),
+        (json.dumps({"finished": "yes"}), r"done\.json: benchmark: Field required.*delete .*cdna and rerun"),
+        (
+            json.dumps({"benchmark": "cdna", "config_hash": "x", "extra": 1}),
+            r"done\.json: extra: Extra inputs",
+        ),
+        (
+            json.dumps({"benchmark": "bbq", "config_hash": "x"}),
+            r"done\.json: marks benchmark 'bbq', not 'cdna'",
+        ),
+    ],
+)
+def test_a_garbage_done_marker_is_an_error_not_a_finished_benchmark(
+    tmp_path: Path, marker: str, message
+) -> None:
+    folder = _one_benchmark_run(tmp_path / "run")
+    (folder / "done.json").write_text(marker)
+    with pytest.raises(SosbenchError, match=message):
+        read_path(tmp_path / "run")
+
+
+def test_a_done_marker_of_another_configuration_is_refused(tmp_path: Path) -> None:
+    folder = _one_benchmark_run(tmp_path / "run")
+    manifest = tmp_path / "run" / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "config_hash": "y"}))
+    with pytest.raises(SosbenchError, match=r"finished under another configuration"):
+        read_path(tmp_path / "run")
+    (folder / "done.json").write_text(json.dumps({"benchmark": "cdna", "config_hash": "y", "seconds": 2}))
+    assert list(read_path(tmp_path / "run")[0].benchmarks) == ["cdna"]
+
+
+def test_a_manifest_with_wrong_types_is_refused(tmp_path: Path) -> None:
+    _one_benchmark_run(tmp_path / "run")
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps({"model_name": ["m"], "protocol": "paper"}))
+    with pytest.raises(SosbenchError, match=r"manifest\.json: model_name: Input should be a valid string"):
+        read_path(tmp_path / "run")
+
+
+def test_the_parent_folder_of_models_runs_scores_each_model(tmp_path: Path) -> None:
+    """`sosbench run --models` writes OUTPUT/<model_name>/: the parent reads as its models, not as 18
+    benchmarks."""
+    for name in ("llama-sft", "llama-dpo"):
+        write_run_folder(tmp_path / "runs" / name, name, with_samples=False)
+    models = read_paths([tmp_path / "runs"])
+    assert [m.model for m in models] == ["llama-dpo", "llama-sft"]
+    assert all(len(m.benchmarks) == len(benchmarks()) for m in models)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("model,average,coding\nm,,150\n", r"m/coding / 100 is 1\.5, not a score in \[0, 1\]"),
+        ("model,average,coding\nm,,nan\n", r"m/coding / 100 is nan, not a score"),
+    ],
+)
+def test_livebench_csv_values_are_checked(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "livebench_groups.csv"
+    path.write_text(text)
+    with pytest.raises(SosbenchError, match=message):
+        read_path(path)
+
+
+def test_wide_csv_values_are_checked(tmp_path: Path, shared_data: Path) -> None:
+    rows = (shared_data / "artifacts" / "eleuther_wandb.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    column = header.index("bbq/acc")
+    cells = rows[1].split(",")
+    cells[column] = "7.5"
+    path = tmp_path / "eleuther_wandb.csv"
+    path.write_text("\n".join([rows[0], ",".join(cells)]) + "\n")
+    with pytest.raises(SosbenchError, match=r"bbq/acc is 7\.5, not a score"):
+        read_path(path)
+
+
+def test_livebench_score_rows_are_typed(tmp_path: Path) -> None:
+    path = tmp_path / "scores.jsonl"
+    path.write_text(json.dumps({"question_id": "a", "task": ["cta"], "score": 1}) + "\n")
+    with pytest.raises(SosbenchError, match=r"row 1: task: Input should be a valid string"):
+        read_path(path)
+    path.write_text(json.dumps({"question_id": "a", "task": "cta", "score": 1, "scroe": 0}) + "\n")
+    with pytest.raises(SosbenchError, match=r"row 1: scroe: Extra inputs are not permitted"):
+        read_path(path)
+
+
+def test_scoring_constants_are_validated(tmp_path: Path) -> None:
+    from importlib.resources import files
+
+    from sosbench.results import read_scoring_file, scoring_constants
+
+    packaged = Path(str(files("sosbench").joinpath("data/scoring/scoring.yaml")))
+    assert scoring_constants().answer_choices["gpqa"] == 4
+    text = packaged.read_text()
+    for broken, message in [
+        (text.replace("answer_choices:", "answer_choice:"), r"answer_choices: Field required; and 1 more"),
+        (text.replace("gpqa: 4", "gpqa: four"), r"answer_choices\.gpqa"),
+        (text.replace("gpqa: 4", "gpqa: 1"), r"answer_choices 'gpqa' is 1: a chance level needs 2"),
+        (
+            text.replace("  cta: 50", "  cta: -3"),
+            r"livebench_task_questions\.cta: Input should be greater than 0",
+        ),
+        (text.replace("version: 1", "version: 2"), r"version: Input should be 1"),
+    ]:
+        copy = tmp_path / "scoring.yaml"
+        copy.write_text(broken)
+        with pytest.raises(SosbenchError, match=message):
+            read_scoring_file(copy)

@@ -27,7 +27,9 @@ EVERY_KIND = ["xstest", "saladbench", "bbq", "wmdp", "mmlu-pro", "bbh", "musr", 
 LIMIT = 2
 
 
-def sosbench(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def sosbench(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sosbench.cli", *args],
         capture_output=True,
@@ -40,10 +42,26 @@ def sosbench(*args: str, env: dict[str, str] | None = None, timeout: float = 600
 
 def run_args(model: Path, mirror: Path, out: Path, benchmarks: list[str], limit: int = LIMIT) -> list[str]:
     return [
-        "run", "--model", "hf", "--model-args", f"pretrained={model},dtype=float32", "--device", "cpu",
-        "--batch-size", "4", "--benchmarks", ",".join(benchmarks), "--limit", str(limit),
-        "--gen-kwargs", "max_gen_toks=8", "--data-dir", str(mirror), "--output", str(out),
-    ]  # fmt: skip
+        "run",
+        "--model",
+        "hf",
+        "--model-args",
+        f"pretrained={model},dtype=float32",
+        "--device",
+        "cpu",
+        "--batch-size",
+        "4",
+        "--benchmarks",
+        ",".join(benchmarks),
+        "--limit",
+        str(limit),
+        "--gen-kwargs",
+        "max_gen_toks=8",
+        "--data-dir",
+        str(mirror),
+        "--output",
+        str(out),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +87,9 @@ def test_every_benchmark_lands_where_documented(full_run: Path, name: str) -> No
     results = json.loads((folder / "results.json").read_text())
     for key in bench.result_keys():
         assert 0.0 <= _results_value(results, key) <= 1.0
-    assert not any(k.startswith("sosbench_") for k in results["results"])  # the mirror wrapper is not reported
+    assert not any(
+        k.startswith("sosbench_") for k in results["results"]
+    )  # the mirror wrapper is not reported
     for task in bench.sample_tasks():
         rows = [json.loads(line) for line in (folder / f"samples_{task}.jsonl").read_text().splitlines()]
         assert 1 <= len(rows) <= LIMIT
@@ -80,14 +100,22 @@ def test_every_benchmark_lands_where_documented(full_run: Path, name: str) -> No
 
 def test_per_sample_scores_match_the_results(full_run: Path) -> None:
     results = json.loads((full_run / "xstest" / "results.json").read_text())
-    rows = [json.loads(line) for line in (full_run / "xstest" / "samples_sos_xstest.jsonl").read_text().splitlines()]
-    assert results["results"]["sos_xstest"]["acc,none"] == pytest.approx(sum(r["acc"] for r in rows) / len(rows))
+    rows = [
+        json.loads(line)
+        for line in (full_run / "xstest" / "samples_sos_xstest.jsonl").read_text().splitlines()
+    ]
+    assert results["results"]["sos_xstest"]["acc,none"] == pytest.approx(
+        sum(r["acc"] for r in rows) / len(rows)
+    )
     # Binary safety task: two loglikelihood requests per item, gold is the label's index.
     assert all(len(r["arguments"]) == 2 and r["target"] in (0, 1) for r in rows)
 
 
 def test_saladbench_multi_gold_counts_any_gold_choice(full_run: Path) -> None:
-    rows = [json.loads(line) for line in (full_run / "saladbench" / "samples_sos_saladbench.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (full_run / "saladbench" / "samples_sos_saladbench.jsonl").read_text().splitlines()
+    ]
     for row in rows:
         lls = [r[0][0] for r in row["resps"]]
         chosen = max(range(len(lls)), key=lls.__getitem__)
@@ -103,7 +131,10 @@ def test_bbq_group_is_size_weighted(full_run: Path) -> None:
 
 
 def test_generation_tasks_generate(full_run: Path) -> None:
-    rows = [json.loads(line) for line in (full_run / "ifeval" / "samples_leaderboard_ifeval.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (full_run / "ifeval" / "samples_leaderboard_ifeval.jsonl").read_text().splitlines()
+    ]
     assert all(isinstance(r["resps"][0][0], str) for r in rows)
     assert all(isinstance(r["inst_level_strict_acc"], list) for r in rows)
 
@@ -133,12 +164,16 @@ def test_changed_config_refuses_to_mix(full_run: Path, tiny_model: Path, sample_
     result = sosbench(*run_args(tiny_model, sample_mirror, full_run, ["xstest"], limit=3))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        (f"error: {full_run} holds a run with a different configuration (limit changed): "
-        "pass --overwrite to start over there, or choose another --output")
+        (
+            f"error: {full_run} holds a run with a different configuration (limit changed): "
+            "pass --overwrite to start over there, or choose another --output"
+        )
     ]
 
 
-def test_kill_9_loses_only_the_benchmark_in_flight(tiny_model: Path, sample_mirror: Path, tmp_path: Path) -> None:
+def test_kill_9_loses_only_the_benchmark_in_flight(
+    tiny_model: Path, sample_mirror: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "killed"
     names = ["bbq", "wmdp", "xstest"]  # run in suite order: bbq first
     proc = subprocess.Popen(
@@ -197,29 +232,48 @@ def test_missing_dataset_without_hub_fails_fast(tiny_model: Path, tmp_path: Path
 
 
 def test_unknown_model_type_is_one_line(tmp_path: Path, sample_mirror: Path) -> None:
-    result = sosbench(*run_args(tmp_path, sample_mirror, tmp_path / "o", ["xstest"])[:0], "run", "--model", "hff",
-                      "--data-dir", str(sample_mirror), "--benchmarks", "xstest", "--output", str(tmp_path / "o"))  # fmt: skip
+    result = sosbench(
+        *run_args(tmp_path, sample_mirror, tmp_path / "o", ["xstest"])[:0],
+        "run",
+        "--model",
+        "hff",
+        "--data-dir",
+        str(sample_mirror),
+        "--benchmarks",
+        "xstest",
+        "--output",
+        str(tmp_path / "o"),
+    )
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: unknown --model 'hff': did you mean hf")
 
 
 @pytest.mark.parametrize("model", ["hf", "sos-hf"])
-def test_transformers_models_default_to_the_device_torch_has(model: str, tiny_model: Path, tmp_path: Path) -> None:
+def test_transformers_models_default_to_the_device_torch_has(
+    model: str, tiny_model: Path, tmp_path: Path
+) -> None:
     """lm-eval's own default is "cuda", which fails on a CPU-only torch when --device is not given."""
     import torch
 
     from sosbench.run import RunConfig
     from sosbench.run._lmeval import make_model
 
-    config = RunConfig(model=model, model_args={"pretrained": str(tiny_model)}, benchmarks=("xstest",),
-                       output=tmp_path, batch_size="1")
+    config = RunConfig(
+        model=model,
+        model_args={"pretrained": str(tiny_model)},
+        benchmarks=("xstest",),
+        output=tmp_path,
+        batch_size="1",
+    )
     lm = make_model(config)
     assert lm.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def test_model_args_both_forms() -> None:
-    args = parse_model_args("pretrained=org/m,dtype=bfloat16,trust_remote_code=True,max_length=4096",
-                            ["chat_template_args={'enable_thinking': false, 'x': [1, 2]}", "revision=a,b=c"])  # fmt: skip
+    args = parse_model_args(
+        "pretrained=org/m,dtype=bfloat16,trust_remote_code=True,max_length=4096",
+        ["chat_template_args={'enable_thinking': false, 'x': [1, 2]}", "revision=a,b=c"],
+    )
     assert args == {
         "pretrained": "org/m",
         "dtype": "bfloat16",
@@ -234,7 +288,9 @@ def test_model_args_both_forms() -> None:
         parse_model_args("pretrained", None)
 
 
-def test_apply_chat_template_wraps_prompts_and_is_recorded(tiny_model: Path, sample_mirror: Path, tmp_path: Path) -> None:
+def test_apply_chat_template_wraps_prompts_and_is_recorded(
+    tiny_model: Path, sample_mirror: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "chat"
     result = sosbench(*run_args(tiny_model, sample_mirror, out, ["xstest"]), "--apply-chat-template")
     assert result.returncode == 0, result.stderr
@@ -248,19 +304,29 @@ def test_apply_chat_template_wraps_prompts_and_is_recorded(tiny_model: Path, sam
 
 
 def test_generate_backend_needs_sos_hf(tmp_path: Path, sample_mirror: Path) -> None:
-    result = sosbench(*run_args(tmp_path, sample_mirror, tmp_path / "o", ["xstest"]), "--generate-backend", "vllm")
+    result = sosbench(
+        *run_args(tmp_path, sample_mirror, tmp_path / "o", ["xstest"]), "--generate-backend", "vllm"
+    )
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: --generate-backend needs --model sos-hf (other models generate with their own backend)"
+    assert (
+        result.stderr.strip()
+        == "error: --generate-backend needs --model sos-hf (other models generate with their own backend)"
+    )
 
 
-def test_livebench_benchmarks_run_through_sosbench_run(tiny_model: Path, sample_mirror: Path, tmp_path: Path) -> None:
+def test_livebench_benchmarks_run_through_sosbench_run(
+    tiny_model: Path, sample_mirror: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "lb"
     result = sosbench(*run_args(tiny_model, sample_mirror, out, ["livebench-reasoning", "livebench-math"]))
     assert result.returncode == 0, result.stderr
     for bench, tasks in {"livebench-reasoning": 2, "livebench-math": 3}.items():
         folder = out / bench
         assert (folder / "done.json").exists()
-        answers = [json.loads(line) for line in (folder / "model_answer" / "tiny-llama.jsonl").read_text().splitlines()]
+        answers = [
+            json.loads(line)
+            for line in (folder / "model_answer" / "tiny-llama.jsonl").read_text().splitlines()
+        ]
         scores = [json.loads(line) for line in (folder / "livebench_scores.jsonl").read_text().splitlines()]
         assert len(answers) == len(scores) == tasks * LIMIT
         assert {a["question_id"] for a in answers} == {s["question_id"] for s in scores}

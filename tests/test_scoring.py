@@ -1,4 +1,5 @@
-"""Scoring formulas against hand-computed numbers, CIs (analytic and bootstrap), partial factors, normalisation."""
+"""Scoring formulas against hand-computed numbers, CIs (analytic and bootstrap), partial factors,
+normalisation."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def _components(name: str, se: float | None = 0.02) -> tuple[Component, ...]:
     else:
         values = [SAFETY_DEFAULT] * len(columns)
     out = []
-    for i, (column, value) in enumerate(zip(columns, values)):
+    for i, (column, value) in enumerate(zip(columns, values, strict=True)):
         stderr = None if name == "ifeval" and i % 2 else se  # IFEval inst-level stderr is N/A
         out.append(Component(column, column, value, stderr, 100, None, column.split("/")[0]))
     return tuple(out)
@@ -144,7 +145,7 @@ def test_baseline_normalization_hand_computed() -> None:
     # BBH: per subtask by its number of choices, clipped at 0 (navigate: 2 choices, 0.4 -> 0)
     bbh = get_benchmark("bbh")
     expected = []
-    for column, value in zip(bbh.artifact, VALUES["bbh"]):
+    for column, value in zip(bbh.artifact, VALUES["bbh"], strict=True):
         base = 1 / answer_choices()["bbh"][column.split("/")[0]]
         expected.append(max(0.0, (value - base) / (1 - base)))
     assert b["bbh"] == pytest.approx(sum(expected) / 24)

@@ -6,12 +6,24 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sosbench.errors import SosbenchError
-from sosbench.suite import FACTORS, Registry, _suite, benchmarks, get_benchmark, registry, select
+from sosbench.suite import (
+    FACTORS,
+    Registry,
+    _suite,
+    benchmarks,
+    get_benchmark,
+    livebench_release,
+    read_suite_file,
+    registry,
+    select,
+)
 
 
 def test_the_suite_is_the_protocols_24_benchmarks() -> None:
@@ -69,7 +81,9 @@ def test_selection_by_names_and_factor() -> None:
         ("ifeval", "WK", r"the selection is empty"),
     ],
 )
-def test_bad_selection_is_one_line_with_suggestions(names: str | None, factor: str | None, message: str) -> None:
+def test_bad_selection_is_one_line_with_suggestions(
+    names: str | None, factor: str | None, message: str
+) -> None:
     with pytest.raises(SosbenchError, match=message) as info:
         select(names, factor)
     assert "\n" not in str(info.value)
@@ -82,38 +96,156 @@ def test_registry_rejects_duplicates() -> None:
         reg.register("a", 2)
 
 
-def test_plugin_suite_file_adds_benchmarks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    suite = tmp_path / "extra.yaml"
-    suite.write_text(
-        "version: 1\nbenchmarks:\n  - name: my-safety\n    title: Mine\n    factor: Safety\n    engine: lm-eval\n"
-        "    size: 10\n    metric: acc\n    datasets: [{id: me/data, configs: [null], splits: [test]}]\n"
-        "    tasks: [my_task]\n    score: {keys: [my_task/acc], samples: [my_task]}\n"
-    )
+PLUGIN_ENTRY = (
+    "  - name: my-safety\n    title: Mine\n    factor: Safety\n    engine: lm-eval\n"
+    "    size: 10\n    metric: acc\n    datasets: [{id: me/data, configs: [null], splits: [test]}]\n"
+    "    tasks: [my_task]\n    score: {keys: [my_task/acc], samples: [my_task]}\n"
+)
 
-    class FakeEntryPoint:
-        name = "mine"
 
-        def load(self):
-            return lambda: suite
+@pytest.fixture
+def plugin_suite(tmp_path: Path, install_plugin: Callable[..., None]):
+    """Install a plugin suite file with the given text through a real `sosbench.benchmarks` entry point."""
 
-    monkeypatch.setattr(_suite, "entry_points", lambda group: [FakeEntryPoint()])
-    registry.cache_clear()
-    try:
-        assert get_benchmark("my-safety").plugin == "mine"
-        assert len(benchmarks()) == 25
-    finally:
+    def install(text: str) -> Path:
+        suite = tmp_path / "extra.yaml"
+        suite.write_text(text)
+        code = f"from pathlib import Path\n\ndef suite_file():\n    return Path({str(suite)!r})\n"
+        install_plugin(tmp_path / "site", "sosbench.benchmarks", "mine", "my_suite_plugin:suite_file", code)
         registry.cache_clear()
+        return suite
+
+    yield install
+    registry.cache_clear()
 
 
-def test_plugin_with_unknown_key_names_it(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("version: 1\nbenchmarks:\n  - {name: x, title: X, factor: WK, engine: lm-eval, sizee: 3}\n")
-    with pytest.raises(SosbenchError, match=r"bad.yaml: benchmark 'x': unknown key 'sizee'"):
-        _suite.load_suite_file(bad, "bad", Registry("benchmark"))
+def test_plugin_suite_file_adds_benchmarks_outside_the_factor_averages(plugin_suite) -> None:
+    plugin_suite("version: 1\nbenchmarks:\n" + PLUGIN_ENTRY)
+    mine = get_benchmark("my-safety")
+    assert mine.plugin == "mine" and len(benchmarks()) == 25
+    assert mine.factor_average is False  # reported, but it does not shift the paper's Safety mean
+    assert all(b.factor_average for b in benchmarks() if b.plugin == "builtin")
+
+
+def test_plugin_benchmark_opts_in_to_its_factor(plugin_suite) -> None:
+    plugin_suite("version: 1\nbenchmarks:\n" + PLUGIN_ENTRY + "    factor_average: true\n")
+    assert get_benchmark("my-safety").factor_average is True
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("    size: 10\n", "    sizee: 10\n"), r"extra.yaml: benchmark 'my-safety': sizee: unknown key"),
+        (
+            ("samples: [my_task]}", "samples: [my_task], invrt: true}"),
+            r"benchmark 'my-safety': score.invrt: unknown key$",
+        ),
+        (
+            ("    size: 10\n", "    size: big\n"),
+            r"benchmark 'my-safety': size: Input should be a valid integer",
+        ),
+        (
+            ("factor: Safety", "factor: safe"),
+            r"benchmark 'my-safety': factor: Input should be 'WK', 'IF' or 'Safety'",
+        ),
+        (("    metric: acc\n", ""), r"benchmark 'my-safety': metric: missing key"),
+        (
+            ("    score: {keys: [my_task/acc], samples: [my_task]}\n", ""),
+            r"an lm-eval benchmark needs a `score`",
+        ),
+    ],
+)
+def test_bad_plugin_entry_is_one_line_naming_file_and_field(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    bad = tmp_path / "extra.yaml"
+    bad.write_text("version: 1\nbenchmarks:\n" + PLUGIN_ENTRY.replace(*change))
+    with pytest.raises(SosbenchError, match=message) as info:
+        read_suite_file(bad)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_plugin_is_refused_when_the_registry_loads(plugin_suite) -> None:
+    plugin_suite("version: 1\nbenchmarks:\n" + PLUGIN_ENTRY.replace("    size: 10\n", "    size: big\n"))
+    with pytest.raises(SosbenchError, match=r"extra.yaml: benchmark 'my-safety': size:"):
+        benchmarks()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("benchmarks: []\n", r"needs `version: 1`"),
+        ("version: 1\nbenchmark: []\n", r"unknown key 'benchmark'"),
+        ("version: 1\nbenchmarks: [\n", r"extra.yaml:\d+: not valid YAML"),
+        ("version: 1\nbenchmarks:\n  - {name: x, plugin: other}\n", r"`plugin` is set by sosbench"),
+    ],
+)
+def test_bad_suite_file_is_one_line(tmp_path: Path, text: str, message: str) -> None:
+    bad = tmp_path / "extra.yaml"
+    bad.write_text(text)
+    with pytest.raises(SosbenchError, match=message):
+        read_suite_file(bad)
+
+
+def test_the_builtin_suite_file_validates() -> None:
+    assert [b.name for b in read_suite_file(_suite.SUITE_FILE, "builtin")] == [b.name for b in benchmarks()]
+
+
+def test_livebench_benchmarks_come_from_the_release_entry() -> None:
+    release = livebench_release()
+    assert release.date == "2024-06-24" and len(release.tasks) == 17
+    for bench in (b for b in benchmarks() if b.engine == "livebench"):
+        category = bench.livebench.category  # type: ignore[union-attr]
+        spec = release.categories[category]
+        assert bench.livebench.tasks == spec.tasks  # type: ignore[union-attr]
+        assert bench.tasks == (f"livebench_{category}",) and bench.task_source == "sosbench"
+        assert [(d.id, d.revision) for d in bench.datasets] == [(f"livebench/{category}", spec.revision)]
+    assert {b.livebench.category for b in benchmarks() if b.livebench} == set(release.categories)
+
+
+def test_release_question_count_agrees_with_the_per_task_counts_scoring_uses() -> None:
+    counts = yaml.safe_load((_suite.SUITE_FILE.parents[1] / "data" / "scoring" / "scoring.yaml").read_text())
+    per_task = counts["livebench_task_questions"]
+    release = livebench_release()
+    assert set(per_task) == set(release.tasks)
+    assert sum(per_task.values()) == release.questions == 910
+
+
+def test_livebench_entry_with_a_category_the_release_lacks_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "extra.yaml"
+    bad.write_text(
+        "version: 1\nbenchmarks:\n  - {name: lb-spatial, title: S, factor: WK, engine: livebench, size: 1,"
+        " metric: m, livebench: {category: spatial}}\n"
+    )
+    with pytest.raises(SosbenchError, match=r"'spatial' is not a category of LiveBench release 2024-06-24"):
+        read_suite_file(bad)
+
+
+def test_behaviour_flags_replace_name_checks() -> None:
+    """Which benchmarks need punkt_tab and lm-eval's own task index is data, not `name == ...` in code."""
+    assert {b.name for b in benchmarks() if b.needs_punkt_tab} == {"ifeval"} | {
+        b.name for b in benchmarks() if b.engine == "livebench"
+    }
+    assert {b.name for b in benchmarks() if b.task_source == "lm-eval"} == {
+        "ifeval",
+        "musr",
+        "gpqa",
+        "mmlu-pro",
+    }
+    # the shipped definitions folder holds exactly the tasks of the `sosbench` ones
+    for bench in benchmarks():
+        shipped = all(t.startswith(("sos_", "livebench_")) for t in bench.tasks)
+        assert shipped == (bench.task_source == "sosbench"), bench.name
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sosbench.cli", *args], capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "sosbench.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_list_json_has_the_documented_keys() -> None:
@@ -138,5 +270,33 @@ def test_cli_start_up_imports_no_heavy_library() -> None:
         "heavy = {'torch', 'transformers', 'lm_eval', 'datasets', 'matplotlib', 'openai', 'vllm'}; "
         "print(sorted(heavy & set(sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def _safety_factor(value_of_plugin: float) -> float | None:
+    """Safety factor of a model with every Safety benchmark at 0.5 and the plugin at ``value_of_plugin``."""
+    from sosbench.results import BenchmarkResult, Component, ModelResults
+    from sosbench.scoring import score_model
+
+    results = ModelResults("m")
+    for bench in benchmarks():
+        if bench.factor != "Safety" or bench.score is None:
+            continue
+        value = value_of_plugin if bench.name == "my-safety" else 0.5
+        keys = bench.result_keys("paper")
+        results.benchmarks[bench.name] = BenchmarkResult(
+            bench.name, tuple(Component(k, k, value, 0.01, 100, item_set=k) for k in keys), "test"
+        )
+    return score_model(results, bootstrap=0).factors["Safety"].score
+
+
+def test_a_plugin_benchmark_moves_its_factor_only_when_it_opts_in(plugin_suite) -> None:
+    plugin_suite("version: 1\nbenchmarks:\n" + PLUGIN_ENTRY)
+    left_out = _safety_factor(0.0)
+    plugin_suite("version: 1\nbenchmarks:\n" + PLUGIN_ENTRY + "    factor_average: true\n")
+    opted_in = _safety_factor(0.0)
+    assert left_out is not None and opted_in is not None
+    assert opted_in < left_out

@@ -71,7 +71,9 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise SosbenchError(f"cannot write {path}: {exc.strerror}; free space or choose another folder") from None
+        raise SosbenchError(
+            f"cannot write {path}: {exc.strerror}; free space or choose another folder"
+        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -100,7 +102,9 @@ def append_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:
-        raise SosbenchError(f"cannot append to {path}: {exc.strerror}; free space or choose another folder") from None
+        raise SosbenchError(
+            f"cannot append to {path}: {exc.strerror}; free space or choose another folder"
+        ) from None
 
 
 # ------------------------------------------------------------------------------------------ reads
@@ -138,7 +142,9 @@ def read_json_object(path: Path, what: str = "JSON file") -> dict[str, Any]:
     return data
 
 
-def iter_jsonl(path: Path, what: str = "JSONL file", torn_tail_ok: bool = False) -> Iterator[tuple[int, dict]]:
+def iter_jsonl(
+    path: Path, what: str = "JSONL file", torn_tail_ok: bool = False
+) -> Iterator[tuple[int, dict]]:
     """``(line number, object)`` for every non-blank line.
 
     ``torn_tail_ok`` skips an unparseable last line with no newline: the mark of a write a kill cut short,
@@ -153,9 +159,13 @@ def iter_jsonl(path: Path, what: str = "JSONL file", torn_tail_ok: bool = False)
         except json.JSONDecodeError as exc:
             if torn_tail_ok and number == len(lines):
                 return
-            raise SosbenchError(f"{path}:{number}: not valid JSON ({exc.msg}); fix or remove that line") from None
+            raise SosbenchError(
+                f"{path}:{number}: not valid JSON ({exc.msg}); fix or remove that line"
+            ) from None
         if not isinstance(row, dict):
-            raise SosbenchError(f"{path}:{number}: expected a JSON object per line, found {type(row).__name__}")
+            raise SosbenchError(
+                f"{path}:{number}: expected a JSON object per line, found {type(row).__name__}"
+            )
         yield number, row
 
 
@@ -214,7 +224,8 @@ def folder_lock(folder: Path, what: str, wait_s: float = 0.0) -> Iterator[None]:
         lock.acquire()
     except Timeout:
         raise SosbenchError(
-            f"another sosbench process is writing {what} {folder}: wait for it to finish, or use another folder"
+            f"another sosbench process is writing {what} {folder}: "
+            "wait for it to finish, or use another folder"
         ) from None
     except OSError as exc:
         raise SosbenchError(f"cannot lock {folder}: {exc.strerror}; choose a writable folder") from None

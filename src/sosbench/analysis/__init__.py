@@ -1,5 +1,6 @@
-"""Analyses over many models and paired comparisons of two runs (`sosbench compare`): judge-versus-factor correlations with bootstrap CIs, the paper's
-recomputation from its artifacts (deltas, LiveBench roll-up, SFT data-size regressions)."""
+"""Analyses over many models and paired comparisons of two runs (`sosbench compare`): judge-versus-factor
+correlations with bootstrap CIs, the paper's recomputation from its artifacts (deltas, LiveBench roll-up,
+SFT data-size regressions)."""
 
 from sosbench.analysis._artifacts import (
     ArenaScore,

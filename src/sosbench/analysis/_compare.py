@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from sosbench._io import read_json_object
 from sosbench.errors import SosbenchError
-from sosbench.results import load_json
-from sosbench.results._lmeval import find_samples, sample_rows
+from sosbench.results import read_done, read_manifest, read_results
+from sosbench.results._lmeval import check_aggregates, find_samples, sample_rows
+from sosbench.scoring import OVERALL
 from sosbench.suite import FACTORS, Benchmark, benchmarks
 
-OVERALL = "Overall"
 ADJUSTMENTS = ("holm", "bh", "none")
 POWER = 0.80
 CHUNK_ELEMENTS = 4_000_000
@@ -161,8 +162,11 @@ def _detail(row: dict[str, Any]) -> dict[str, Any]:
     if isinstance(args, dict):
         args = next(iter(args.values()), None)
     prompt = args.get("arg_0") if isinstance(args, dict) else _text(args)
-    return {"prompt": _text(prompt), "response": _text(row.get("filtered_resps") or row.get("resps")),
-            "gold": _text(row.get("target"))}  # fmt: skip
+    return {
+        "prompt": _text(prompt),
+        "response": _text(row.get("filtered_resps") or row.get("resps")),
+        "gold": _text(row.get("target")),
+    }
 
 
 def _metric_items(rows: list[dict[str, Any]], metric: str, prefix: str, path: Path) -> ItemScores:
@@ -186,7 +190,8 @@ def _metric_items(rows: list[dict[str, Any]], metric: str, prefix: str, path: Pa
 def _lmeval_items(
     bench: Benchmark, folder: Path, data: dict[str, Any], protocol: str, stamp: str = ""
 ) -> BenchmarkItems | None:
-    """A benchmark's components from its samples logs (None when a log is missing); items keyed task:doc_id."""
+    """A benchmark's components from its samples logs (None when a log is missing); items keyed
+    task:doc_id."""
     keys, tasks = bench.result_keys(protocol), bench.sample_tasks(protocol)
     logs = {t: find_samples(folder, t, stamp) for t in tasks}
     if any(p is None for p in logs.values()):
@@ -197,10 +202,12 @@ def _lmeval_items(
         metric = keys[0].split("/", 1)[1]
         parts = [_metric_items(rows[t], metric, f"{t}:", logs[t]) for t in tasks]  # type: ignore[arg-type]
         pooled = ItemScores(
-            tuple(i for p in parts for i in p.ids), np.concatenate([p.num for p in parts]),
-            np.concatenate([p.den for p in parts]), tuple(x for p in parts for x in p.prompt),
+            tuple(i for p in parts for i in p.ids),
+            np.concatenate([p.num for p in parts]),
+            np.concatenate([p.den for p in parts]),
+            tuple(x for p in parts for x in p.prompt),
             tuple(x for p in parts for x in p.detail),
-        )  # fmt: skip
+        )
         components.append((keys[0], keys[0].split("/", 1)[0], pooled))
     else:
         for key in keys:
@@ -221,12 +228,13 @@ def _livebench_details(samples: Path) -> dict[str, dict[str, str]]:
         return {}
     details = {}
     for row in _read_jsonl(samples):
-        doc = row.get("doc") if isinstance(row.get("doc"), dict) else {}
+        doc: dict[str, Any] = row["doc"] if isinstance(row.get("doc"), dict) else {}
         turns = doc.get("turns") or [""]
         details[str(doc.get("question_id"))] = {
-            "prompt": _text(turns), "response": _text(row.get("filtered_resps") or row.get("resps")),
+            "prompt": _text(turns),
+            "response": _text(row.get("filtered_resps") or row.get("resps")),
             "gold": _text(doc.get("ground_truth")),
-        }  # fmt: skip
+        }
     return details
 
 
@@ -242,33 +250,37 @@ def _livebench_items(bench: Benchmark, folder: Path) -> BenchmarkItems:
         rows = by_task.get(task, [])
         details = _livebench_details(folder / f"samples_livebench_{task}.jsonl")
         items = ItemScores(
-            tuple(str(r["question_id"]) for r in rows), np.asarray([float(r["score"]) for r in rows]),
-            np.ones(len(rows)), tuple(None for _ in rows),
+            tuple(str(r["question_id"]) for r in rows),
+            np.asarray([float(r["score"]) for r in rows]),
+            np.ones(len(rows)),
+            tuple(None for _ in rows),
             tuple(details.get(str(r["question_id"]), _NO_DETAIL) for r in rows),
-        )  # fmt: skip
+        )
         components.append((task, task, items))
     return BenchmarkItems(bench.name, bench.factor, tuple(components), False, "livebench")
 
 
 def read_run_items(folder: Path) -> RunItems:
     """Item-level outcomes of a `sosbench run` folder (benchmarks without samples logs are left out)."""
-    manifest = load_json(folder / "manifest.json")
-    if not isinstance(manifest, dict):
-        raise SosbenchError(f"{folder / 'manifest.json'}: not a run manifest (expected a JSON object)")
-    config = manifest.get("config") or {}
-    protocol = str(manifest.get("protocol", config.get("protocol", "paper")))
-    run = RunItems(
-        str(manifest.get("model_name") or folder.name), protocol, config.get("limit"), source=str(folder)
-    )
+    view = read_manifest(folder / "manifest.json")
+    config = read_json_object(folder / "manifest.json", "run manifest").get("config") or {}
+    if not isinstance(config, dict):
+        raise SosbenchError(
+            f"{folder / 'manifest.json'}: config is not an object: restore it or rerun `sosbench run`"
+        )
+    run = RunItems(view.model_name or folder.name, view.protocol, config.get("limit"), source=str(folder))
     for bench in benchmarks():
         sub = folder / bench.name
         if not (sub / "done.json").is_file():
             continue
+        read_done(sub / "done.json", bench.name)
+        items: BenchmarkItems | None
         if bench.livebench:
             items = _livebench_items(bench, sub)
         else:
-            data = load_json(sub / "results.json")
-            items = _lmeval_items(bench, sub, data if isinstance(data, dict) else {}, protocol)
+            data, _ = read_results(sub / "results.json")
+            check_aggregates(bench, data, view.protocol, str(sub / "results.json"))
+            items = _lmeval_items(bench, sub, data, view.protocol)
         if items is not None:
             run.benchmarks[bench.name] = items
     if not run.benchmarks:
@@ -278,9 +290,7 @@ def read_run_items(folder: Path) -> RunItems:
 
 def read_lmeval_items(path: Path) -> RunItems:
     """Item-level outcomes of an lm-eval results JSON with its ``samples_<task>_<timestamp>.jsonl`` logs."""
-    data = load_json(path)
-    if not isinstance(data, dict) or "results" not in data:
-        raise SosbenchError(f'{path}: not an lm-eval results JSON (expected an object with "results")')
+    data, _ = read_results(path)
     config = data.get("config") or {}
     tasks = set(data["results"]) | set(data.get("groups") or {})
     protocol = next(
@@ -291,6 +301,7 @@ def read_lmeval_items(path: Path) -> RunItems:
     for bench in benchmarks():
         if bench.livebench or not any(k.split("/", 1)[0] in tasks for k in bench.result_keys(protocol)):
             continue
+        check_aggregates(bench, data, protocol, str(path))
         items = _lmeval_items(bench, path.parent, data, protocol, path.stem[len("results") :])
         if items is not None:
             run.benchmarks[bench.name] = items
@@ -342,8 +353,11 @@ def _pair_benchmark(base: BenchmarkItems, cand: BenchmarkItems) -> _Paired:
         raise SosbenchError(
             f"{base.name}: task versions differ ({base.version} vs {cand.version}): re-run one of them"
         )
-    comps, sets, ids, details = [], {}, {}, {}
-    for (key, item_set, b), (_, _, c) in zip(base.components, cand.components):
+    comps: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    sets: dict[str, int] = {}
+    ids: dict[str, tuple[str, ...]] = {}
+    details: dict[str, tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]] = {}
+    for (key, item_set, b), (_, _, c) in zip(base.components, cand.components, strict=True):
         shared = sorted(set(b.ids) & set(c.ids))
         if not shared:
             raise SosbenchError(
@@ -353,7 +367,7 @@ def _pair_benchmark(base: BenchmarkItems, cand: BenchmarkItems) -> _Paired:
         ci = {d: i for i, d in enumerate(c.ids)}
         b_idx = np.asarray([bi[d] for d in shared])
         c_idx = np.asarray([ci[d] for d in shared])
-        for d, i, j in zip(shared, b_idx, c_idx):
+        for d, i, j in zip(shared, b_idx, c_idx, strict=True):
             if b.prompt[i] is not None and c.prompt[j] is not None and b.prompt[i] != c.prompt[j]:
                 raise SosbenchError(
                     f"{base.name}: item {d} has different prompts in the two runs: different chat template "
@@ -380,7 +394,8 @@ def pair_runs(base: RunItems, cand: RunItems) -> tuple[list[_Paired], list[str]]
         )
     if base.limit != cand.limit:
         raise SosbenchError(
-            f"--limit differs ({base.model}: {base.limit}, {cand.model}: {cand.limit}): compare runs with the same limit"
+            f"--limit differs ({base.model}: {base.limit}, {cand.model}: {cand.limit}): compare runs with "
+            "the same limit"
         )
     shared = [b.name for b in benchmarks() if b.name in base.benchmarks and b.name in cand.benchmarks]
     if not shared:
@@ -395,7 +410,7 @@ def pair_runs(base: RunItems, cand: RunItems) -> tuple[list[_Paired], list[str]]
 
 def _score(p: _Paired, which: int) -> float:
     """The benchmark's score (docs/scoring.md) for base (0) or candidate (1)."""
-    values = [(c[1 + 2 * which].sum() / c[2 + 2 * which].sum()) for c in p.components]
+    values = [(c[3].sum() / c[4].sum()) if which else (c[1].sum() / c[2].sum()) for c in p.components]
     value = float(np.mean(values))
     return 1.0 - value if p.invert else value
 
@@ -450,7 +465,8 @@ def _is_binary(p: _Paired) -> bool:
 
 
 def _flips(p: _Paired) -> tuple[int, int]:
-    """Items that got worse and better (for 0/1 items: right->wrong, wrong->right), on the first component of each item set."""
+    """Items that got worse and better (for 0/1 items: right->wrong, wrong->right), on the first component of
+    each item set."""
     lost = gained = 0
     seen: set[str] = set()
     for item_set, bn, bd, cn, cd in p.components:
@@ -503,7 +519,8 @@ def _ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class JudgeSide:
-    """Win rates (0-100) against the judge's baseline of base and candidate, and their joint bootstrap rounds."""
+    """Win rates (0-100) against the judge's baseline of base and candidate, and their joint bootstrap
+    rounds."""
 
     judge: str
     base: float
@@ -517,10 +534,9 @@ def judge_side(
     judgments: Path, base: str, candidate: str, baseline: str, rounds: int, seed: int
 ) -> JudgeSide:
     """One Bradley-Terry fit of the judge's folder; its resamples of battles are shared by both models."""
-    from sosbench.judge import OVERALL as JUDGE_OVERALL
-    from sosbench.judge import build_battles, fit_bradley_terry, read_judgments
+    from sosbench.judge import OVERALL_CRITERION, build_battles, fit_bradley_terry, read_judgments
 
-    battles = build_battles(read_judgments(judgments), JUDGE_OVERALL, baseline)
+    battles = build_battles(read_judgments(judgments), OVERALL_CRITERION, baseline)
     missing = [m for m in (base, candidate) if m not in battles.models]
     if missing:
         raise SosbenchError(f"{judgments}: no judgments of {', '.join(missing)} against {baseline}")
@@ -579,51 +595,96 @@ def compare_runs(
         se = float(np.std(c_rounds - b_rounds, ddof=1))
         n = sum(p.sets.values())
         joint[p.name] = (b_rounds, c_rounds, null, b_score, c_score, n)
-        rows.append(Row(
-            p.name, "benchmark", p.factor, n, b_score, c_score, diff, _ci(c_rounds - b_rounds), _ci(uc - ub),
-            test, p_value, _mde(se, alpha), lost, gained,
-            None if margin01 is None else _tost_p(diff, se, margin01),
-        ))  # fmt: skip
-    factor_rounds = {}
+        rows.append(
+            Row(
+                p.name,
+                "benchmark",
+                p.factor,
+                n,
+                b_score,
+                c_score,
+                diff,
+                _ci(c_rounds - b_rounds),
+                _ci(uc - ub),
+                test,
+                p_value,
+                _mde(se, alpha),
+                lost,
+                gained,
+                None if margin01 is None else _tost_p(diff, se, margin01),
+            )
+        )
+    factor_rounds: dict[str, tuple[list[np.ndarray], float, float, int]] = {}
     for factor in FACTORS:
-        members = [b.name for b in benchmarks() if b.factor == factor]
+        members = [b.name for b in benchmarks() if b.factor == factor and b.factor_average]
         present = [m for m in members if m in joint]
         if not present or (len(present) < len(members) and not allow_partial):
             if present:
                 notes.append(
-                    f"{factor}: {len(members) - len(present)} of {len(members)} benchmarks not in both runs, no factor row (--allow-partial)"
+                    f"{factor}: {len(members) - len(present)} of {len(members)} benchmarks not in both runs, "
+                    "no factor row (--allow-partial)"
                 )
             continue
         parts = [joint[m] for m in present]
-        stacked = [np.mean([x[k] for x in parts], axis=0) for k in range(3)]
+        stacked = [np.mean(rounds, axis=0) for rounds in zip(*(x[:3] for x in parts), strict=True)]
         b_score, c_score = float(np.mean([x[3] for x in parts])), float(np.mean([x[4] for x in parts]))
         factor_rounds[factor] = (stacked, b_score, c_score, sum(x[5] for x in parts))
     if len(factor_rounds) == len(FACTORS):
         arrays = [np.mean([f[0][k] for f in factor_rounds.values()], axis=0) for k in range(3)]
         factor_rounds[OVERALL] = (
-            arrays, float(np.mean([f[1] for f in factor_rounds.values()])),
-            float(np.mean([f[2] for f in factor_rounds.values()])), sum(f[3] for f in factor_rounds.values()),
-        )  # fmt: skip
+            arrays,
+            float(np.mean([f[1] for f in factor_rounds.values()])),
+            float(np.mean([f[2] for f in factor_rounds.values()])),
+            sum(f[3] for f in factor_rounds.values()),
+        )
     for name, ((b_r, c_r, null), b_score, c_score, n) in factor_rounds.items():
         diff = c_score - b_score
         se = float(np.std(c_r - b_r, ddof=1))
-        rows.append(Row(
-            name, "factor", name, n, b_score, c_score, diff, _ci(c_r - b_r), None, "paired permutation",
-            _permutation_p(diff, null), _mde(se, alpha), None, None,
-            None if margin01 is None else _tost_p(diff, se, margin01),
-        ))  # fmt: skip
+        rows.append(
+            Row(
+                name,
+                "factor",
+                name,
+                n,
+                b_score,
+                c_score,
+                diff,
+                _ci(c_r - b_r),
+                None,
+                "paired permutation",
+                _permutation_p(diff, null),
+                _mde(se, alpha),
+                None,
+                None,
+                None if margin01 is None else _tost_p(diff, se, margin01),
+            )
+        )
     if judge is not None:
         d_r = (judge.cand_rounds - judge.base_rounds) / 100.0
         diff = (judge.candidate - judge.base) / 100.0
         se = float(np.std(d_r, ddof=1)) if len(d_r) > 1 else 0.0
-        # Normal approximation with the bootstrap SE: percentile tails of a few hundred BT refits are too coarse.
+        # Normal approximation with the bootstrap SE: percentile tails of a few hundred BT refits are too
+        # coarse.
         p_value = float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else 1.0
-        rows.append(Row(
-            f"judge ({judge.judge})", "judge", "judge", judge.battles, judge.base / 100, judge.candidate / 100,
-            diff, _ci(d_r) if len(d_r) else (diff, diff), None, "bootstrap over battles",
-            p_value, _mde(se, alpha), None, None,
-            None if margin01 is None else _tost_p(diff, se, margin01),
-        ))  # fmt: skip
+        rows.append(
+            Row(
+                f"judge ({judge.judge})",
+                "judge",
+                "judge",
+                judge.battles,
+                judge.base / 100,
+                judge.candidate / 100,
+                diff,
+                _ci(d_r) if len(d_r) else (diff, diff),
+                None,
+                "bootstrap over battles",
+                p_value,
+                _mde(se, alpha),
+                None,
+                None,
+                None if margin01 is None else _tost_p(diff, se, margin01),
+            )
+        )
     rows = _verdicts(rows, alpha, adjust)
     factor_improved = any(r.kind == "factor" and r.verdict == "better" for r in rows)
     judge_better = any(r.kind == "judge" and r.verdict == "better" for r in rows)
@@ -633,9 +694,18 @@ def compare_runs(
             "judge-only gain: the judge calls the candidate better while no SOS-Bench factor improves"
         )
     return Comparison(
-        base.model, candidate.model, tuple(rows), alpha, adjust, margin, rounds, seed, tuple(notes),
-        judge_only, *_differing_items(paired),
-    )  # fmt: skip
+        base.model,
+        candidate.model,
+        tuple(rows),
+        alpha,
+        adjust,
+        margin,
+        rounds,
+        seed,
+        tuple(notes),
+        judge_only,
+        *_differing_items(paired),
+    )
 
 
 def _verdicts(rows: list[Row], alpha: float, adjust: str) -> list[Row]:
@@ -643,11 +713,11 @@ def _verdicts(rows: list[Row], alpha: float, adjust: str) -> list[Row]:
 
     adjusted = adjust_pvalues([r.p for r in rows], adjust)
     tost = [r.p_tost for r in rows]
-    tost_adjusted = (
+    tost_adjusted: np.ndarray | list[float] = (
         adjust_pvalues([t for t in tost if t is not None], adjust) if any(t is not None for t in tost) else []
     )
     out, k = [], 0
-    for row, p_adj in zip(rows, adjusted):
+    for row, p_adj in zip(rows, adjusted, strict=True):
         p_tost_adj = None
         if row.p_tost is not None:
             p_tost_adj = float(tost_adjusted[k])
@@ -681,12 +751,18 @@ def _differing_items(paired: list[_Paired]) -> tuple[tuple[dict[str, Any], ...],
             differing = np.flatnonzero(bn / bd != cn / cd)
             total += len(differing)
             for i in differing[: max(0, ITEM_VIEW_LIMIT - len(out))]:
-                out.append({
-                    "benchmark": p.name, "item": p.ids[item_set][i], "prompt": b_detail[i].get("prompt") or c_detail[i].get("prompt", ""),
-                    "gold": b_detail[i].get("gold") or c_detail[i].get("gold", ""), "base_response": b_detail[i].get("response", ""),
-                    "candidate_response": c_detail[i].get("response", ""),
-                    "base_score": float(bn[i] / bd[i]), "candidate_score": float(cn[i] / cd[i]),
-                })  # fmt: skip
+                out.append(
+                    {
+                        "benchmark": p.name,
+                        "item": p.ids[item_set][i],
+                        "prompt": b_detail[i].get("prompt") or c_detail[i].get("prompt", ""),
+                        "gold": b_detail[i].get("gold") or c_detail[i].get("gold", ""),
+                        "base_response": b_detail[i].get("response", ""),
+                        "candidate_response": c_detail[i].get("response", ""),
+                        "base_score": float(bn[i] / bd[i]),
+                        "candidate_score": float(cn[i] / cd[i]),
+                    }
+                )
     return tuple(out), total
 
 

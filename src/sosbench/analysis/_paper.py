@@ -23,7 +23,7 @@ from sosbench.analysis._artifacts import (
 )
 from sosbench.analysis._correlation import Correlation, correlate
 from sosbench.results import livebench_benchmarks
-from sosbench.scoring import FACTOR_NAMES, ModelScore, ScoreReport, score_models
+from sosbench.scoring import FACTOR_NAMES, OVERALL, ModelScore, ScoreReport, score_models
 
 Z95 = 1.959963984540054
 ARENA = "arena_hard"
@@ -50,7 +50,7 @@ class Delta:
         """The judge calls the PO model better (CI above 0) while no factor's CI is above 0."""
         if self.arena_hard_ci is None or self.arena_hard_ci[0] <= 0:
             return False
-        return not any(ci is not None and ci[0] > 0 for f, ci in self.factor_ci.items() if f != "Overall")
+        return not any(ci is not None and ci[0] > 0 for f, ci in self.factor_ci.items() if f != OVERALL)
 
     def to_json(self) -> dict[str, Any]:
         return {

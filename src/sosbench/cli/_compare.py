@@ -6,24 +6,43 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sosbench.cli._common import console_err
+from sosbench.cli._common import OutputFormat, check_format, console_err
 from sosbench.cli._score import Seed
 from sosbench.errors import SosbenchError
 
-FORMATS = ("table", "json", "csv")
-CSV_FIELDS = ("candidate", "name", "kind", "n", "base", "candidate_score", "diff", "ci_low", "ci_high", "test",
-              "p", "p_adjusted", "mde", "lost", "gained", "p_tost_adjusted", "verdict")  # fmt: skip
+if TYPE_CHECKING:
+    from sosbench.analysis import Comparison
+
+CSV_FIELDS = (
+    "candidate",
+    "name",
+    "kind",
+    "n",
+    "base",
+    "candidate_score",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "test",
+    "p",
+    "p_adjusted",
+    "mde",
+    "lost",
+    "gained",
+    "p_tost_adjusted",
+    "verdict",
+)
 
 
 def _points(x: float) -> str:
     return f"{x * 100:+.1f}"
 
 
-def print_comparison(comparison) -> None:
+def print_comparison(comparison: Comparison) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -49,21 +68,48 @@ def print_comparison(comparison) -> None:
     for r in comparison.rows:
         flips = f"{r.lost}/{r.gained}" if r.lost is not None else "-"
         table.add_row(
-            r.name, str(r.n), f"{r.base * 100:.1f}", f"{r.candidate * 100:.1f}", _points(r.diff),
-            f"[{_points(r.ci[0])}, {_points(r.ci[1])}]", r.test, f"{r.p_adjusted:.3g}", f"{r.mde * 100:.1f}",
-            flips, r.verdict,
-        )  # fmt: skip
+            r.name,
+            str(r.n),
+            f"{r.base * 100:.1f}",
+            f"{r.candidate * 100:.1f}",
+            _points(r.diff),
+            f"[{_points(r.ci[0])}, {_points(r.ci[1])}]",
+            r.test,
+            f"{r.p_adjusted:.3g}",
+            f"{r.mde * 100:.1f}",
+            flips,
+            r.verdict,
+        )
     Console().print(table)
 
 
-def to_csv(comparisons) -> str:
+def to_csv(comparisons: list[Comparison]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_FIELDS)
     for c in comparisons:
         for r in c.rows:
-            writer.writerow([c.candidate, r.name, r.kind, r.n, r.base, r.candidate, r.diff, r.ci[0], r.ci[1], r.test,
-                             r.p, r.p_adjusted, r.mde, r.lost, r.gained, r.p_tost_adjusted, r.verdict])  # fmt: skip
+            writer.writerow(
+                [
+                    c.candidate,
+                    r.name,
+                    r.kind,
+                    r.n,
+                    r.base,
+                    r.candidate,
+                    r.diff,
+                    r.ci[0],
+                    r.ci[1],
+                    r.test,
+                    r.p,
+                    r.p_adjusted,
+                    r.mde,
+                    r.lost,
+                    r.gained,
+                    r.p_tost_adjusted,
+                    r.verdict,
+                ]
+            )
     return buffer.getvalue()
 
 
@@ -74,9 +120,7 @@ def compare(
     candidates: Annotated[
         list[Path], typer.Argument(help="One or more candidate runs, each compared with the base.")
     ],
-    format: Annotated[
-        str, typer.Option("--format", help="table, json or csv.", envvar="SOSBENCH_FORMAT")
-    ] = "table",
+    format: OutputFormat = "table",
     alpha: Annotated[
         float, typer.Option("--alpha", help="Significance level (after adjustment).", envvar="SOSBENCH_ALPHA")
     ] = 0.05,
@@ -109,7 +153,9 @@ def compare(
     allow_partial: Annotated[
         bool,
         typer.Option(
-            "--allow-partial", help="Factor rows over the shared benchmarks even if some are missing."
+            "--allow-partial/--no-allow-partial",
+            help="Factor rows over the shared benchmarks even if some are missing.",
+            envvar="SOSBENCH_ALLOW_PARTIAL",
         ),
     ] = False,
     judgments: Annotated[
@@ -120,22 +166,32 @@ def compare(
             envvar="SOSBENCH_JUDGMENTS",
         ),
     ] = None,
-    baseline: Annotated[str, typer.Option("--baseline", help="The judge's baseline model.")] = "gpt-4-0314",
+    baseline: Annotated[
+        str, typer.Option("--baseline", help="The judge's baseline model.", envvar="SOSBENCH_JUDGE_BASELINE")
+    ] = "gpt-4-0314",
 ) -> None:
     """Paired item-level comparison: score differences, 95% CIs, adjusted tests and a verdict per row.
 
     Example: `sosbench compare runs/llama3-sft runs/llama3-dpo --equivalence-margin 1`
     """
-    if format not in FORMATS:
-        raise SosbenchError(f"unknown --format {format!r}: use {', '.join(FORMATS)}")
+    check_format(format)
     if permutations < 100:
         raise SosbenchError(f"--permutations must be at least 100, not {permutations}")
     from sosbench.analysis import compare_paths
 
     comparisons = compare_paths(
-        base, candidates, judgments=judgments, baseline=baseline, alpha=alpha, adjust=adjust,
-        margin=equivalence_margin, rounds=bootstrap, permutations=permutations, seed=seed, allow_partial=allow_partial,
-    )  # fmt: skip
+        base,
+        candidates,
+        judgments=judgments,
+        baseline=baseline,
+        alpha=alpha,
+        adjust=adjust,
+        margin=equivalence_margin,
+        rounds=bootstrap,
+        permutations=permutations,
+        seed=seed,
+        allow_partial=allow_partial,
+    )
     err = console_err()
     for c in comparisons:
         for note in c.notes:

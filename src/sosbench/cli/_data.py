@@ -10,7 +10,10 @@ import typer
 from sosbench.cli._common import Benchmarks, Factor, console_err
 from sosbench.errors import SosbenchError
 
-data_app = typer.Typer(help="Mirror the datasets of SOS-Bench into plain folders, and check a mirror offline.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Mirror the datasets of SOS-Bench into plain folders, and check a mirror offline.",
+    no_args_is_help=True,
+)
 
 MirrorDir = Annotated[Path, typer.Option("--data-dir", help="The mirror folder.", envvar="SOSBENCH_DATA_DIR")]
 
@@ -20,7 +23,12 @@ def pull(
     data_dir: MirrorDir,
     benchmarks: Benchmarks = None,
     factor: Factor = None,
-    source: Annotated[Path | None, typer.Option("--from", help="Copy from another mirror instead of the hub.", envvar="SOSBENCH_DATA_SOURCE")] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="Copy from another mirror instead of the hub.", envvar="SOSBENCH_DATA_PULL_FROM"
+        ),
+    ] = None,
 ) -> None:
     """Download every dataset a selection needs (pinned revisions) into DATA_DIR."""
     from sosbench.run import pull as do_pull
@@ -28,8 +36,14 @@ def pull(
 
     console = console_err()
     with console.status("pulling") as status:
-        copied = do_pull(data_dir, select(benchmarks, factor), source=source, on_file=lambda f: status.update(f"pulling {f}"))
-    console.print(f"{len(copied)} dataset(s) copied; mirror at {data_dir} (check it with `sosbench data verify --data-dir {data_dir}`)")
+        copied = do_pull(
+            data_dir,
+            select(benchmarks, factor),
+            source=source,
+            on_file=lambda f: status.update(f"pulling {f}"),
+        )
+    check = f"sosbench data verify --data-dir {data_dir}"
+    console.print(f"{len(copied)} dataset(s) copied; mirror at {data_dir} (check it with `{check}`)")
 
 
 @data_app.command("verify", epilog="Example: sosbench data verify --data-dir /shared/sos-mirror")
@@ -39,7 +53,10 @@ def verify(data_dir: MirrorDir) -> None:
     from sosbench.run import verify as do_verify
 
     if not (data_dir / "sosbench-mirror.json").is_file():
-        raise SosbenchError(f"{data_dir} is not a sosbench mirror (no sosbench-mirror.json): run `sosbench data pull --data-dir {data_dir}`")
+        raise SosbenchError(
+            f"{data_dir} is not a sosbench mirror (no sosbench-mirror.json): "
+            f"run `sosbench data pull --data-dir {data_dir}`"
+        )
     problems = do_verify(data_dir)
     if problems:
         for problem in problems[1:]:

@@ -1,8 +1,9 @@
-"""`sosbench judge`: Arena-Hard-Auto v0.1 answers, judgments, scores, interventions and the style-bias audit."""
+"""`sosbench judge`: Arena-Hard-Auto v0.1 answers, judgments, scores, interventions and the style audit."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from collections.abc import Callable, Coroutine
@@ -11,15 +12,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sosbench.cli._common import console_err as _console_err
+from sosbench._io import write_text_atomic
+from sosbench.cli._common import console_err
 from sosbench.errors import SosbenchError
 
 if TYPE_CHECKING:
-    from sosbench.judge import BenchDir, Leaderboard
+    from sosbench.judge import BenchDir, EndpointConfig, JudgeTemplate, Leaderboard
 
 judge_app = typer.Typer(
     name="judge",
-    help="The LLM judge (Arena-Hard-Auto v0.1 protocol): answer, run, score, perturb, audit. See docs/judge.md.",
+    help="The LLM judge (Arena-Hard-Auto v0.1 protocol): answer, run, score, perturb, audit. "
+    "See docs/judge.md.",
     no_args_is_help=True,
 )
 
@@ -41,33 +44,83 @@ BenchDirOption = Annotated[
 ]
 Limit = Annotated[
     int | None,
-    typer.Option("--limit", help="Only the first N questions (for trying things out).", envvar="SOSBENCH_LIMIT"),
+    typer.Option(
+        "--limit",
+        help="Only the first N questions (for trying things out).",
+        envvar="SOSBENCH_JUDGE_LIMIT",  # an int here, a float (fraction) for `sosbench run`: not shared
+    ),
 ]
 Parallel = Annotated[
-    int, typer.Option("--parallel", "-p", help="Requests in flight at once.", envvar="SOSBENCH_JUDGE_PARALLEL")
+    int,
+    typer.Option("--parallel", "-p", help="Requests in flight at once.", envvar="SOSBENCH_JUDGE_PARALLEL"),
 ]
 Timeout = Annotated[
     float,
-    typer.Option("--timeout", help="Seconds before a request counts as timed out (then retried).", envvar="SOSBENCH_JUDGE_TIMEOUT"),
+    typer.Option(
+        "--timeout",
+        help="Seconds a whole request may take; then it is cancelled (its connection closed), counted "
+        "and retried.",
+        envvar="SOSBENCH_JUDGE_TIMEOUT",
+    ),
 ]
 MaxRetries = Annotated[
     int,
-    typer.Option("--max-retries", help="Retries of a request after 429, 5xx, timeouts and dropped connections.", envvar="SOSBENCH_JUDGE_MAX_RETRIES"),
+    typer.Option(
+        "--max-retries",
+        help="Retries of a request after 429, 5xx, timeouts and dropped connections.",
+        envvar="SOSBENCH_JUDGE_MAX_RETRIES",
+    ),
 ]
 Backoff = Annotated[
     float,
-    typer.Option("--backoff", help="First retry waits up to this many seconds (doubling, full jitter, capped at 60 s; at least Retry-After).", envvar="SOSBENCH_JUDGE_BACKOFF"),
+    typer.Option(
+        "--backoff",
+        help="First retry waits up to this many seconds (doubling, full jitter, capped at 60 s; at least "
+        "Retry-After, itself capped at 60 s).",
+        envvar="SOSBENCH_JUDGE_BACKOFF",
+    ),
 ]
 Baseline = Annotated[
-    str, typer.Option("--baseline", help="The model every answer is compared with (scores 50).", envvar="SOSBENCH_JUDGE_BASELINE")
+    str,
+    typer.Option(
+        "--baseline",
+        help="The model every answer is compared with (scores 50).",
+        envvar="SOSBENCH_JUDGE_BASELINE",
+    ),
 ]
 JudgeBaseUrl = Annotated[
     str | None,
-    typer.Option("--base-url", help="OpenAI-compatible endpoint of the judge (default: $OPENAI_BASE_URL or api.openai.com).", envvar="SOSBENCH_JUDGE_BASE_URL"),
+    typer.Option(
+        "--base-url",
+        help="OpenAI-compatible endpoint of the judge (default: $OPENAI_BASE_URL or api.openai.com).",
+        envvar="SOSBENCH_JUDGE_BASE_URL",
+    ),
 ]
 JudgeApiKey = Annotated[
     str | None,
-    typer.Option("--api-key", help="API key of the judge endpoint (default: $OPENAI_API_KEY).", envvar="SOSBENCH_JUDGE_API_KEY"),
+    typer.Option(
+        "--api-key",
+        help="API key of the judge endpoint (default: $OPENAI_API_KEY).",
+        envvar="SOSBENCH_JUDGE_API_KEY",
+    ),
+]
+# `judge perturb` calls the rewriter, not the judge: its own help, the same variables (docs/judge.md).
+RewriterBaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="OpenAI-compatible endpoint serving the rewriter model "
+        "(default: $OPENAI_BASE_URL or api.openai.com).",
+        envvar="SOSBENCH_JUDGE_BASE_URL",
+    ),
+]
+RewriterApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        help="API key of the rewriter's endpoint (default: $OPENAI_API_KEY).",
+        envvar="SOSBENCH_JUDGE_API_KEY",
+    ),
 ]
 
 EXAMPLES = """
@@ -75,9 +128,9 @@ Examples (a full pass; files use Arena-Hard-Auto's layouts under --bench-dir):
 
   sosbench judge answer --model my-model --base-url http://localhost:8000/v1 --api-key none -d arena
 
-  sosbench judge run --judge gpt-4o-mini-2024-07-18 --template sos-multicriteria --models my-model -d arena --dry-run
+  sosbench judge run --judge gpt-4o-mini-2024-07-18 -t sos-multicriteria --models my-model -d arena --dry-run
 
-  sosbench judge run --judge gpt-4o-mini-2024-07-18 --template sos-multicriteria --models my-model,gpt-4-0613 -d arena
+  sosbench judge run --judge gpt-4o-mini-2024-07-18 -t sos-multicriteria --models my-model,gpt-4-0613 -d arena
 
   sosbench judge score --judgments arena/model_judgment/gpt-4o-mini-2024-07-18 --criterion all
 
@@ -90,13 +143,6 @@ Examples (a full pass; files use Arena-Hard-Auto's layouts under --bench-dir):
 # ------------------------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------------------------
-def console_err():
-    """The stderr console, without wrapping (paths and counts stay on one line, greppable in logs)."""
-    console = _console_err()
-    console.soft_wrap = True
-    return console
-
-
 def _split(values: list[str] | None) -> list[str]:
     """Repeatable options that also accept comma-separated lists, order kept, duplicates dropped."""
     out: list[str] = []
@@ -105,8 +151,15 @@ def _split(values: list[str] | None) -> list[str]:
     return out
 
 
-def _endpoint(model: str, base_url: str | None, api_key: str | None, parallel: int, timeout: float,
-              max_retries: int, backoff: float):
+def _endpoint(
+    model: str,
+    base_url: str | None,
+    api_key: str | None,
+    parallel: int,
+    timeout: float,
+    max_retries: int,
+    backoff: float,
+) -> EndpointConfig:
     from sosbench.judge import EndpointConfig
 
     if parallel < 1:
@@ -116,8 +169,12 @@ def _endpoint(model: str, base_url: str | None, api_key: str | None, parallel: i
     return EndpointConfig(model, base_url, api_key, timeout, max_retries, backoff, 60.0, parallel)
 
 
-def _drive(make_chat: Callable[[], Any], work: Callable[[Any, Callable[[], None]], Coroutine[Any, Any, Any]],
-           total: int, label: str) -> Any:
+def _drive(
+    make_chat: Callable[[], Any],
+    work: Callable[[Any, Callable[[], None]], Coroutine[Any, Any, Any]],
+    total: int,
+    label: str,
+) -> Any:
     """Run ``work(chat, advance)`` on a fresh event loop with a progress bar on stderr; close the client."""
     import asyncio
 
@@ -126,14 +183,43 @@ def _drive(make_chat: Callable[[], Any], work: Callable[[Any, Callable[[], None]
     async def main() -> Any:
         chat = make_chat()
         try:
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=console_err(), transient=True) as progress:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console_err(),
+                transient=True,
+            ) as progress:
                 task = progress.add_task(label, total=total)
                 return await work(chat, lambda: progress.advance(task))
         finally:
             await chat.aclose()
+            _print_call_stats(chat)
 
     return asyncio.run(main())
+
+
+def _print_call_stats(chat: Any) -> None:
+    """What the client absorbed: cancelled timeouts, retries, replies cut at the size cap (endpoints only)."""
+    stats = getattr(chat, "stats", None)
+    if stats is None:
+        return
+    notes = []
+    if stats.timeouts:
+        notes.append(
+            f"{stats.timeouts} request{'s' * (stats.timeouts != 1)} outlived --timeout "
+            f"({chat.config.timeout:g} s) and {'were' if stats.timeouts != 1 else 'was'} cancelled"
+        )
+    if stats.retries:
+        notes.append(f"{stats.retries} retr{'ies' if stats.retries != 1 else 'y'} in all")
+    if stats.truncated:
+        notes.append(
+            f"{stats.truncated} repl{'ies' if stats.truncated != 1 else 'y'} longer than max_tokens "
+            "allows, cut and marked truncated"
+        )
+    if notes:
+        console_err().print("endpoint: " + "; ".join(notes))
 
 
 def _bench(path: Path) -> BenchDir:
@@ -161,20 +247,63 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 # answer
 # ------------------------------------------------------------------------------------------------------------
 def answer(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model name: the API model to call, and the answer file's name (model_answer/<name>.jsonl).", envvar="SOSBENCH_ANSWER_MODEL")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model name: the API model to call, and the answer file's name (model_answer/<name>.jsonl).",
+            envvar="SOSBENCH_ANSWER_MODEL",
+        ),
+    ],
     bench_dir: BenchDirOption = DEFAULT_BENCH,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint serving the model (default: $OPENAI_BASE_URL or api.openai.com).", envvar="SOSBENCH_ANSWER_BASE_URL")] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", help="API key of that endpoint (default: $OPENAI_API_KEY).", envvar="SOSBENCH_ANSWER_API_KEY")] = None,
-    hf: Annotated[str | None, typer.Option("--hf", help="Answer with a local Hugging Face model (path or hub id) instead of an endpoint; one request at a time.", envvar="SOSBENCH_ANSWER_HF")] = None,
-    device: Annotated[str | None, typer.Option("--device", help="With --hf: device, e.g. cuda:0.", envvar="SOSBENCH_DEVICE")] = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="New tokens per answer (default: 2048, Arena-Hard-Auto v0.1's gen_answer_config).", envvar="SOSBENCH_ANSWER_MAX_TOKENS")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="OpenAI-compatible endpoint serving the model "
+            "(default: $OPENAI_BASE_URL or api.openai.com).",
+            envvar="SOSBENCH_ANSWER_BASE_URL",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            help="API key of that endpoint (default: $OPENAI_API_KEY).",
+            envvar="SOSBENCH_ANSWER_API_KEY",
+        ),
+    ] = None,
+    hf: Annotated[
+        str | None,
+        typer.Option(
+            "--hf",
+            help="Answer with a local Hugging Face model (path or hub id) instead of an endpoint; "
+            "one request at a time.",
+            envvar="SOSBENCH_ANSWER_HF",
+        ),
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help="With --hf: device, e.g. cuda:0.", envvar="SOSBENCH_DEVICE")
+    ] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-tokens",
+            min=1,
+            help="New tokens per answer (default: 2048, Arena-Hard-Auto v0.1's gen_answer_config).",
+            envvar="SOSBENCH_ANSWER_MAX_TOKENS",
+        ),
+    ] = None,
     limit: Limit = None,
     parallel: Parallel = 8,
     timeout: Timeout = 600.0,
     max_retries: MaxRetries = 8,
     backoff: Backoff = 1.0,
 ) -> None:
-    """Generate a model's answers to the Arena-Hard questions (temperature 0, up to 2048 tokens), resumably."""
+    """Generate a model's answers to the Arena-Hard questions (temperature 0, up to 2048 tokens), resumably.
+
+    A rerun asks only for the questions without an answer."""
     from sosbench.judge import (
         ChatCaller,
         LocalHFChat,
@@ -196,27 +325,59 @@ def answer(
     settings = default_generation()
     if max_tokens is not None:
         settings = dataclasses.replace(settings, max_tokens=max_tokens)
+    make_chat: Callable[[], Any]
     if hf:
-        make_chat: Callable[[], Any] = lambda: LocalHFChat(hf, device)
+        make_chat = functools.partial(LocalHFChat, hf, device)
     else:
-        config = _endpoint(model, base_url, api_key, parallel, timeout, max_retries, backoff)
-        make_chat = lambda: ChatCaller(config)
+        make_chat = functools.partial(
+            ChatCaller, _endpoint(model, base_url, api_key, parallel, timeout, max_retries, backoff)
+        )
     failed = _drive(
-        make_chat, lambda chat, done: generate_answers(chat, bench, model, todo, settings, done), len(todo),
+        make_chat,
+        lambda chat, done: generate_answers(chat, bench, model, todo, settings, done),
+        len(todo),
         f"answering with {model}",
     )
     console.print(f"{len(todo) - len(failed)} answers written to {target}")
     if failed:
-        raise SosbenchError(f"{len(failed)} questions kept failing ({failed[0]}, ...): rerun the same command to finish")
+        raise SosbenchError(
+            f"{len(failed)} questions kept failing ({failed[0]}, ...): rerun the same command to finish"
+        )
 
 
 # ------------------------------------------------------------------------------------------------------------
 # run
 # ------------------------------------------------------------------------------------------------------------
 def run(
-    judge: Annotated[str, typer.Option("--judge", "-j", help="The judge model (API name); judgments go to model_judgment/<judge>/.", envvar="SOSBENCH_JUDGE_MODEL")],
-    models: Annotated[list[str], typer.Option("--models", "-m", help="Models to judge against the baseline (comma-separated or repeated); their answers must exist.", envvar="SOSBENCH_JUDGE_MODELS")],
-    template: Annotated[str, typer.Option("--template", "-t", help="arena-hard (stock v0.1 prompt), sos-multicriteria (the paper's factor-wise prompt) or an Arena-Hard judge_config YAML file.", envvar="SOSBENCH_JUDGE_TEMPLATE")] = "sos-multicriteria",
+    judge: Annotated[
+        str,
+        typer.Option(
+            "--judge",
+            "-j",
+            help="The judge model (API name); judgments go to model_judgment/<judge>/.",
+            envvar="SOSBENCH_JUDGE",
+        ),
+    ],
+    models: Annotated[
+        list[str],
+        typer.Option(
+            "--models",
+            "-m",
+            help="Models to judge against the baseline (comma-separated or repeated); "
+            "their answers must exist.",
+            envvar="SOSBENCH_JUDGE_MODELS",
+        ),
+    ],
+    template: Annotated[
+        str,
+        typer.Option(
+            "--template",
+            "-t",
+            help="arena-hard (stock v0.1 prompt), sos-multicriteria (the paper's factor-wise prompt) "
+            "or an Arena-Hard judge_config YAML file.",
+            envvar="SOSBENCH_JUDGE_TEMPLATE",
+        ),
+    ] = "sos-multicriteria",
     bench_dir: BenchDirOption = DEFAULT_BENCH,
     baseline: Baseline = DEFAULT_BASELINE,
     base_url: JudgeBaseUrl = None,
@@ -226,68 +387,95 @@ def run(
     timeout: Timeout = 300.0,
     max_retries: MaxRetries = 8,
     backoff: Backoff = 1.0,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the calls, estimated tokens and cost; call nothing, write nothing.")] = False,
-    prices: Annotated[Path | None, typer.Option("--prices", help="YAML of USD per 1M tokens (`prices: {model: {input, output}}`) instead of the packaged list.", envvar="SOSBENCH_JUDGE_PRICES")] = None,
-    completion_tokens: Annotated[int, typer.Option("--completion-tokens", help="Judge output tokens per call assumed by --dry-run.", envvar="SOSBENCH_JUDGE_COMPLETION_TOKENS")] = DEFAULT_COMPLETION_TOKENS,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the calls, estimated tokens and cost; call nothing, write nothing.",
+            envvar="SOSBENCH_JUDGE_DRY_RUN",
+        ),
+    ] = False,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices",
+            help="YAML of USD per 1M tokens (`prices: {model: {input, output}}`) "
+            "instead of the packaged list.",
+            envvar="SOSBENCH_JUDGE_PRICES",
+        ),
+    ] = None,
+    completion_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--completion-tokens",
+            min=1,
+            help=f"Judge output tokens per call assumed by --dry-run (default: {DEFAULT_COMPLETION_TOKENS}, "
+            "or the template's max_tokens when that is smaller).",
+            envvar="SOSBENCH_JUDGE_COMPLETION_TOKENS",
+        ),
+    ] = None,
 ) -> None:
     """Judge models against the baseline: two games per question (positions swapped), appended as they finish.
 
     A rerun skips finished games; a killed run loses only the calls in flight. Games whose calls kept
     failing are listed and the command exits 1: rerun it to finish them.
     """
+    from sosbench._io import folder_lock
     from sosbench.judge import (
         ChatCaller,
         JudgeJob,
+        JudgeKey,
+        RunTotals,
+        check_judge_folder,
         cost_usd,
-        estimate,
         judgment_summary,
         load_prices,
         load_template,
         plan,
         price_for,
         run_games,
-        safe_name,
+        write_judge_key,
     )
 
     chosen = _split(models)
     if not chosen:
         raise SosbenchError("--models is empty: name at least one model with answers")
     if baseline in chosen:
-        raise SosbenchError(f"--models includes the baseline {baseline}: it scores 50 by definition; leave it out")
+        raise SosbenchError(
+            f"--models includes the baseline {baseline}: it scores 50 by definition; leave it out"
+        )
     spec = load_template(template)
     bench = _bench(bench_dir)
     questions = _questions(bench, limit)
-    judge_name = safe_name(judge)
-    job = JudgeJob(bench, spec, judge_name, tuple(chosen), baseline, tuple(questions))
-    stores, tasks = plan(job, write=not dry_run)
-    price_table = load_prices(prices)
-    price = price_for(price_table, judge)
-    console = console_err()
-    out_dir = bench.judgment_dir(judge_name)
+    key = JudgeKey.of(judge, spec, baseline)
+    out_dir = bench.judgment_dir(judge)
+    job = JudgeJob(bench, spec, key, tuple(chosen), tuple(questions))
+    price = price_for(load_prices(prices), judge)
     total_games = 2 * len(questions) * len(chosen)
-    if dry_run:
-        est = estimate(tasks, completion_tokens, price)
-        typer.echo(f"dry run of judge {judge} (template {spec.name}), nothing sent:")
-        typer.echo(f"  games to judge:     {est.games} of {total_games} ({total_games - est.games} already judged)")
-        typer.echo(f"  calls:              {est.calls} (one per game; a reply without a verdict adds one more)")
-        typer.echo(f"  prompt tokens:      ~{est.prompt_tokens:,} (4 characters per token)")
-        typer.echo(f"  completion tokens:  ~{est.completion_tokens:,} ({completion_tokens} per call)")
-        if est.cost_usd is None:
-            typer.echo(f"  cost:               unknown (no price for {judge}; pass --prices FILE)")
-        else:
-            typer.echo(f"  cost:               ~${est.cost_usd:,.2f} (USD {price[0]:g}/{price[1]:g} per 1M input/output tokens)")
+    if dry_run:  # reads only: no lock, no file touched
+        check_judge_folder(out_dir, key)
+        _, tasks = plan(job, write=False)
+        _print_dry_run(judge, spec, tasks, total_games, completion_tokens, price)
         return
-    if tasks:
-        config = _endpoint(judge, base_url, api_key, parallel, timeout, max_retries, backoff)
-        totals = _drive(lambda: ChatCaller(config), lambda chat, done: run_games(chat, spec, stores, tasks, done),
-                        len(tasks), f"judging with {judge}")
-    else:
-        from sosbench.judge import RunTotals
-
+    console = console_err()
+    # One writer per judge folder: a second `judge run` on it would judge every game twice.
+    with folder_lock(out_dir, "the judgments in"):
+        new_folder = check_judge_folder(out_dir, key)
+        stores, tasks = plan(job)
+        if new_folder:
+            write_judge_key(out_dir, key)
         totals = RunTotals()
-    uids = [q.uid for q in questions]
-    for store in stores.values():
-        store.finish(uids)
+        if tasks:
+            config = _endpoint(judge, base_url, api_key, parallel, timeout, max_retries, backoff)
+            totals = _drive(
+                lambda: ChatCaller(config),
+                lambda chat, done: run_games(chat, spec, stores, tasks, done, parallel),
+                len(tasks),
+                f"judging with {judge}",
+            )
+        uids = [q.uid for q in questions]
+        for store in stores.values():
+            store.finish(uids)
     cost = cost_usd(totals.prompt_tokens, totals.completion_tokens, price)
     console.print(
         f"{totals.games} games judged ({total_games - len(tasks)} already done), {totals.calls} calls, "
@@ -303,24 +491,110 @@ def run(
     console.print(f"judgments in {out_dir}/")
     if totals.failed:
         raise SosbenchError(
-            f"{len(totals.failed)} games kept failing ({totals.failed[0]}, ...): rerun the same command to judge only those"
+            f"{len(totals.failed)} games kept failing ({totals.failed[0]}, ...): "
+            "rerun the same command to judge only those"
         )
     console.print(f"score them with: sosbench judge score --judgments {out_dir}")
+
+
+def _print_dry_run(
+    judge: str,
+    spec: JudgeTemplate,
+    tasks: list,
+    total_games: int,
+    completion_tokens: int | None,
+    price: tuple[float, float] | None,
+) -> None:
+    from sosbench.judge import estimate
+
+    per_call = min(completion_tokens or DEFAULT_COMPLETION_TOKENS, spec.max_tokens)
+    capped = (
+        " (the template's max_tokens)"
+        if per_call == spec.max_tokens < (completion_tokens or DEFAULT_COMPLETION_TOKENS)
+        else ""
+    )
+    est = estimate(tasks, per_call, price)
+    typer.echo(f"dry run of judge {judge} (template {spec.name}), nothing sent:")
+    typer.echo(
+        f"  games to judge:     {est.games} of {total_games} ({total_games - est.games} already judged)"
+    )
+    typer.echo(f"  calls:              {est.calls} (one per game; a reply without a verdict adds one more)")
+    typer.echo(f"  prompt tokens:      ~{est.prompt_tokens:,} (4 characters per token)")
+    typer.echo(f"  completion tokens:  ~{est.completion_tokens:,} ({per_call} per call{capped})")
+    if est.cost_usd is None or price is None:
+        typer.echo(f"  cost:               unknown (no price for {judge}; pass --prices FILE)")
+    else:
+        typer.echo(
+            f"  cost:               ~${est.cost_usd:,.2f} "
+            f"(USD {price[0]:g}/{price[1]:g} per 1M input/output tokens)"
+        )
 
 
 # ------------------------------------------------------------------------------------------------------------
 # score
 # ------------------------------------------------------------------------------------------------------------
 def score(
-    judgments: Annotated[Path, typer.Option("--judgments", "-J", help="A judge's folder: <bench>/model_judgment/<judge>/ (Arena-Hard-Auto v0.1 files).", envvar="SOSBENCH_JUDGMENTS")],
+    judgments: Annotated[
+        Path,
+        typer.Option(
+            "--judgments",
+            "-J",
+            help="A judge's folder: <bench>/model_judgment/<judge>/ (Arena-Hard-Auto v0.1 files).",
+            envvar="SOSBENCH_JUDGMENTS",
+        ),
+    ],
     baseline: Baseline = DEFAULT_BASELINE,
-    criterion: Annotated[str, typer.Option("--criterion", "-c", help="overall, correctness, completeness, safety, conciseness, style, a comma list, or all.", envvar="SOSBENCH_JUDGE_CRITERION")] = "overall",
-    style_control: Annotated[bool, typer.Option("--style-control", help="Control for length and markdown density (Arena-Hard-Auto v2 covariates); needs the answers.", envvar="SOSBENCH_JUDGE_STYLE_CONTROL")] = False,
-    bench_dir: Annotated[Path | None, typer.Option("--bench-dir", "-d", help="Where the answers are, for --style-control (default: two folders above --judgments).", envvar="SOSBENCH_BENCH_DIR")] = None,
-    rounds: Annotated[int, typer.Option("--rounds", help="Bootstrap rounds for the 95% intervals (0: none).", envvar="SOSBENCH_JUDGE_ROUNDS")] = 100,
-    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed (42 as Arena-Hard-Auto).", envvar="SOSBENCH_JUDGE_SEED")] = 42,
-    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.", envvar="SOSBENCH_FORMAT")] = "table",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the leaderboard here (csv, or json with --format json) instead of stdout.", envvar="SOSBENCH_JUDGE_SCORE_OUTPUT")] = None,
+    criterion: Annotated[
+        str,
+        typer.Option(
+            "--criterion",
+            "-c",
+            help="overall, correctness, completeness, safety, conciseness, style, a comma list, or all.",
+            envvar="SOSBENCH_JUDGE_CRITERION",
+        ),
+    ] = "overall",
+    style_control: Annotated[
+        bool,
+        typer.Option(
+            "--style-control",
+            help="Control for length and markdown density (Arena-Hard-Auto v2 covariates); "
+            "needs the answers.",
+            envvar="SOSBENCH_JUDGE_STYLE_CONTROL",
+        ),
+    ] = False,
+    bench_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--bench-dir",
+            "-d",
+            help="Where the answers are, for --style-control (default: two folders above --judgments).",
+            envvar="SOSBENCH_BENCH_DIR",
+        ),
+    ] = None,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            "--rounds",
+            help="Bootstrap rounds for the 95% intervals (0: none).",
+            envvar="SOSBENCH_JUDGE_ROUNDS",
+        ),
+    ] = 100,
+    seed: Annotated[
+        int,
+        typer.Option("--seed", help="Bootstrap seed (42 as Arena-Hard-Auto).", envvar="SOSBENCH_JUDGE_SEED"),
+    ] = 42,
+    output_format: Annotated[
+        str, typer.Option("--format", help="table, csv or json.", envvar="SOSBENCH_FORMAT")
+    ] = "table",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the leaderboard here (csv, or json with --format json) instead of stdout.",
+            envvar="SOSBENCH_JUDGE_SCORE_OUTPUT",
+        ),
+    ] = None,
 ) -> None:
     """Bradley-Terry leaderboard (win rate against the baseline, bootstrap CIs), per criterion.
 
@@ -364,8 +638,7 @@ def score(
     else:
         text = None
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text or "", encoding="utf-8")
+        write_text_atomic(output, text or "")
         console.print(f"leaderboard written to {output}")
     elif text is not None:
         typer.echo(text.rstrip("\n"))
@@ -384,16 +657,27 @@ def _board_json(board: Leaderboard, losses: list) -> dict:
         "baseline": board.baseline,
         "criteria": {
             r.criterion: {
-                m: {"score": clean(s), "rating_q025": clean(lo), "rating_q975": clean(hi),
-                    "battles": r.battles.get(m, 0), "unparsed": r.unparsed.get(m, 0)}
-                for m, s, lo, hi in zip(r.models, r.score, r.lower, r.upper)
+                m: {
+                    "score": clean(s),
+                    "rating_q025": clean(lo),
+                    "rating_q975": clean(hi),
+                    "battles": r.battles.get(m, 0),
+                    "unparsed": r.unparsed.get(m, 0),
+                }
+                for m, s, lo, hi in zip(r.models, r.score, r.lower, r.upper, strict=True)
             }
             for r in board.results
         },
         "style_coef": {r.criterion: r.style_coef for r in board.results if r.style_coef},
         "interventions": [
-            {"model": x.model, "kind": x.kind, "criterion": x.criterion, "original": clean(x.original),
-             "perturbed": clean(x.perturbed), "loss_percent": clean(x.loss_percent)}
+            {
+                "model": x.model,
+                "kind": x.kind,
+                "criterion": x.criterion,
+                "original": clean(x.original),
+                "perturbed": clean(x.perturbed),
+                "loss_percent": clean(x.loss_percent),
+            }
             for x in losses
         ],
     }
@@ -403,6 +687,8 @@ def _print_board(board: Leaderboard, frame: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from sosbench.judge import OVERALL_CRITERION
+
     table = Table(title=f"judge {board.judge}: win rate vs {board.baseline} (%), 95% bootstrap CI")
     table.add_column("model", no_wrap=True)
     for result in board.results:
@@ -411,7 +697,7 @@ def _print_board(board: Leaderboard, frame: Any) -> None:
         record = row._asdict()
         cells = [str(record["model"])]
         for result in board.results:
-            prefix = "" if result.criterion == "overall" else f"{result.criterion}_"
+            prefix = "" if result.criterion == OVERALL_CRITERION else f"{result.criterion}_"
             value, low, high = (record[f"{prefix}{k}"] for k in ("score", "rating_q025", "rating_q975"))
             cells.append("-" if math.isnan(value) else f"{value:.1f} ({low:.1f}-{high:.1f})")
         table.add_row(*cells)
@@ -427,7 +713,9 @@ def _print_losses(losses: list, *, to_stderr: bool) -> None:
     for name in ("model", "intervention", "criterion", "original", "perturbed", "loss %"):
         table.add_column(name, justify="left" if name in ("model", "intervention", "criterion") else "right")
     for x in losses:
-        table.add_row(x.model, x.kind, x.criterion, _fmt(x.original), _fmt(x.perturbed), _fmt(x.loss_percent, 1))
+        table.add_row(
+            x.model, x.kind, x.criterion, _fmt(x.original), _fmt(x.perturbed), _fmt(x.loss_percent, 1)
+        )
     (console_err() if to_stderr else Console(width=120)).print(table)
 
 
@@ -435,12 +723,34 @@ def _print_losses(losses: list, *, to_stderr: bool) -> None:
 # perturb
 # ------------------------------------------------------------------------------------------------------------
 def perturb(
-    kind: Annotated[str, typer.Option("--kind", "-k", help="Intervention: sarcastic, concise, wrong-facts, unsafe, verbose or no-markdown (prompts in data/judge/rewrite_prompts.yaml).", envvar="SOSBENCH_PERTURB_KIND")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Whose answers to rewrite (model_answer/<model>.jsonl).", envvar="SOSBENCH_PERTURB_MODEL")],
-    rewriter: Annotated[str, typer.Option("--rewriter", "-r", help="The rewriting LLM (API model name).", envvar="SOSBENCH_PERTURB_REWRITER")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            "-k",
+            help="Intervention: sarcastic, concise, wrong-facts, unsafe, verbose or no-markdown "
+            "(prompts in data/judge/rewrite_prompts.yaml).",
+            envvar="SOSBENCH_PERTURB_KIND",
+        ),
+    ],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Whose answers to rewrite (model_answer/<model>.jsonl).",
+            envvar="SOSBENCH_PERTURB_MODEL",
+        ),
+    ],
+    rewriter: Annotated[
+        str,
+        typer.Option(
+            "--rewriter", "-r", help="The rewriting LLM (API model name).", envvar="SOSBENCH_PERTURB_REWRITER"
+        ),
+    ],
     bench_dir: BenchDirOption = DEFAULT_BENCH,
-    base_url: JudgeBaseUrl = None,
-    api_key: JudgeApiKey = None,
+    base_url: RewriterBaseUrl = None,
+    api_key: RewriterApiKey = None,
     limit: Limit = None,
     parallel: Parallel = 8,
     timeout: Timeout = 300.0,
@@ -464,16 +774,19 @@ def perturb(
     result = _drive(
         lambda: ChatCaller(config),
         lambda chat, done: perturb_answers(chat, bench, model, kind, rewriter, questions, done),
-        len(questions), f"rewriting ({kind}) with {rewriter}",
+        len(questions),
+        f"rewriting ({kind}) with {rewriter}",
     )
     console = console_err()
     if result.failed:
         raise SosbenchError(
-            f"{len(result.failed)} rewrites kept failing ({result.failed[0]}, ...); the {result.calls} that worked "
+            f"{len(result.failed)} rewrites kept failing ({result.failed[0]}, ...); "
+            f"the {result.calls} that worked "
             "are cached: rerun the same command to finish"
         )
     console.print(
-        f"{result.answers} rewritten answers ({result.calls} new rewriter calls, {result.answers - result.calls} "
+        f"{result.answers} rewritten answers ({result.calls} new rewriter calls, "
+        f"{result.answers - result.calls} "
         f"from the cache) written to {result.path}"
     )
     console.print(f"judge them with: sosbench judge run --models {model},{result.model} ...")
@@ -483,10 +796,33 @@ def perturb(
 # audit
 # ------------------------------------------------------------------------------------------------------------
 def audit(
-    judgments: Annotated[list[Path], typer.Option("--judgments", "-J", help="A judge's folder (repeat for several judges).", envvar="SOSBENCH_JUDGMENTS")],
-    runs: Annotated[list[Path] | None, typer.Option("--runs", help="SOS-Bench run folders or results files (repeatable): also correlate with factor scores.", envvar="SOSBENCH_AUDIT_RUNS")] = None,
+    judgments: Annotated[
+        list[Path],
+        typer.Option(
+            "--judgments",
+            "-J",
+            help="A judge's folder (repeat for several judges).",
+            envvar="SOSBENCH_JUDGMENTS",
+        ),
+    ],
+    runs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--runs",
+            help="SOS-Bench run folders or results files (repeatable): also correlate with factor scores.",
+            envvar="SOSBENCH_AUDIT_RUNS",
+        ),
+    ] = None,
     baseline: Baseline = DEFAULT_BASELINE,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the audit JSON here (read by `sosbench report --audit`).", envvar="SOSBENCH_AUDIT_OUTPUT")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the audit JSON here (read by `sosbench report --audit`).",
+            envvar="SOSBENCH_AUDIT_OUTPUT",
+        ),
+    ] = None,
 ) -> None:
     """Per judge: how each criterion's score (and each SOS-Bench factor) correlates with the overall score."""
     from rich.console import Console
@@ -499,15 +835,18 @@ def audit(
     for name in ("judge", "vs", "pearson", "spearman", "models"):
         table.add_column(name, justify="left" if name in ("judge", "vs") else "right")
     for entry in result["judges"]:
-        rows = [(c, v) for c, v in entry["criteria"].items()] + [(f"factor {f}", v) for f, v in entry["factors"].items()]
+        rows = [(c, v) for c, v in entry["criteria"].items()] + [
+            (f"factor {f}", v) for f, v in entry["factors"].items()
+        ]
         if not rows:
             table.add_row(entry["judge"], "(no criterion verdicts)", "-", "-", str(entry["n_models"]))
         for name, value in rows:
-            table.add_row(entry["judge"], name, _fmt(value["pearson"], 3), _fmt(value["spearman"], 3), str(value["n"]))
+            table.add_row(
+                entry["judge"], name, _fmt(value["pearson"], 3), _fmt(value["spearman"], 3), str(value["n"])
+            )
     Console(width=110).print(table)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        write_text_atomic(output, json.dumps(result, indent=2, allow_nan=False) + "\n")
         console_err().print(f"audit written to {output} (show it with: sosbench report --audit {output})")
 
 

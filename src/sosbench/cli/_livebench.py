@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from sosbench.cli._common import OutputFormat, console_err
+from sosbench._io import write_jsonl_atomic, write_text_atomic
+from sosbench.cli._common import check_format, console_err
 from sosbench.errors import SosbenchError
 
 livebench_app = typer.Typer(
@@ -32,7 +33,8 @@ Answers = Annotated[
     typer.Option(
         "--answers",
         "-a",
-        help="A model_answer JSONL file or a folder of them (LiveBench format: question_id, model_id, choices).",
+        help="A model_answer JSONL file or a folder of them "
+        "(LiveBench format: question_id, model_id, choices).",
         envvar="SOSBENCH_LIVEBENCH_ANSWERS",
     ),
 ]
@@ -46,7 +48,8 @@ CsvDir = Annotated[
     Path | None,
     typer.Option(
         "--csv-dir",
-        help="Also write livebench_tasks.csv and livebench_groups.csv (the SOS artifact layout) into this folder.",
+        help="Also write livebench_tasks.csv and livebench_groups.csv "
+        "(the SOS artifact layout) into this folder.",
         envvar="SOSBENCH_LIVEBENCH_CSV_DIR",
     ),
 ]
@@ -54,7 +57,8 @@ Protocol = Annotated[
     str,
     typer.Option(
         "--protocol",
-        help="paper (LiveBench 2024-07-24 scorers, defects included) or corrected (documented defects fixed).",
+        help="paper (LiveBench 2024-07-24 scorers, defects included) "
+        "or corrected (documented defects fixed).",
         envvar="SOSBENCH_PROTOCOL",
     ),
 ]
@@ -62,7 +66,8 @@ Sandbox = Annotated[
     str,
     typer.Option(
         "--sandbox",
-        help="Where coding answers run: bwrap (bubblewrap isolation) or none (unsafe opt-out; flagged in every output).",
+        help="Where coding answers run: bwrap (bubblewrap isolation) "
+        "or none (unsafe opt-out; flagged in every output).",
         envvar="SOSBENCH_SANDBOX",
     ),
 ]
@@ -71,6 +76,10 @@ Workers = Annotated[
     typer.Option(
         "--workers", "-j", help="Scoring processes (default: one per core).", envvar="SOSBENCH_WORKERS"
     ),
+]
+Format = Annotated[
+    str,
+    typer.Option("--format", help="Output format: table or json.", envvar="SOSBENCH_LIVEBENCH_FORMAT"),
 ]
 Release = Annotated[
     str,
@@ -88,7 +97,7 @@ def score(
     protocol: Protocol = "paper",
     workers: Workers = None,
     release: Release = "2024-06-24",
-    format: OutputFormat = "table",
+    format: Format = "table",
     sandbox: Sandbox = "bwrap",
 ) -> None:
     """Score existing answers; print task, category and average tables.
@@ -96,22 +105,32 @@ def score(
     Example: `sosbench livebench score --questions live_bench/ --answers model_answer/ --output scores.jsonl`.
     Task = mean x 100, category = mean of its tasks, average = mean of the six categories.
     """
-    if format not in ("table", "json"):
-        raise SosbenchError(f"unknown --format {format!r}: use table or json")
+    check_format(format, ("table", "json"))
     if sandbox not in ("bwrap", "none"):
         raise SosbenchError(f"unknown --sandbox {sandbox!r}: use bwrap or none")
     from rich.progress import Progress
 
     from sosbench import livebench
 
+    chosen = livebench.load_questions(questions, release=release)
+    given = livebench.read_answers(Path(answers))
+    note = left_out_note(given, chosen, questions, release)
+    if note:
+        console_err().print(note, markup=False, highlight=False)
     with Progress(console=console_err(), transient=True) as progress:
         bar = progress.add_task("scoring LiveBench answers", total=None)
-        rows = livebench.score_answer_files(
-            questions, answers, protocol=protocol, workers=workers, release=release,
-            progress=lambda n: progress.advance(bar, n), sandbox="none" if sandbox == "none" else "bwrap",
-        )  # fmt: skip
+        rows = livebench.score_rows(
+            chosen,
+            given,
+            protocol=protocol,
+            workers=workers,
+            progress=lambda n: progress.advance(bar, n),
+            sandbox="none" if sandbox == "none" else "bwrap",
+        )
     if any(row.get("sandbox") == "none" for row in rows):
-        console_err().print("warning: coding answers ran with --sandbox none (unsandboxed); their rows say so")
+        console_err().print(
+            "warning: coding answers ran with --sandbox none (unsandboxed); their rows say so"
+        )
     per_model = livebench.task_scores(rows)
     written = _write_outputs(rows, per_model, output, csv_dir)
     if format == "json":
@@ -122,23 +141,54 @@ def score(
         console_err().print(f"wrote {path}")
 
 
-def _write_outputs(rows: list[dict[str, Any]], per_model: dict[str, dict[str, float]], output: Path | None,
-                   csv_dir: Path | None) -> list[Path]:  # fmt: skip
+LATEST = "9999-12-31"  # a release date after every release: all questions not yet removed
+
+
+def left_out_note(
+    answers: list[dict[str, Any]], chosen: list[dict[str, Any]], source: str, release: str
+) -> str:
+    """One line saying how many answers are not scored and why (empty when every answer is scored)."""
+    from sosbench import livebench
+
+    ids = {q["question_id"] for q in chosen}
+    outside = [a["question_id"] for a in answers if a["question_id"] not in ids]
+    if not outside:
+        return ""
+    try:
+        newer = {q["question_id"] for q in livebench.load_questions(source, release=LATEST)} - ids
+    except SosbenchError:
+        newer = set()
+    later = sum(qid in newer for qid in outside)
+    reasons = []
+    if later:
+        reasons.append(f"{later} answer questions released after {release} (pass --release to score them)")
+    if len(outside) - later:
+        reasons.append(
+            f"{len(outside) - later} answer no question of release {release} in --questions "
+            "(removed before it, or another question set)"
+        )
+    return f"note: {len(outside)} of {len(answers)} answers left out: " + "; ".join(reasons)
+
+
+def _write_outputs(
+    rows: list[dict[str, Any]],
+    per_model: dict[str, dict[str, float]],
+    output: Path | None,
+    csv_dir: Path | None,
+) -> list[Path]:
     from sosbench import livebench
 
     written = []
     if output is not None:
-        livebench.write_jsonl_atomic(output, rows)
+        write_jsonl_atomic(output, rows)
         written.append(output)
     if csv_dir is not None:
-        csv_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in (("livebench_tasks.csv", livebench.tasks_csv(per_model)),
-                           ("livebench_groups.csv", livebench.groups_csv(per_model))):  # fmt: skip
-            path = csv_dir / name
-            temporary = path.with_name(f".{name}.tmp")
-            temporary.write_text(text, encoding="utf-8")
-            temporary.replace(path)
-            written.append(path)
+        for name, text in (
+            ("livebench_tasks.csv", livebench.tasks_csv(per_model)),
+            ("livebench_groups.csv", livebench.groups_csv(per_model)),
+        ):
+            write_text_atomic(csv_dir / name, text)
+            written.append(csv_dir / name)
     return written
 
 
@@ -171,8 +221,11 @@ def _print_tables(per_model: dict[str, dict[str, float]]) -> None:
     for model in models:
         tasks.add_column(model, justify="right")
     for task in sorted({t for scores in per_model.values() for t in scores}):
-        tasks.add_row(task, livebench.category_of(task),
-                      *(f"{per_model[m][task]:.3f}" if task in per_model[m] else "-" for m in models))  # fmt: skip
+        tasks.add_row(
+            task,
+            livebench.category_of(task),
+            *(f"{per_model[m][task]:.3f}" if task in per_model[m] else "-" for m in models),
+        )
     console.print(tasks)
     groups = Table(title="LiveBench categories (mean of tasks) and average (mean of categories)")
     groups.add_column("category")

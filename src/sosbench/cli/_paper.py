@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
-from sosbench.cli._common import console_err
+from sosbench.cli._common import OutputFormat, check_format, console_err, wide_enough
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from sosbench.analysis import PaperAnalysis
+
 from sosbench.cli._score import Bootstrap, Normalize, Seed, print_factor_table
-from sosbench.errors import SosbenchError
 
 
 def _pct(value: float | None, signed: bool = False) -> str:
@@ -22,11 +27,10 @@ def _ci_text(ci: tuple[float, float] | None, scale: float) -> str:
     return "" if ci is None else f" [{ci[0] * scale:+.1f}, {ci[1] * scale:+.1f}]"
 
 
-def _print_tables(analysis) -> None:
+def _print_tables(analysis: PaperAnalysis) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
-
-    from sosbench.scoring import FACTOR_NAMES
 
     console = Console()
     print_factor_table(analysis.scores, f"Paper artifacts: {len(analysis.scores.models)} models")
@@ -39,37 +43,24 @@ def _print_tables(analysis) -> None:
             m.model, f"{a.score:.2f}" if a else "n/a", _pct(analysis.data.livebench_average.get(m.model))
         )
     console.print(arena)
+    wide = wide_enough(console, WIDE_LAYOUT)
     corr = Table(title="Arena-Hard vs factor scores (bootstrap 95% CI over models)")
     for col in ("y", "n", "pearson [CI]", "spearman [CI]", "kendall [CI]"):
-        corr.add_column(col, justify="left" if col == "y" else "right")
+        corr.add_column(col, justify="left" if col == "y" else "right", no_wrap=True)
     for c in analysis.correlations:
-        corr.add_row(
-            c.y,
-            str(c.n),
-            *(
-                f"{v:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
-                for v, ci in (
-                    (c.pearson, c.pearson_ci),
-                    (c.spearman, c.spearman_ci),
-                    (c.kendall, c.kendall_ci),
-                )
-            ),
-        )
+        pairs = ((c.pearson, c.pearson_ci), (c.spearman, c.spearman_ci), (c.kendall, c.kendall_ci))
+        gap = " " if wide else "\n"
+        cells = (
+            escape(f"{v:.2f}{gap}[{ci[0]:.2f}, {ci[1]:.2f}]") for v, ci in pairs
+        )  # "[nan, nan]" is no tag
+        corr.add_row(c.y, str(c.n), *cells)
     console.print(corr)
-    deltas = Table(
-        title="SFT -> preference optimisation (points, PO minus SFT, [95% CI])",
-        caption="aggregates only (the artifacts hold no per-item data): analytic CIs of independent runs, "
-        "no paired test; ! = judge-only gain (judge CI above 0, no factor CI above 0)",
+    caption = (
+        "aggregates only (the artifacts hold no per-item data): analytic CIs of independent runs, "
+        "no paired test; ! = judge-only gain (judge CI above 0, no factor CI above 0)"
     )
-    for col in ("sft", "po", "method", *FACTOR_NAMES, "arena_hard", "judge-only gain"):
-        deltas.add_column(col, justify="left" if col in ("sft", "po", "method") else "right")
-    for d in analysis.deltas:
-        judge = "n/a" if d.arena_hard is None else f"{d.arena_hard:+.2f}" + _ci_text(d.arena_hard_ci, 1.0)
-        factors = [
-            _pct(d.factors[f], signed=True) + _ci_text(d.factor_ci.get(f), 100.0) for f in FACTOR_NAMES
-        ]
-        deltas.add_row(d.sft, d.po, d.method, *factors, judge, "!" if d.judge_only_gain else "")
-    console.print(deltas)
+    title = "SFT -> preference optimisation (points, PO minus SFT, [95% CI])"
+    console.print(_deltas_table(analysis, title, caption) if wide else _deltas_long(analysis, title, caption))
     r = analysis.rollup
     verdict = "OK" if r.ok else "MISMATCH"
     console.print(
@@ -92,10 +83,54 @@ def _print_tables(analysis) -> None:
     console.print(reg)
 
 
+WIDE_LAYOUT = 200  # columns the one-row-per-pair deltas table needs without cutting a cell
+
+
+def _deltas_table(analysis: PaperAnalysis, title: str, caption: str) -> Table:
+    """One row per SFT -> PO pair (wide terminals)."""
+    from rich.table import Table
+
+    from sosbench.scoring import FACTOR_NAMES
+
+    deltas = Table(title=title, caption=caption)
+    for col in ("sft", "po", "method", *FACTOR_NAMES, "arena_hard", "judge-only gain"):
+        deltas.add_column(col, justify="left" if col in ("sft", "po", "method") else "right")
+    for d in analysis.deltas:
+        judge = "n/a" if d.arena_hard is None else f"{d.arena_hard:+.2f}" + _ci_text(d.arena_hard_ci, 1.0)
+        factors = [
+            _pct(d.factors[f], signed=True) + _ci_text(d.factor_ci.get(f), 100.0) for f in FACTOR_NAMES
+        ]
+        deltas.add_row(d.sft, d.po, d.method, *factors, judge, "!" if d.judge_only_gain else "")
+    return deltas
+
+
+def _deltas_long(analysis: PaperAnalysis, title: str, caption: str) -> Table:
+    """One row per pair and measure (narrow terminals): every name and interval stays whole."""
+    from rich.table import Table
+
+    from sosbench.scoring import FACTOR_NAMES
+
+    deltas = Table(title=title, caption=caption)
+    deltas.add_column("SFT -> PO (method)", overflow="fold")
+    for col in ("measure", "diff", "95% CI", "!"):
+        deltas.add_column(col, justify="left" if col == "measure" else "right", no_wrap=True)
+    for d in analysis.deltas:
+        pair = f"{d.sft} -> {d.po} ({d.method})"
+        rows = [
+            (f, _pct(d.factors[f], signed=True), _ci_text(d.factor_ci.get(f), 100.0)) for f in FACTOR_NAMES
+        ]
+        judge = "n/a" if d.arena_hard is None else f"{d.arena_hard:+.2f}"
+        rows.append(("arena_hard", judge, _ci_text(d.arena_hard_ci, 1.0)))
+        for i, (measure, diff, ci) in enumerate(rows):
+            flag = "!" if d.judge_only_gain and measure == "arena_hard" else ""
+            deltas.add_row(
+                pair if i == 0 else "", measure, diff, ci.strip(), flag, end_section=i == len(rows) - 1
+            )
+    return deltas
+
+
 def paper(
-    format: Annotated[
-        str, typer.Option("--format", help="table or json.", envvar="SOSBENCH_FORMAT")
-    ] = "table",
+    format: OutputFormat = "table",
     normalize: Normalize = "none",
     bootstrap: Bootstrap = 1000,
     seed: Seed = 0,
@@ -108,8 +143,7 @@ def paper(
 
     Example: `sosbench paper --format json > paper.json`
     """
-    if format not in ("table", "json"):
-        raise SosbenchError(f"unknown --format {format!r}: use table or json")
+    check_format(format)
     from sosbench.analysis import paper_analysis
 
     err = console_err()
@@ -119,6 +153,10 @@ def paper(
         )
     if format == "json":
         typer.echo(json.dumps(analysis.to_json(), indent=2))
+    elif format == "csv":
+        from sosbench.scoring import to_csv
+
+        typer.echo(to_csv(analysis.scores), nl=False)
     else:
         _print_tables(analysis)
 

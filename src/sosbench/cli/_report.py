@@ -23,7 +23,7 @@ def report(
     paper: Annotated[
         bool,
         typer.Option(
-            "--paper",
+            "--paper/--no-paper",
             help="Include the paper's models and analyses (packaged artifacts).",
             envvar="SOSBENCH_PAPER",
         ),
@@ -105,8 +105,9 @@ def report(
             from sosbench.analysis import compare_paths
 
             status.update("comparing the two runs")
-            comparison = compare_paths(compare[0], [compare[1]], rounds=max(bootstrap, 100), seed=seed,
-                                       allow_partial=allow_partial)[0]  # fmt: skip
+            comparison = compare_paths(
+                compare[0], [compare[1]], rounds=max(bootstrap, 100), seed=seed, allow_partial=allow_partial
+            )[0]
         data = build_report_data(
             user,
             paper_analysis,

@@ -14,11 +14,11 @@ from sosbench.errors import SosbenchError
 EXAMPLES = """
 Examples:
 
-  sosbench run --model hf --model-args pretrained=meta-llama/Meta-Llama-3-8B,dtype=bfloat16 --output runs/llama3
+  sosbench run --model hf --model-args pretrained=meta-llama/Meta-Llama-3-8B,dtype=bfloat16 -o runs/llama3
 
   sosbench run --model vllm --model-args pretrained=my/model,tensor_parallel_size=2 --factor Safety -o runs/m
 
-  sosbench run --model hf --model-args pretrained=./m --benchmarks bbq,wmdp --data-dir mirror --limit 10 -o out
+  sosbench run --model hf --model-args pretrained=./m --benchmarks bbq,wmdp --data-dir mirror --limit 10 -o o
 
   sosbench run --models models.yaml --executor ray --ray-address auto -o runs   (runs/<model_name>/ per model)
 
@@ -27,40 +27,243 @@ Examples:
 
 
 def run(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Run folder (created; rerun to resume). With --models: the parent of one folder per model.", envvar="SOSBENCH_OUTPUT")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="lm-eval model type: hf, vllm, sglang, local-completions, sos-hf, ...", envvar="SOSBENCH_MODEL")] = None,
-    model_args: Annotated[str | None, typer.Option("--model-args", "-a", help="lm-eval's k=v,k2=v2 model arguments.", envvar="SOSBENCH_MODEL_ARGS")] = None,
-    model_arg: Annotated[list[str] | None, typer.Option("--model-arg", help="One model argument key=value (YAML value; repeatable; may hold commas).")] = None,
-    models: Annotated[Path | None, typer.Option("--models", help="YAML or JSON list of model specs {model, model_args, model_name, ...} instead of --model; each gets OUTPUT/<model_name>/.", envvar="SOSBENCH_MODELS")] = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Run folder (created; rerun to resume). With --models: the parent of one folder per model.",
+            envvar="SOSBENCH_OUTPUT",
+        ),
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="lm-eval model type: hf, vllm, sglang, local-completions, sos-hf, ...",
+            envvar="SOSBENCH_MODEL",
+        ),
+    ] = None,
+    model_args: Annotated[
+        str | None,
+        typer.Option(
+            "--model-args", "-a", help="lm-eval's k=v,k2=v2 model arguments.", envvar="SOSBENCH_MODEL_ARGS"
+        ),
+    ] = None,
+    model_arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model-arg",
+            help="One model argument key=value (YAML value; repeatable; may hold commas).",
+            envvar="SOSBENCH_MODEL_ARG",
+        ),
+    ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option(
+            "--models",
+            help="YAML or JSON list of model specs {model, model_args, model_name, ...} instead of "
+            "--model; each gets OUTPUT/<model_name>/.",
+            envvar="SOSBENCH_MODELS",
+        ),
+    ] = None,
     benchmarks: Benchmarks = None,
     factor: Factor = None,
-    protocol: Annotated[str, typer.Option("--protocol", help="paper (the paper's task definitions) or corrected (known defects fixed; see docs/tasks.md).", envvar="SOSBENCH_PROTOCOL")] = "paper",
-    limit: Annotated[float | None, typer.Option("--limit", help="At most N items per task (a fraction if < 1). For testing only.", envvar="SOSBENCH_LIMIT")] = None,
-    batch_size: Annotated[str, typer.Option("--batch-size", help="lm-eval batch size: N, auto or auto:N.", envvar="SOSBENCH_BATCH_SIZE")] = "auto",
-    device: Annotated[str | None, typer.Option("--device", help="Device for local models, e.g. cuda:0 or cpu.", envvar="SOSBENCH_DEVICE")] = None,
-    apply_chat_template: Annotated[bool, typer.Option("--apply-chat-template", help="Use the model's chat template (LiveBench always uses it).", envvar="SOSBENCH_APPLY_CHAT_TEMPLATE")] = False,
-    chat_template: Annotated[str | None, typer.Option("--chat-template", help="Name of one of the tokenizer's several chat templates (implies --apply-chat-template).", envvar="SOSBENCH_CHAT_TEMPLATE")] = None,
-    generate_backend: Annotated[str | None, typer.Option("--generate-backend", help="With --model sos-hf: send generation requests to hf, vllm or sglang (loglikelihoods stay on sos-hf).", envvar="SOSBENCH_GENERATE_BACKEND")] = None,
-    gen_kwargs: Annotated[str | None, typer.Option("--gen-kwargs", help="Override generation settings for generate tasks, e.g. max_gen_toks=256.", envvar="SOSBENCH_GEN_KWARGS")] = None,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            "--protocol",
+            help="paper (the paper's task definitions) or corrected (known defects fixed; see "
+            "docs/tasks.md).",
+            envvar="SOSBENCH_PROTOCOL",
+        ),
+    ] = "paper",
+    limit: Annotated[
+        float | None,
+        typer.Option(
+            "--limit",
+            help="At most N items per task (a fraction if < 1). For testing only.",
+            envvar="SOSBENCH_LIMIT",
+        ),
+    ] = None,
+    batch_size: Annotated[
+        str | None,
+        typer.Option(
+            "--batch-size",
+            help="lm-eval batch size: N, auto or auto:N (default: 4 for hf, whose auto probes; auto "
+            "elsewhere, a token budget for sos-hf; docs/engines.md).",
+            envvar="SOSBENCH_BATCH_SIZE",
+        ),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device", help="Device for local models, e.g. cuda:0 or cpu.", envvar="SOSBENCH_DEVICE"
+        ),
+    ] = None,
+    apply_chat_template: Annotated[
+        bool,
+        typer.Option(
+            "--apply-chat-template",
+            help="Use the model's chat template (LiveBench always uses it).",
+            envvar="SOSBENCH_APPLY_CHAT_TEMPLATE",
+        ),
+    ] = False,
+    chat_template: Annotated[
+        str | None,
+        typer.Option(
+            "--chat-template",
+            help="Name of one of the tokenizer's several chat templates (implies --apply-chat-template).",
+            envvar="SOSBENCH_CHAT_TEMPLATE",
+        ),
+    ] = None,
+    generate_backend: Annotated[
+        str | None,
+        typer.Option(
+            "--generate-backend",
+            help="With --model sos-hf: send generation requests to hf, vllm or sglang (loglikelihoods stay "
+            "on sos-hf).",
+            envvar="SOSBENCH_GENERATE_BACKEND",
+        ),
+    ] = None,
+    gen_kwargs: Annotated[
+        str | None,
+        typer.Option(
+            "--gen-kwargs",
+            help="Override generation settings for generate tasks, e.g. max_gen_toks=256.",
+            envvar="SOSBENCH_GEN_KWARGS",
+        ),
+    ] = None,
     data_dir: DataDir = None,
-    wandb_args: Annotated[str | None, typer.Option("--wandb-args", help="Log to W&B through lm-eval, e.g. project=sos,name=llama3.", envvar="SOSBENCH_WANDB_ARGS")] = None,
-    model_name: Annotated[str | None, typer.Option("--model-name", help="Display name in scores and reports (default: last part of pretrained=).", envvar="SOSBENCH_MODEL_NAME")] = None,
-    sandbox: Annotated[str, typer.Option("--sandbox", help="Where LiveBench coding answers run: bwrap (bubblewrap isolation, the default) or none (unsafe opt-out; flagged in every output).", envvar="SOSBENCH_SANDBOX")] = "bwrap",
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over when OUTPUT holds a run with another configuration.")] = False,
-    executor: Annotated[str, typer.Option("--executor", help="Where units run: local (this process), ray (Ray tasks) or slurm (submitit job arrays).", envvar="SOSBENCH_EXECUTOR", rich_help_panel="Scale out")] = "local",
-    shards: Annotated[int | None, typer.Option("--shards", help="Item shards for each large benchmark (BBQ, SaladBench, ...; default: the suite's value under ray/slurm, 1 locally).", envvar="SOSBENCH_SHARDS", rich_help_panel="Scale out")] = None,
-    retries: Annotated[int, typer.Option("--retries", help="Times a failed unit is run again before the run reports it.", envvar="SOSBENCH_RETRIES", rich_help_panel="Scale out")] = 1,
-    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to join (e.g. auto or ray://head:10001); default: start a local Ray instance.", envvar="SOSBENCH_RAY_ADDRESS", rich_help_panel="Scale out")] = None,
-    gpus_per_unit: Annotated[float | None, typer.Option("--gpus-per-unit", help="GPUs each Ray unit asks for (default: 1 where CUDA is available, else 0).", envvar="SOSBENCH_GPUS_PER_UNIT", rich_help_panel="Scale out")] = None,
-    cpus_per_unit: Annotated[float, typer.Option("--cpus-per-unit", help="CPUs each Ray or Slurm unit asks for.", envvar="SOSBENCH_CPUS_PER_UNIT", rich_help_panel="Scale out")] = 1.0,
-    slurm_partition: Annotated[str | None, typer.Option("--slurm-partition", help="Slurm partition for the job arrays.", envvar="SOSBENCH_SLURM_PARTITION", rich_help_panel="Scale out")] = None,
-    slurm_time: Annotated[int, typer.Option("--slurm-time", help="Time limit of each array task, in minutes.", envvar="SOSBENCH_SLURM_TIME", rich_help_panel="Scale out")] = 24 * 60,
-    slurm_gpus: Annotated[int, typer.Option("--slurm-gpus", help="GPUs per array task.", envvar="SOSBENCH_SLURM_GPUS", rich_help_panel="Scale out")] = 1,
-    slurm_max_parallel: Annotated[int | None, typer.Option("--slurm-max-parallel", help="At most this many array tasks at once.", envvar="SOSBENCH_SLURM_MAX_PARALLEL", rich_help_panel="Scale out")] = None,
-    slurm_local: Annotated[bool, typer.Option("--slurm-local", help="Run the job arrays as local processes (submitit's LocalExecutor): for testing without a cluster.", envvar="SOSBENCH_SLURM_LOCAL", rich_help_panel="Scale out")] = False,
+    wandb_args: Annotated[
+        str | None,
+        typer.Option(
+            "--wandb-args",
+            help="Log to W&B through lm-eval, e.g. project=sos,name=llama3.",
+            envvar="SOSBENCH_WANDB_ARGS",
+        ),
+    ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            "--model-name",
+            help="Display name in scores and reports (default: last part of pretrained=).",
+            envvar="SOSBENCH_MODEL_NAME",
+        ),
+    ] = None,
+    sandbox: Annotated[
+        str,
+        typer.Option(
+            "--sandbox",
+            help="Where LiveBench coding answers run: bwrap (bubblewrap isolation, the default) or none "
+            "(unsafe opt-out; flagged in every output).",
+            envvar="SOSBENCH_SANDBOX",
+        ),
+    ] = "bwrap",
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Start over when OUTPUT holds a run with another configuration.",
+            envvar="SOSBENCH_OVERWRITE",
+        ),
+    ] = False,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="Where units run: local (this process), ray (Ray tasks) or slurm (submitit job arrays).",
+            envvar="SOSBENCH_EXECUTOR",
+            rich_help_panel="Scale out",
+        ),
+    ] = "local",
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            "--shards",
+            help="Item shards for each large benchmark (BBQ, SaladBench, ...; default: the suite's value "
+            "under ray/slurm, 1 locally).",
+            envvar="SOSBENCH_SHARDS",
+            rich_help_panel="Scale out",
+        ),
+    ] = None,
+    retries: Annotated[
+        int,
+        typer.Option(
+            "--retries",
+            help="Times a failed unit is run again before the run reports it.",
+            envvar="SOSBENCH_RETRIES",
+            rich_help_panel="Scale out",
+        ),
+    ] = 1,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Ray cluster to join (e.g. auto or ray://head:10001); default: start a local Ray instance.",
+            envvar="SOSBENCH_RAY_ADDRESS",
+            rich_help_panel="Scale out",
+        ),
+    ] = None,
+    gpus_per_unit: Annotated[
+        float | None,
+        typer.Option(
+            "--gpus-per-unit",
+            help="GPUs each Ray unit asks for (default: 1 where CUDA is available, else 0).",
+            envvar="SOSBENCH_GPUS_PER_UNIT",
+            rich_help_panel="Scale out",
+        ),
+    ] = None,
+    cpus_per_unit: Annotated[
+        float,
+        typer.Option(
+            "--cpus-per-unit",
+            help="CPUs each Ray or Slurm unit asks for.",
+            envvar="SOSBENCH_CPUS_PER_UNIT",
+            rich_help_panel="Scale out",
+        ),
+    ] = 1.0,
+    slurm_partition: Annotated[
+        str | None,
+        typer.Option(
+            "--slurm-partition",
+            help="Slurm partition for the job arrays.",
+            envvar="SOSBENCH_SLURM_PARTITION",
+            rich_help_panel="Scale out",
+        ),
+    ] = None,
+    slurm_time: Annotated[
+        int,
+        typer.Option(
+            "--slurm-time",
+            help="Time limit of each array task, in minutes.",
+            envvar="SOSBENCH_SLURM_TIME",
+            rich_help_panel="Scale out",
+        ),
+    ] = 24 * 60,
+    slurm_gpus: Annotated[
+        int,
+        typer.Option(
+            "--slurm-gpus",
+            help="GPUs per array task.",
+            envvar="SOSBENCH_SLURM_GPUS",
+            rich_help_panel="Scale out",
+        ),
+    ] = 1,
+    slurm_max_parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--slurm-max-parallel",
+            help="At most this many array tasks at once.",
+            envvar="SOSBENCH_SLURM_MAX_PARALLEL",
+            rich_help_panel="Scale out",
+        ),
+    ] = None,
 ) -> None:
     """Run SOS-Bench benchmarks on one model (or a list of models) through lm-eval, resumably."""
     from sosbench.run import RunConfig, load_model_specs, parse_model_args
+    from sosbench.run.engines import default_batch_size
     from sosbench.run.executors import EXECUTORS
     from sosbench.suite import select
 
@@ -78,7 +281,7 @@ def run(
         output=output,
         protocol=protocol,
         limit=int_limit,
-        batch_size=batch_size,
+        batch_size=batch_size or default_batch_size(model or "hf"),
         device=device,
         apply_chat_template=template,
         gen_kwargs=gen_kwargs,
@@ -89,13 +292,23 @@ def run(
     )
     if models is not None:
         if model_args or model_arg or model_name or generate_backend:
-            raise SosbenchError("--model-args, --model-arg, --model-name and --generate-backend go into the --models file")
-        configs = _configs_from_specs(base, load_model_specs(models))
+            raise SosbenchError(
+                "--model-args, --model-arg, --model-name and --generate-backend go into the --models file"
+            )
+        specs = load_model_specs(models)
+        if batch_size is None:  # each model type its own default (docs/engines.md, "Fast defaults")
+            specs = [
+                {**s, "batch_size": s.get("batch_size") or default_batch_size(s.get("model") or base.model)}
+                for s in specs
+            ]
+        configs = _configs_from_specs(base, specs)
     else:
         args = parse_model_args(model_args, model_arg)
         if generate_backend is not None:
             if model != "sos-hf":
-                raise SosbenchError("--generate-backend needs --model sos-hf (other models generate with their own backend)")
+                raise SosbenchError(
+                    "--generate-backend needs --model sos-hf (other models generate with their own backend)"
+                )
             args["generate_backend"] = generate_backend
         configs = [replace(base, model_args=args)]
     runner = _executor(
@@ -103,24 +316,31 @@ def run(
         retries,
         ray={"address": ray_address, "gpus_per_unit": gpus_per_unit, "cpus_per_unit": cpus_per_unit},
         slurm={
-            "folder": output / ".submitit", "partition": slurm_partition, "time_min": slurm_time,
-            "gpus_per_unit": slurm_gpus, "cpus_per_unit": int(cpus_per_unit), "max_parallel": slurm_max_parallel,
-            "local": slurm_local,
+            "folder": output / ".submitit",
+            "partition": slurm_partition,
+            "time_min": slurm_time,
+            "gpus_per_unit": slurm_gpus,
+            "cpus_per_unit": int(cpus_per_unit),
+            "max_parallel": slurm_max_parallel,
         },
-    )  # fmt: skip
+    )
     _execute(configs, runner, overwrite=overwrite, shards=shards)
 
 
 def _configs_from_specs(base: Any, specs: list[dict[str, Any]]) -> list[Any]:
-    """One run config per model spec, each with its own folder OUTPUT/<model_name>/."""
+    """One run config per model spec, each with its own folder OUTPUT/<model_name>/ (never outside OUTPUT)."""
+    from sosbench.run import model_folder
+
     configs = []
     for spec in specs:
-        config = replace(base, **{k: v for k, v in spec.items() if v is not None})
-        configs.append(replace(config, output=base.output / config.display_name()))
-    names = [c.display_name() for c in configs]
-    clash = sorted({n for n in names if names.count(n) > 1})
+        config = replace(base, **spec)
+        configs.append(replace(config, output=model_folder(base.output, config.display_name())))
+    folders = [c.output for c in configs]
+    clash = sorted({c.display_name() for c in configs if folders.count(c.output) > 1})
     if clash:
-        raise SosbenchError(f"--models: two specs share the name {clash[0]!r}: give each a distinct model_name")
+        raise SosbenchError(
+            f"--models: two specs share the name {clash[0]!r}: give each a distinct model_name"
+        )
     return configs
 
 
@@ -162,9 +382,15 @@ class _UnitProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(
-            TextColumn("units"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-            TimeElapsedColumn(), console=self.console, redirect_stdout=False, redirect_stderr=False,
-        )  # fmt: skip
+            TextColumn("units"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         self.task = self.bar.add_task(self._counts(), total=self.total)
         self.bar.start()
 
@@ -218,9 +444,11 @@ def _execute(configs: list[Any], runner: Any, *, overwrite: bool, shards: int | 
     finally:
         if progress.bar is not None:
             progress.bar.stop()
-    for config, manifest in zip(configs, manifests):
+    for config, manifest in zip(configs, manifests, strict=True):
         ran = [b for b in config.benchmarks if b in manifest["timings"]]
-        console.print(f"{len(ran)} of {len(config.benchmarks)} benchmarks finished; results in {config.output}/")
+        console.print(
+            f"{len(ran)} of {len(config.benchmarks)} benchmarks finished; results in {config.output}/"
+        )
     folders = " ".join(str(c.output) for c in configs)
     console.print(f"score them with: sosbench score {folders}")
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sosbench.cli._common import console_err
+from sosbench.cli._common import OutputFormat, check_format, console_err, wide_enough
 from sosbench.errors import SosbenchError
 
-FORMATS = ("table", "json", "csv")
+if TYPE_CHECKING:
+    from sosbench.scoring import ScoreReport
 
 AllowPartial = Annotated[
     bool,
     typer.Option(
-        "--allow-partial",
+        "--allow-partial/--no-allow-partial",
         help="Average a factor over the benchmarks present even if some are missing (said in every output).",
         envvar="SOSBENCH_ALLOW_PARTIAL",
     ),
@@ -50,52 +51,73 @@ def progress_callback():
     return on_model
 
 
-def print_factor_table(report, title: str) -> None:
+def print_factor_table(report: ScoreReport, title: str) -> None:
+    """Models x factors. Narrow terminals get the CI on a second line and model names wrapped, never cut."""
     from rich.console import Console
     from rich.table import Table
 
     from sosbench.scoring import FACTOR_NAMES, factor_cell
 
+    console = Console()
+    names = max((len(m.model) for m in report.models), default=5)
+    one_line = wide_enough(console, names + len(FACTOR_NAMES) * 22 + 16)
     table = Table(title=title, caption="0-100; [95% CI]; * = incomplete factor (--allow-partial)")
-    table.add_column("model")
+    table.add_column("model", overflow="fold", min_width=min(names, 16))
     for factor in FACTOR_NAMES:
-        table.add_column(factor, justify="right")
+        table.add_column(factor, justify="right", no_wrap=True)
     for model in report.models:
-        table.add_row(model.model, *(factor_cell(model.factors[f]) for f in FACTOR_NAMES))
-    Console().print(table)
+        cells = (factor_cell(model.factors[f]) for f in FACTOR_NAMES)
+        table.add_row(model.model, *(c if one_line else c.replace(" ", "\n", 1) for c in cells))
+    console.print(table)
 
 
-def print_benchmark_table(report) -> None:
+BENCH_CELL = 13  # "100.0 +- 10.0" plus padding
+
+
+def print_benchmark_table(report: ScoreReport) -> None:
+    """Benchmarks x models, in as many tables as the terminal needs to show every model's column whole."""
     from rich.console import Console
     from rich.table import Table
 
     from sosbench.suite import benchmarks
 
-    table = Table(title="Benchmarks (0-100, +- stderr)")
-    table.add_column("benchmark")
-    table.add_column("factor")
-    for model in report.models:
-        table.add_column(model.model, justify="right")
-    for bench in benchmarks():
-        cells = []
-        for model in report.models:
-            b = model.benchmarks.get(bench.name)
-            if b is None:
-                cells.append("-")
-            else:
-                se = f" +- {b.stderr * 100:.1f}" if b.stderr is not None else ""
-                cells.append(f"{b.score * 100:.1f}{se}")
-        table.add_row(bench.name, bench.factor, *cells)
-    Console().print(table)
+    console = Console()
+    fixed = max(len(b.name) for b in benchmarks()) + len("factor") + 8
+    per_table = max(1, (console.width - fixed) // (BENCH_CELL + 3))
+    models = report.models
+    for start in range(0, len(models), per_table):
+        chunk = models[start : start + per_table]
+        part = (
+            f", models {start + 1}-{start + len(chunk)} of {len(models)}" if len(models) > per_table else ""
+        )
+        table = Table(title=f"Benchmarks (0-100, +- stderr{part})")
+        table.add_column("benchmark", no_wrap=True)
+        table.add_column("factor", no_wrap=True)
+        for model in chunk:
+            table.add_column(model.model, justify="right", overflow="fold", min_width=BENCH_CELL)
+        for bench in benchmarks():
+            cells = []
+            for model in chunk:
+                b = model.benchmarks.get(bench.name)
+                if b is None:
+                    cells.append("-")
+                else:
+                    se = f" +- {b.stderr * 100:.1f}" if b.stderr is not None else ""
+                    cells.append(f"{b.score * 100:.1f}{se}")
+            table.add_row(bench.name, bench.factor, *cells)
+        console.print(table)
 
 
 def score(
     paths: Annotated[
-        list[Path], typer.Argument(help="Run folders, lm-eval results JSON, LiveBench score files or CSVs.")
+        list[Path],
+        typer.Argument(
+            help="Run folders (or the parent folder of `sosbench run --models`), lm-eval results JSON, "
+            "LiveBench score files or CSVs.",
+            metavar="PATH...",
+        ),
     ],
-    format: Annotated[
-        str, typer.Option("--format", help="table, json or csv.", envvar="SOSBENCH_FORMAT")
-    ] = "table",
+    format: OutputFormat = "table",
     allow_partial: AllowPartial = False,
     normalize: Normalize = "none",
     bootstrap: Bootstrap = 1000,
@@ -114,8 +136,7 @@ def score(
 
     Example: `sosbench score runs/llama3-sft runs/llama3-dpo --format json`
     """
-    if format not in FORMATS:
-        raise SosbenchError(f"unknown --format {format!r}: use {', '.join(FORMATS)}")
+    check_format(format)
     if bootstrap < 0:
         raise SosbenchError(f"--bootstrap must be 0 or more, not {bootstrap}")
     from sosbench.results import read_paths, write_livebench_csvs, write_wide_csv

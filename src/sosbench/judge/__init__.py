@@ -1,6 +1,7 @@
-"""The LLM judge: Arena-Hard-Auto v0.1 judging with the SOS templates, Bradley-Terry scores, interventions, audit.
+"""The LLM judge: Arena-Hard-Auto v0.1 judging with the SOS templates, Bradley-Terry scores, audit.
 
-Importing this package loads numpy only; openai, tenacity and transformers load when a call needs them.
+Importing this package loads numpy and pydantic only; openai, tenacity and transformers load when a call
+needs them.
 """
 
 from sosbench.judge._answers import (
@@ -10,29 +11,35 @@ from sosbench.judge._answers import (
     missing_questions,
 )
 from sosbench.judge._audit import audit_judges
-from sosbench.judge._battles import OVERALL, Battles, Judgment, build_battles, read_judgments
+from sosbench.judge._battles import OVERALL_CRITERION, Battles, Judgment, build_battles, read_judgments
 from sosbench.judge._bt import BTFit, fit_bradley_terry
 from sosbench.judge._client import (
+    CallStats,
     ChatCaller,
     Completion,
     EndpointConfig,
     LocalHFChat,
+    ReplyError,
     endpoint_error,
     make_async_client,
+    redact,
 )
 from sosbench.judge._files import (
     PACKAGED_MODELS,
     Answer,
     BenchDir,
     Question,
+    file_stem,
     read_answers,
     read_questions,
-    safe_name,
 )
 from sosbench.judge._judging import (
+    JUDGE_META,
     DryRunEstimate,
     JudgeJob,
+    JudgeKey,
     RunTotals,
+    check_judge_folder,
     cost_usd,
     estimate,
     judge_game,
@@ -42,6 +49,7 @@ from sosbench.judge._judging import (
     plan,
     price_for,
     run_games,
+    write_judge_key,
 )
 from sosbench.judge._parsing import VERDICTS, ParsedVerdict, normalize_verdict, parse_criteria, parse_verdict
 from sosbench.judge._perturb import (
@@ -62,20 +70,28 @@ from sosbench.judge._scores import (
     score_judgments,
 )
 from sosbench.judge._style import FEATURES, battle_features, style_counts
-from sosbench.judge._templates import BUILTIN_TEMPLATES, CRITERIA, JudgeTemplate, load_template
+from sosbench.judge._templates import (
+    BUILTIN_TEMPLATES,
+    CRITERIA,
+    JudgeConfigFile,
+    JudgeTemplate,
+    load_template,
+)
 
 __all__ = [
     "ALL_CRITERIA",
     "BUILTIN_TEMPLATES",
     "CRITERIA",
     "FEATURES",
-    "OVERALL",
+    "JUDGE_META",
+    "OVERALL_CRITERION",
     "PACKAGED_MODELS",
     "VERDICTS",
     "Answer",
     "BTFit",
     "Battles",
     "BenchDir",
+    "CallStats",
     "ChatCaller",
     "Completion",
     "CriterionResult",
@@ -83,7 +99,9 @@ __all__ = [
     "EndpointConfig",
     "GenerationSettings",
     "InterventionLoss",
+    "JudgeConfigFile",
     "JudgeJob",
+    "JudgeKey",
     "JudgeTemplate",
     "Judgment",
     "Leaderboard",
@@ -91,16 +109,19 @@ __all__ = [
     "ParsedVerdict",
     "PerturbResult",
     "Question",
+    "ReplyError",
     "RewritePrompt",
     "RunTotals",
     "ScoreOptions",
     "audit_judges",
     "battle_features",
     "build_battles",
+    "check_judge_folder",
     "cost_usd",
     "default_generation",
     "endpoint_error",
     "estimate",
+    "file_stem",
     "fit_bradley_terry",
     "generate_answers",
     "intervention_losses",
@@ -123,8 +144,9 @@ __all__ = [
     "read_answers",
     "read_judgments",
     "read_questions",
+    "redact",
     "run_games",
-    "safe_name",
     "score_judgments",
     "style_counts",
+    "write_judge_key",
 ]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sosbench._io import append_jsonl, read_text
 from sosbench.judge._client import ChatModel, gather_tolerant
-from sosbench.judge._files import BenchDir, Question, answer_record, append_jsonl, read_answers, repair_tail
+from sosbench.judge._files import BenchDir, Question, answer_record, read_answers, repair_tail
 from sosbench.judge._templates import data_file
 
 
@@ -25,7 +26,7 @@ def default_generation() -> GenerationSettings:
     """The settings of the shipped gen_answer_config.yaml."""
     import yaml
 
-    config = yaml.safe_load(data_file("judge", "gen_answer_config.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load(read_text(data_file("judge", "gen_answer_config.yaml")))
     return GenerationSettings(float(config["temperature"]), int(config["max_tokens"]))
 
 
@@ -47,7 +48,8 @@ async def generate_answers(
 ) -> list[str]:
     """Answer every question concurrently; each answer is written the moment it arrives.
 
-    Returns the questions whose call kept failing transiently (``"<uid>: ErrorName"``; a rerun asks again).
+    Returns the questions whose call kept failing transiently or got an unusable reply
+    (``"<uid>: reason"``; a rerun asks again).
     """
     target = bench.answer_target(model)
     repair_tail(target)
@@ -55,10 +57,16 @@ async def generate_answers(
     async def one(question: Question) -> None:
         messages = [{"role": "user", "content": question.prompt}]
         try:
-            reply = await chat.complete(messages, temperature=settings.temperature, max_tokens=settings.max_tokens)
+            reply = await chat.complete(
+                messages, temperature=settings.temperature, max_tokens=settings.max_tokens
+            )
         finally:
             on_done()
-        usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
-        append_jsonl(target, [answer_record(question, model, reply.text, usage=usage)])
+        extra: dict = {
+            "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+        }
+        if reply.truncated:
+            extra["truncated"] = True
+        append_jsonl(target, [answer_record(question, model, reply.text, **extra)])
 
     return await gather_tolerant(questions, one, lambda q: q.uid)

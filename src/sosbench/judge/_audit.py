@@ -4,11 +4,12 @@ Per judge folder, every criterion is scored (point estimates, no bootstrap neede
 models, each criterion's score is correlated with the overall score (Pearson and Spearman). The paper
 finds style ~ overall at R ~ 1.0 for all four judges. When SOS-Bench run folders are given, the judge's
 overall score is also correlated with each factor score (WK, IF, Safety) of the same models, matched by
-exact model name.
+exact model name; a factor missing some of its benchmarks (incomplete) is left out for that model.
 
 The baseline is left out: its score is 50 for every criterion by construction and says nothing about the
 judge. So are rewritten answer sets (``<model>@<kind>`` from ``judge perturb``): they are interventions, not
-models. A model without a score for a criterion or factor is left out of that correlation only. Output layout (read by the report)::
+models. A model without a score for a criterion or factor is left out of that correlation only. Output
+layout (read by the report)::
 
     {"judges": [{"judge": str, "n_models": int,
                  "criteria": {criterion: {"pearson": float, "spearman": float, "n": int}},
@@ -21,20 +22,21 @@ A correlation that is undefined (fewer than 3 models, or a constant column) is `
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from sosbench.errors import SosbenchError
-from sosbench.judge._battles import OVERALL
+from sosbench.judge._battles import OVERALL_CRITERION
 from sosbench.judge._scores import ALL_CRITERIA, PERTURBED_SEPARATOR, ScoreOptions, score_judgments
 
 
-def correlation(x: list[float | None], y: list[float | None]) -> dict[str, float | int | None]:
+def correlation(x: Sequence[float | None], y: Sequence[float | None]) -> dict[str, float | int | None]:
     """Pearson and Spearman of paired values (None where undefined)."""
     from scipy import stats
 
-    pairs = [(a, b) for a, b in zip(x, y) if _finite(a) is not None and _finite(b) is not None]
+    pairs = [(a, b) for a, b in zip(x, y, strict=True) if _finite(a) is not None and _finite(b) is not None]
     result: dict[str, float | int | None] = {"pearson": None, "spearman": None, "n": len(pairs)}
     if len(pairs) < 3:
         return result
@@ -57,7 +59,9 @@ def factor_scores(run_paths: list[Path]) -> dict[str, dict[str, float]]:
     for entry in report.models:
         for name, factor in entry.factors.items():
             value = _finite(factor.score)
-            if value is not None:  # a factor without a score (missing benchmarks) is left out, not zero
+            # a factor without a score, or averaged over only some of its benchmarks, is left out (not zero,
+            # not a partial mean that would not be comparable with complete ones)
+            if value is not None and getattr(factor, "complete", False):
                 scores.setdefault(entry.model, {})[name] = value
     return scores
 
@@ -86,20 +90,24 @@ def audit_judges(
                 if model != baseline and PERTURBED_SEPARATOR not in model and value is not None:
                     per_model.setdefault(model, {})[result.criterion] = value
         models = sorted(per_model)
-        overall = [per_model[m].get(OVERALL, math.nan) for m in models]
+        overall = [per_model[m].get(OVERALL_CRITERION, math.nan) for m in models]
         criteria = {
             r.criterion: correlation([per_model[m].get(r.criterion, math.nan) for m in models], overall)
             for r in board.results
-            if r.criterion != OVERALL
+            if r.criterion != OVERALL_CRITERION
         }
         factor_names = sorted({f for scores in factors.values() for f in scores})
         factor_corr = {
-            name: correlation(
-                [factors.get(m, {}).get(name, math.nan) for m in models], overall
-            )
+            name: correlation([factors.get(m, {}).get(name, math.nan) for m in models], overall)
             for name in factor_names
         }
         judges.append(
-            {"judge": board.judge, "n_models": len(models), "criteria": criteria, "factors": factor_corr, "scores": per_model}
+            {
+                "judge": board.judge,
+                "n_models": len(models),
+                "criteria": criteria,
+                "factors": factor_corr,
+                "scores": per_model,
+            }
         )
     return {"judges": judges}

@@ -15,17 +15,29 @@ from pathlib import Path
 
 import numpy as np
 
+from sosbench._io import iter_jsonl
 from sosbench.errors import SosbenchError
-from sosbench.judge._files import read_jsonl
 from sosbench.judge._parsing import normalize_verdict, parse_criterion, parse_verdict
 
 STRONG_WEIGHT = 3
-OVERALL = "overall"
+OVERALL_CRITERION = "overall"
 
 # verdict in game 1 (A = baseline, B = model) -> (model's outcome, weight)
-_GAME1 = {"A>>B": (0.0, STRONG_WEIGHT), "A>B": (0.0, 1), "A=B": (0.5, 1), "B>A": (1.0, 1), "B>>A": (1.0, STRONG_WEIGHT)}
+_GAME1 = {
+    "A>>B": (0.0, STRONG_WEIGHT),
+    "A>B": (0.0, 1),
+    "A=B": (0.5, 1),
+    "B>A": (1.0, 1),
+    "B>>A": (1.0, STRONG_WEIGHT),
+}
 # verdict in game 2 (A = model, B = baseline)
-_GAME2 = {"A>>B": (1.0, STRONG_WEIGHT), "A>B": (1.0, 1), "A=B": (0.5, 1), "B>A": (0.0, 1), "B>>A": (0.0, STRONG_WEIGHT)}
+_GAME2 = {
+    "A>>B": (1.0, STRONG_WEIGHT),
+    "A>B": (1.0, 1),
+    "A=B": (0.5, 1),
+    "B>A": (0.0, 1),
+    "B>>A": (0.0, STRONG_WEIGHT),
+}
 
 
 @dataclass(frozen=True)
@@ -38,30 +50,57 @@ class Judgment:
     record: dict
 
     def verdict(self, criterion: str) -> str | None:
-        """The game's canonical verdict for a criterion: the stored field, else parsed from the judgment text."""
-        key = "score" if criterion == OVERALL else f"{criterion}_score"
+        """The game's canonical verdict for a criterion: the stored field, else parsed from the text."""
+        key = "score" if criterion == OVERALL_CRITERION else f"{criterion}_score"
         if key in self.record:
             return normalize_verdict(self.record[key])
         text = self.record.get("judgment") or ""
-        return (parse_verdict(text) if criterion == OVERALL else parse_criterion(text, criterion)).label
+        return (
+            parse_verdict(text) if criterion == OVERALL_CRITERION else parse_criterion(text, criterion)
+        ).label
 
 
 def read_judgments(directory: Path) -> list[Judgment]:
-    """Every game of every ``*.jsonl`` file in a judge's folder (files in name order, games in file order)."""
+    """Every game of every ``*.jsonl`` file in a judge's folder (files in name order, games in file order).
+
+    Lines that record their judge and template (sosbench's) must all agree: a folder mixing judges or
+    templates would give one leaderboard of incomparable verdicts, so it is refused.
+    """
     if not directory.is_dir():
         raise SosbenchError(f"--judgments {directory}: no such folder (expected model_judgment/<judge>/)")
     files = sorted(directory.glob("*.jsonl"))
     if not files:
         raise SosbenchError(f"--judgments {directory}: no .jsonl judgment files in it")
     games: list[Judgment] = []
+    keys: dict[tuple[str, str], str] = {}  # (judge, template hash) -> first line holding it
     for path in files:
-        for record in read_jsonl(path):
-            uid = str(record.get("question_id", record.get("uid")))
-            model = record.get("model")
-            if model is None or not isinstance(record.get("games"), list):
-                raise SosbenchError(f"{path}: a judgment line needs model and games (Arena-Hard-Auto v0.1 layout)")
-            for index, game in enumerate(record["games"][:2]):
-                games.append(Judgment(str(model), uid, index, game or {}))
+        for number, record in iter_jsonl(path, "judgment file", torn_tail_ok=True):
+            where = f"{path}:{number}"
+            uid, model, pair = (
+                record.get("question_id", record.get("uid")),
+                record.get("model"),
+                record.get("games"),
+            )
+            if (
+                not isinstance(uid, (str, int))
+                or not isinstance(model, str)
+                or not isinstance(pair, list)
+                or not all(g is None or isinstance(g, dict) for g in pair)
+            ):
+                raise SosbenchError(
+                    f"{where}: a judgment line needs question_id, model and games (a list of game objects; "
+                    "Arena-Hard-Auto v0.1 layout)"
+                )
+            if "template_sha256" in record:
+                keys.setdefault((str(record.get("judge")), str(record["template_sha256"])), where)
+                if len(keys) > 1:
+                    (judge_a, sha_a), (judge_b, sha_b) = list(keys)[:2]
+                    raise SosbenchError(
+                        f"{directory} mixes judgments of {judge_a!r} (template {sha_a[:12]}) and {judge_b!r} "
+                        f"(template {sha_b[:12]}, {where}): score each judge and template from its own folder"
+                    )
+            for index, game in enumerate(pair[:2]):
+                games.append(Judgment(model, str(uid), index, game or {}))
     return games
 
 
@@ -86,12 +125,12 @@ class Battles:
 def build_battles(judgments: list[Judgment], criterion: str, baseline: str) -> Battles:
     """The battles of one criterion (``overall`` or a criterion name)."""
     labels = [None if j.model == baseline else j.verdict(criterion) for j in judgments]
-    judged = sorted({j.model for j, label in zip(judgments, labels) if label is not None})
+    judged = sorted({j.model for j, label in zip(judgments, labels, strict=True) if label is not None})
     models = (baseline, *judged)
     index = {m: i for i, m in enumerate(models)}
     rows: list[tuple[int, float, int]] = []
     unparsed: Counter[str] = Counter({j.model: 0 for j in judgments if j.model != baseline})
-    for row, (judgment, label) in enumerate(zip(judgments, labels)):
+    for row, (judgment, label) in enumerate(zip(judgments, labels, strict=True)):
         if judgment.model == baseline:
             continue
         if label is None:

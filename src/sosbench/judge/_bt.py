@@ -42,7 +42,7 @@ class BTFit:
         return 100.0 / (1.0 + np.exp(-self.strength))
 
     def win_rate_interval(self, level: float = 95.0) -> tuple[np.ndarray, np.ndarray]:
-        """Bootstrap percentile interval of the win rate (percentiles of t, then mapped, like the reference)."""
+        """Bootstrap percentile interval of the win rate (percentiles of t, then mapped, as the reference)."""
         if self.boot_strength.shape[0] == 0:
             rate = self.win_rate()
             return rate, rate
@@ -80,7 +80,9 @@ def newton_logistic(
     return theta
 
 
-def pooled_rows(model: np.ndarray, opponent: np.ndarray, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pooled_rows(
+    model: np.ndarray, opponent: np.ndarray, outcome: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (model, opponent, outcome) rows and, per battle, the index of its row."""
     key = np.stack([model, opponent, np.rint(outcome * 2).astype(np.intp)], axis=1)
     unique, inverse = np.unique(key, axis=0, return_inverse=True)
@@ -95,7 +97,11 @@ def bootstrap_counts(inverse: np.ndarray, n_rows: int, rounds: int, seed: int) -
     n = inverse.shape[0]
     picks = inverse[rng.randint(0, n, size=(rounds, n))]
     offsets = (np.arange(rounds) * n_rows)[:, None]
-    return np.bincount((picks + offsets).ravel(), minlength=rounds * n_rows).reshape(rounds, n_rows).astype(float)
+    return (
+        np.bincount((picks + offsets).ravel(), minlength=rounds * n_rows)
+        .reshape(rounds, n_rows)
+        .astype(float)
+    )
 
 
 def fit_bradley_terry(
@@ -136,7 +142,11 @@ def fit_bradley_terry(
     return BTFit(models, strengths[0], strengths[1:], coefs[0], coefs[1:])
 
 
-def _solve_in_chunks(X: np.ndarray, y: np.ndarray, weights: np.ndarray, chunk_cells: int = 4_000_000) -> np.ndarray:
+def _solve_in_chunks(
+    X: np.ndarray, y: np.ndarray, weights: np.ndarray, chunk_cells: int = 4_000_000
+) -> np.ndarray:
     """Bound memory for large per-battle designs (style control) by solving a few rounds at a time."""
     per_chunk = max(1, chunk_cells // max(1, X.shape[0] * X.shape[1]))
-    return np.vstack([newton_logistic(X, y, weights[i : i + per_chunk]) for i in range(0, len(weights), per_chunk)])
+    return np.vstack(
+        [newton_logistic(X, y, weights[i : i + per_chunk]) for i in range(0, len(weights), per_chunk)]
+    )

@@ -1,8 +1,12 @@
-"""Chat clients: the one place that creates OpenAI clients, plus a local Hugging Face model behind the same call.
+"""Chat clients: the one place that creates OpenAI clients, and a local Hugging Face model behind one call.
 
 Every judge call, answer generation and rewrite goes through :class:`ChatCaller`, which bounds concurrency
 with a semaphore and retries transient failures (HTTP 429, 5xx, timeouts, dropped connections) with
-exponential backoff and full jitter, waiting at least as long as a ``Retry-After`` header asks.
+exponential backoff and full jitter, waiting at least as long as a ``Retry-After`` header asks (capped).
+Each request runs under a deadline for the whole of it (``--timeout``): past it the request is cancelled,
+closing its connection, and counted. The raw reply is parsed here, so a reply that is not a chat
+completion is a :class:`ReplyError` of its item rather than a traceback, and one longer than
+``max_tokens`` allows is cut. Refusals show the server's reason with API keys redacted.
 
 Why not the openai client's own retries: its delays are fixed class constants (0.5 s to 8 s), and tests and
 rate-limited users need to set them. The retry loop itself is tenacity's; only the policy lives here.
@@ -11,7 +15,9 @@ rate-limited users need to set them. The retry loop itself is tenacity's; only t
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,11 +32,17 @@ class EndpointConfig:
     model: str
     base_url: str | None = None  # None: $OPENAI_BASE_URL or api.openai.com
     api_key: str | None = None  # None: $OPENAI_API_KEY
-    timeout: float = 300.0
+    timeout: float = 300.0  # a whole request, headers to last byte; then it is cancelled
     max_retries: int = 8
     backoff: float = 1.0  # first retry waits up to this many seconds; doubles each retry
-    backoff_max: float = 60.0
+    backoff_max: float = 60.0  # also the cap on a server's Retry-After
     concurrency: int = 8
+
+
+# A reply longer than max_tokens x this many characters cannot be a max_tokens-bounded completion (a token
+# decodes to a few characters; 32 leaves room for runs of whitespace or symbols): the server ignored
+# max_tokens, and the reply is cut there instead of being stored whole.
+MAX_CHARS_PER_TOKEN = 32
 
 
 @dataclass(frozen=True)
@@ -40,10 +52,32 @@ class Completion:
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    truncated: bool = False  # cut at the size cap (see MAX_CHARS_PER_TOKEN)
+
+
+@dataclass
+class CallStats:
+    """What the client layer absorbed during a command, for its summary line."""
+
+    timeouts: int = 0  # requests cancelled after --timeout (then retried)
+    retries: int = 0  # retries of any transient failure, timeouts included
+    truncated: int = 0  # replies cut at the size cap
+
+
+class ReplyError(Exception):
+    """A reply that is no usable chat completion (not JSON, no ``choices``, null content).
+
+    That one item fails and is listed (a rerun asks again); the others go on. It is not retried at once:
+    at temperature 0 the same request tends to get the same reply.
+    """
 
 
 class ChatModel(Protocol):
     async def complete(self, messages: list[dict], *, temperature: float, max_tokens: int) -> Completion: ...
+
+
+def _api_key(config: EndpointConfig) -> str | None:
+    return config.api_key or os.environ.get("OPENAI_API_KEY")
 
 
 def make_async_client(config: EndpointConfig) -> Any:
@@ -51,7 +85,7 @@ def make_async_client(config: EndpointConfig) -> Any:
     require("openai", "judge")
     import openai
 
-    api_key = config.api_key or os.environ.get("OPENAI_API_KEY")
+    api_key = _api_key(config)
     if not api_key:
         raise SosbenchError(
             "no API key: pass --api-key (or set its environment variable, see --help) or set OPENAI_API_KEY"
@@ -75,55 +109,116 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def retry_after_seconds(exc: BaseException) -> float:
-    """The server's ``Retry-After`` (or ``retry-after-ms``) in seconds, 0 when absent or unreadable."""
+def retry_after_seconds(exc: BaseException, cap: float) -> float:
+    """The server's ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms``, at most ``cap``.
+
+    0 when absent or unreadable.
+
+    The cap keeps one server's "come back in an hour" from stalling a whole run: after ``cap`` seconds the
+    request is tried again, and counts as one more retry.
+    """
+    import email.utils
+    import time
+
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or {}
+    seconds = 0.0
     try:
         if "retry-after-ms" in headers:
-            return float(headers["retry-after-ms"]) / 1000.0
-        if "retry-after" in headers:
-            return float(headers["retry-after"])
-    except ValueError:  # an HTTP date: rare for these APIs; fall back to backoff
+            seconds = float(headers["retry-after-ms"]) / 1000.0
+        elif "retry-after" in headers:
+            value = headers["retry-after"]
+            try:
+                seconds = float(value)
+            except ValueError:
+                seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+    except (TypeError, ValueError, OverflowError):
         return 0.0
-    return 0.0
+    return min(max(seconds, 0.0), cap) if seconds == seconds else 0.0  # NaN reads as absent
 
 
-def endpoint_error(exc: BaseException) -> BaseException:
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=*-]+")  # RFC 6750 token characters
+_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """``text`` without API keys: the given secrets, bearer tokens and ``sk-...`` keys become ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return _KEY_LIKE.sub("sk-***", _BEARER.sub(r"\1***", text))
+
+
+def server_explanation(exc: BaseException) -> str:
+    """What the server said about a refused request: the error body's message, else the body or the text."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        for key in ("message", "detail", "error", "msg"):
+            value = body.get(key)
+            if isinstance(value, dict):
+                value = value.get("message", value)
+            if isinstance(value, str) and value.strip():
+                body = value
+                break
+            if value:
+                body = json.dumps(value, ensure_ascii=False)
+                break
+        else:
+            body = json.dumps(body, ensure_ascii=False)
+    text = body if isinstance(body, str) and body.strip() else (getattr(exc, "message", None) or str(exc))
+    return " ".join(str(text).split())[:300]
+
+
+def endpoint_error(exc: BaseException, secrets: tuple[str, ...] = ()) -> BaseException:
     """An API failure as a one-line :class:`SosbenchError` (other exceptions are returned unchanged).
 
-    Non-retryable refusals (bad key, unknown model, bad request) name the options to check; transient
-    failures that outlasted every retry say that a rerun resumes.
+    Non-retryable refusals (bad key, unknown model, bad request) show the server's explanation and name the
+    options to check; transient failures that outlasted every retry say that a rerun resumes. API keys are
+    redacted, also when a server echoes them back.
     """
     try:
         transient = is_transient(exc)
     except ImportError:  # openai missing: nothing of ours raised this
         return exc
+    reason = redact(server_explanation(exc), secrets)
     if transient:
         return SosbenchError(
-            f"the endpoint kept failing ({exc.__class__.__name__}) after every retry; "
+            f"the endpoint kept failing ({exc.__class__.__name__}: {reason}) after every retry; "
             "rerun the same command to resume (finished work is kept)"
         )
     status = getattr(exc, "status_code", None)
     if status is not None:
-        message = (getattr(exc, "message", None) or str(exc)).splitlines()[0][:200]
         return SosbenchError(
-            f"the endpoint refused a request (HTTP {status}: {message}); check the model name, --base-url and --api-key"
+            f"the endpoint refused a request (HTTP {status}: {reason}); "
+            "check the model name, --base-url and --api-key"
         )
     return exc
 
 
-async def gather_tolerant(items: list[Any], one: Callable[[Any], Awaitable[None]], describe: Callable[[Any], str]) -> list[str]:
-    """Run ``one(item)`` for all items concurrently.
+async def gather_tolerant(
+    items: list[Any],
+    one: Callable[[Any], Awaitable[None]],
+    describe: Callable[[Any], str],
+    limit: int | None = None,
+) -> list[str]:
+    """Run ``one(item)`` for all items concurrently, at most ``limit`` at a time when given.
 
-    A transient failure that outlasted its retries is recorded (``describe(item): ErrorName``) and the others
-    go on; any other failure cancels the rest and is raised (through :func:`endpoint_error`).
+    A transient failure that outlasted its retries, or an unusable reply, is recorded
+    (``describe(item): reason``) and the others go on; any other failure cancels the rest and is raised
+    (through :func:`endpoint_error`).
     """
     failed: list[str] = []
+    slots = asyncio.Semaphore(limit) if limit else None
 
     async def guarded(item: Any) -> None:
         try:
-            await one(item)
+            if slots is None:
+                await one(item)
+            else:
+                async with slots:
+                    await one(item)
+        except ReplyError as exc:
+            failed.append(f"{describe(item)}: {exc}")
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -140,6 +235,33 @@ async def gather_tolerant(items: list[Any], one: Callable[[Any], Awaitable[None]
     return failed
 
 
+def parse_completion(body: bytes, max_tokens: int) -> Completion:
+    """A chat completion's text and usage from the raw reply; an unusable reply is a :class:`ReplyError`."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        start = " ".join(body[:60].decode("utf-8", "replace").split())
+        raise ReplyError(
+            f"the reply is not JSON (it starts {start!r}); is --base-url the /v1 endpoint?"
+        ) from None
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise ReplyError("the reply has no choices (not a chat completion)")
+    message = choices[0].get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str):
+        finish = choices[0].get("finish_reason")
+        raise ReplyError(f"the reply has no text (content {content!r}, finish_reason {finish!r})")
+    cap = max_tokens * MAX_CHARS_PER_TOKEN
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+
+    def tokens(key: str) -> int:
+        value = usage.get(key)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    return Completion(content[:cap], tokens("prompt_tokens"), tokens("completion_tokens"), len(content) > cap)
+
+
 class ChatCaller:
     """Async chat completions against one OpenAI-compatible endpoint, bounded and retried."""
 
@@ -147,10 +269,12 @@ class ChatCaller:
         require("tenacity", "judge")
         self.config = config
         self._client = make_async_client(config)
+        self._secrets = tuple(s for s in (_api_key(config),) if s)
         self._semaphore: asyncio.Semaphore | None = None
+        self.stats = CallStats()
 
     async def complete(self, messages: list[dict], *, temperature: float, max_tokens: int) -> Completion:
-        """One completion; transient failures are retried, anything else raises."""
+        """One completion; transient failures are retried, a refusal raises one redacted line."""
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
         if self._semaphore is None:
@@ -159,7 +283,8 @@ class ChatCaller:
 
         def wait(state: Any) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            return max(jitter(state), retry_after_seconds(exc) if exc else 0.0)
+            self.stats.retries += 1
+            return max(jitter(state), retry_after_seconds(exc, self.config.backoff_max) if exc else 0.0)
 
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_transient),
@@ -168,22 +293,41 @@ class ChatCaller:
             reraise=True,
         )
         async with self._semaphore:
-            async for attempt in retrying:
-                with attempt:
-                    return await self._call(messages, temperature, max_tokens)
+            try:
+                async for attempt in retrying:
+                    with attempt:
+                        return await self._call(messages, temperature, max_tokens)
+            except (ReplyError, SosbenchError):
+                raise
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                raise endpoint_error(exc, self._secrets) from None
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _call(self, messages: list[dict], temperature: float, max_tokens: int) -> Completion:
-        response = await self._client.chat.completions.create(
-            model=self.config.model, messages=messages, temperature=temperature, max_tokens=max_tokens, n=1
-        )
-        text = response.choices[0].message.content or ""
-        usage = response.usage
-        return Completion(
-            text,
-            int(getattr(usage, "prompt_tokens", 0) or 0),
-            int(getattr(usage, "completion_tokens", 0) or 0),
-        )
+        """One HTTP request under a deadline for the whole of it: past --timeout it is cancelled, which closes
+        the connection (the server sees the client leave), and counted."""
+        import openai
+
+        async def request() -> bytes:
+            raw = await self._client.chat.completions.with_raw_response.create(
+                model=self.config.model,
+                messages=messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                n=1,
+            )
+            return await raw.http_response.aread()
+
+        try:
+            body = await asyncio.wait_for(request(), self.config.timeout)
+        except (asyncio.TimeoutError, openai.APITimeoutError):
+            self.stats.timeouts += 1
+            raise
+        reply = parse_completion(body, max_tokens)
+        self.stats.truncated += reply.truncated
+        return reply
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -195,21 +339,35 @@ class LocalHFChat:
     Generation runs one request at a time in a worker thread, so the event loop keeps writing results.
     """
 
+    _tokenizer: Any  # transformers' own annotations do not type-check through its Auto classes
+    _model: Any
+
     def __init__(self, model_path: str, device: str | None = None) -> None:
         require("transformers", "hf")
         require("torch", "hf")
+        from pathlib import Path
+
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        # A .gguf file: transformers reads (and dequantizes) it from its folder with gguf_file=.
+        path = Path(model_path)
+        source, gguf = (
+            (str(path.parent), {"gguf_file": path.name}) if path.suffix == ".gguf" else (model_path, {})
+        )
         try:
-            self._tokenizer = AutoTokenizer.from_pretrained(model_path)
-            self._model = AutoModelForCausalLM.from_pretrained(model_path)
+            self._tokenizer = AutoTokenizer.from_pretrained(source, **gguf)
+            self._model = AutoModelForCausalLM.from_pretrained(source, **gguf)
         except OSError as exc:
-            raise SosbenchError(f"--hf {model_path}: cannot load a model there ({exc.__class__.__name__})") from exc
+            raise SosbenchError(
+                f"--hf {model_path}: cannot load a model there ({exc.__class__.__name__})"
+            ) from exc
         if device:
             self._model.to(device)
         self._model.eval()
         if getattr(self._tokenizer, "chat_template", None) is None:
-            raise SosbenchError(f"--hf {model_path}: the tokenizer has no chat template; use an instruct model")
+            raise SosbenchError(
+                f"--hf {model_path}: the tokenizer has no chat template; use an instruct model"
+            )
         self._lock = asyncio.Lock()
 
     async def complete(self, messages: list[dict], *, temperature: float, max_tokens: int) -> Completion:

@@ -10,7 +10,8 @@ Questions and answers are read in both schemas Arena-Hard-Auto has used (2024 Fa
 ``question_id``/``turns``/``choices`` and 2025 ``uid``/``prompt``/``messages``) and answers are written in
 the 2025 schema, the one of the shipped files. Judgment lines use the v0.1 schema
 ``{"question_id", "model", "judge", "games": [{"user_prompt", "judgment", "score"}, ...]}``; extra keys
-(criterion verdicts, token usage) ride along, which Arena-Hard-Auto's readers ignore.
+(the template and its hash, criterion verdicts, token usage) ride along, which Arena-Hard-Auto's readers
+ignore. Model and judge names map to file names through :func:`file_stem`.
 
 Questions and the gpt-4-0314, gpt-4-0613 and gpt-3.5-turbo-0125 answers ship with sosbench: a bench
 folder without them falls back to the packaged copies.
@@ -18,12 +19,11 @@ folder without them falls back to the packaged copies.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sosbench._io import iter_jsonl, safe_file_name
 from sosbench.errors import SosbenchError
 from sosbench.judge._templates import data_file
 
@@ -45,95 +45,79 @@ class Answer:
     text: str
 
 
-def read_jsonl(path: Path) -> Iterator[dict]:
-    """Records of a JSONL file; a torn last line (a write cut by a kill) is skipped, any other bad line fails."""
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except FileNotFoundError:
-        raise SosbenchError(f"{path} does not exist: check the path or create it first") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):  # no trailing newline: the last write never finished
-                return
-            raise SosbenchError(f"{path}:{number}: not valid JSON; fix or remove that line") from None
-        if not isinstance(record, dict):
-            raise SosbenchError(f"{path}:{number}: expected a JSON object per line")
-        yield record
-
-
-def append_jsonl(path: Path, records: Iterable[dict]) -> None:
-    """Append whole lines and make them durable (flush + fsync) before returning."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def repair_tail(path: Path) -> None:
     """Cut a torn last line (no trailing newline) so that later appends start on a fresh line."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("rb+") as handle:
-        data = handle.read()
-        if data.endswith(b"\n"):
+    try:
+        if not path.exists() or path.stat().st_size == 0:
             return
-        handle.truncate(data.rfind(b"\n") + 1)
-        handle.flush()
-        os.fsync(handle.fileno())
+        with path.open("rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) == b"\n":
+                return
+        with path.open("rb+") as handle:
+            data = handle.read()
+            handle.truncate(data.rfind(b"\n") + 1)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise SosbenchError(
+            f"cannot repair the torn last line of {path}: {exc.strerror}; make it writable"
+        ) from None
 
 
-def write_jsonl_atomic(path: Path, records: Iterable[dict]) -> None:
-    """Write a whole JSONL file through a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def _uid(record: dict) -> str | None:
+    uid = record.get("uid", record.get("question_id"))
+    return str(uid) if isinstance(uid, (str, int)) and not isinstance(uid, bool) else None
 
 
-def question_from_record(record: dict, path: Path) -> Question:
+def question_from_record(record: dict, where: str) -> Question:
     """A question in either schema (2025 ``uid``/``prompt`` or 2024 ``question_id``/``turns``)."""
-    uid = record.get("uid", record.get("question_id"))
     prompt = record.get("prompt")
-    if prompt is None and record.get("turns"):
-        prompt = record["turns"][0].get("content")
+    turns = record.get("turns")
+    if prompt is None and isinstance(turns, list) and turns and isinstance(turns[0], dict):
+        prompt = turns[0].get("content")
+    uid = _uid(record)
     if uid is None or not isinstance(prompt, str):
-        raise SosbenchError(f"{path}: a question needs uid (or question_id) and prompt (or turns[0].content)")
-    return Question(str(uid), prompt, str(record.get("category", "arena-hard-v0.1")), str(record.get("cluster", "")))
+        raise SosbenchError(
+            f"{where}: a question needs uid (or question_id) and a text prompt (or turns[0].content)"
+        )
+    return Question(
+        uid, prompt, str(record.get("category", "arena-hard-v0.1")), str(record.get("cluster", ""))
+    )
 
 
-def answer_from_record(record: dict, path: Path) -> Answer:
+def answer_from_record(record: dict, where: str, default_model: str) -> Answer:
     """An answer in either schema (2025 ``messages`` or 2024 ``choices``)."""
-    uid = record.get("uid", record.get("question_id"))
     model = record.get("model", record.get("model_id"))
     text = None
-    if record.get("messages"):
-        content = record["messages"][-1].get("content")
+    messages, choices = record.get("messages"), record.get("choices")
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        content = messages[-1].get("content")
         text = content.get("answer") if isinstance(content, dict) else content
-    elif record.get("choices"):
-        text = record["choices"][0]["turns"][0].get("content")
+    elif isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        turns = choices[0].get("turns")
+        if isinstance(turns, list) and turns and isinstance(turns[0], dict):
+            text = turns[0].get("content")
+    uid = _uid(record)
     if uid is None or not isinstance(text, str):
-        raise SosbenchError(f"{path}: an answer needs uid (or question_id) and messages[-1].content.answer")
-    return Answer(str(uid), str(model or path.stem), text)
+        raise SosbenchError(
+            f"{where}: an answer needs uid (or question_id) and messages[-1].content.answer text"
+        )
+    return Answer(uid, str(model or default_model), text)
 
 
 def read_questions(path: Path) -> list[Question]:
     """The questions of a question.jsonl, in file order."""
-    return [question_from_record(r, path) for r in read_jsonl(path)]
+    return [
+        question_from_record(r, f"{path}:{n}")
+        for n, r in iter_jsonl(path, "questions file", torn_tail_ok=True)
+    ]
 
 
 def read_answers(path: Path) -> dict[str, Answer]:
     """A model's answers keyed by question uid."""
-    return {a.uid: a for a in (answer_from_record(r, path) for r in read_jsonl(path))}
+    rows = iter_jsonl(path, "answers file", torn_tail_ok=True)
+    return {a.uid: a for a in (answer_from_record(r, f"{path}:{n}", path.stem) for n, r in rows)}
 
 
 def answer_record(question: Question, model: str, text: str, **extra: object) -> dict:
@@ -174,10 +158,11 @@ class BenchDir:
 
     def answer_target(self, model: str) -> Path:
         """Where a model's answers are written."""
-        return self.root / "model_answer" / f"{safe_name(model)}.jsonl"
+        return self.root / "model_answer" / f"{file_stem(model)}.jsonl"
 
-    def judgment_dir(self, judge_name: str) -> Path:
-        return self.root / "model_judgment" / safe_name(judge_name)
+    def judgment_dir(self, judge: str) -> Path:
+        """A judge's folder, after the full judge id (``org/judge`` keeps its org; :func:`file_stem`)."""
+        return self.root / "model_judgment" / file_stem(judge, "judge")
 
     def questions(self, limit: int | None = None) -> list[Question]:
         found = read_questions(self.question_file)
@@ -192,9 +177,24 @@ class BenchDir:
         return read_answers(path)
 
 
-def safe_name(name: str) -> str:
-    """A model or judge name as a file name (``org/model`` keeps only ``model``, as Arena-Hard-Auto does)."""
-    base = name.rstrip("/").split("/")[-1]
-    if not base or base in {".", ".."}:
-        raise SosbenchError(f"{name!r} is not usable as a model name: give a plain name")
-    return base
+def file_stem(name: str, what: str = "model") -> str:
+    """A model or judge name as a file name: distinct names never share a file, and none leaves its folder.
+
+    ``org1/m`` and ``org2/m`` get different readable stems (``sosbench._io.safe_file_name``); plain names,
+    Arena-Hard-Auto's, stay as they are, and so does the ``@`` of a rewritten set (``model@kind``). A name
+    that reads as a path out of the folder (absolute, ``..``) or holds control characters is refused.
+    """
+    parts = name.split("/")
+    if (
+        not name.strip()
+        or name.startswith("/")
+        or any(p in (".", "..") for p in parts)
+        or not name.isprintable()
+    ):
+        raise SosbenchError(
+            f"{what} name {name!r} would leave its folder: give a plain name such as org/model"
+        )
+    base, sep, kind = name.rpartition("@")
+    if sep and base and kind:
+        return f"{file_stem(base, what)}@{safe_file_name(kind)}"
+    return safe_file_name(name)

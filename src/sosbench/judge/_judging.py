@@ -1,14 +1,21 @@
-"""Running a judge: two games per question (positions swapped), written as each one finishes.
+"""Running a judge: two games per question (positions swapped), every judge call journaled as it returns.
 
 Durability without breaking Arena-Hard-Auto's one-line-per-question layout:
 
-* every finished game is appended (flush + fsync) to a journal,
-  ``model_judgment/<judge>/.partial/<model>.jsonl``, the moment its call returns;
-* when the second game of a question is in, the v0.1 line holding both games is appended to
-  ``model_judgment/<judge>/<model>.jsonl``;
-* on a rerun, questions with a line are done, games in the journal are reused (a question whose two games
-  are both journaled gets its line at once) and only the rest are called. A kill therefore loses only the
-  calls in flight; a torn last line is cut before appending; no question gets two lines.
+* every finished call (a game's first attempt, or its "continue" attempt) is appended (flush + fsync) to a
+  journal, ``model_judgment/<judge>/.partial/<model>.jsonl``, the moment it returns;
+* a game is done when its verdict parses or its attempts are used up; when both games of a question are
+  done, the v0.1 line holding them is appended to ``model_judgment/<judge>/<model>.jsonl``;
+* on a rerun, questions with a line are done, journaled calls are reused (a game resumes at its next
+  attempt, a question whose games are both complete gets its line at once) and only the rest are called.
+  A kill therefore loses only the calls in flight; a torn last line is cut before appending; no question
+  gets two lines.
+* at most ``--parallel`` games are in flight and each runs its attempts back to back, so a game's second
+  attempt never waits behind every other game's first one.
+
+Judgments are keyed by the full judge id, the template's hash and the baseline (:class:`JudgeKey`): the
+folder records them in ``sosbench-judge.json``, every line and journal record carries them, and a run
+whose key differs from what a folder or file holds is refused instead of mixing judgments.
 
 The journal lives in a hidden folder, which Arena-Hard-Auto's ``glob(<dir>/*jsonl)`` does not see, and is
 deleted once every question of the model has its line.
@@ -16,26 +23,49 @@ deleted once every question of the model has its line.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from sosbench._io import append_jsonl, iter_jsonl, read_json_object, read_text, write_json_atomic
 from sosbench.errors import SosbenchError
 from sosbench.judge._client import ChatModel, Completion, gather_tolerant
-from sosbench.judge._files import BenchDir, Question, append_jsonl, read_jsonl, repair_tail
-from sosbench.judge._parsing import parse_criteria, parse_verdict
+from sosbench.judge._files import BenchDir, Question, repair_tail
+from sosbench.judge._parsing import ParsedVerdict, parse_criteria, parse_verdict
 from sosbench.judge._templates import CONTINUE_MESSAGE, JudgeTemplate
+
+JUDGE_META = "sosbench-judge.json"
+
+
+@dataclass(frozen=True)
+class JudgeKey:
+    """What makes two judgments comparable: the same judge, template and baseline."""
+
+    judge: str  # the full judge id as given to --judge (org/model kept whole)
+    template: str  # the template's name (built-in name or file stem), for messages
+    template_sha256: str  # JudgeTemplate.sha256: what decides
+    baseline: str
+
+    @classmethod
+    def of(cls, judge: str, template: JudgeTemplate, baseline: str) -> JudgeKey:
+        return cls(judge, template.name, template.sha256, baseline)
+
+    def describe(self) -> str:
+        template = f"{self.template} ({self.template_sha256[:12]})"
+        return f"judge {self.judge!r}, template {template}, baseline {self.baseline}"
 
 
 @dataclass(frozen=True)
 class GameTask:
-    """One judge call to make: game 0 puts the baseline in position A, game 1 puts the model there."""
+    """One game still to finish: game 0 puts the baseline in position A, game 1 puts the model there."""
 
     model: str
     uid: str
     game: int
     messages: tuple[dict, ...]
+    prior: tuple[Completion, ...] = ()  # journaled calls of this game (a rerun continues after them)
 
 
 @dataclass(frozen=True)
@@ -46,7 +76,7 @@ class ModelFiles:
 
 @dataclass
 class RunTotals:
-    """What a run did: calls, tokens, and what went wrong (mutable counters of one run, never saved as config)."""
+    """What a run did: calls, tokens, and what went wrong (counters of one run, never saved as config)."""
 
     games: int = 0
     calls: int = 0
@@ -56,13 +86,15 @@ class RunTotals:
     failed: list[str] = field(default_factory=list)
 
 
-def model_files(bench: BenchDir, judge_name: str, model: str) -> ModelFiles:
-    folder = bench.judgment_dir(judge_name)
+def model_files(bench: BenchDir, judge: str, model: str) -> ModelFiles:
+    folder = bench.judgment_dir(judge)
     name = bench.answer_target(model).name
     return ModelFiles(folder / name, folder / ".partial" / name)
 
 
-def game_messages(template: JudgeTemplate, question: Question, baseline: str, answer: str, game: int) -> tuple:
+def game_messages(
+    template: JudgeTemplate, question: Question, baseline: str, answer: str, game: int
+) -> tuple:
     """System + user turns of one game (game 0: A = baseline, B = model; game 1: swapped)."""
     a, b = (baseline, answer) if game == 0 else (answer, baseline)
     return (
@@ -71,45 +103,263 @@ def game_messages(template: JudgeTemplate, question: Question, baseline: str, an
     )
 
 
+# ------------------------------------------------------------------------------------------ folder key
+
+
+def _holds_judgments(folder: Path) -> bool:
+    return any(folder.glob("*.jsonl")) or any((folder / ".partial").glob("*.jsonl"))
+
+
+def check_judge_folder(folder: Path, key: JudgeKey) -> bool:
+    """Refuse a folder holding judgments of another key; True when its ``sosbench-judge.json`` needs writing.
+
+    A folder with judgments but no key file (Arena-Hard-Auto's, or an older sosbench's) cannot be told
+    apart and is refused too: extending it could mix templates without anyone noticing.
+    """
+    meta_path = folder / JUDGE_META
+    holds = folder.is_dir() and _holds_judgments(folder)
+    if not meta_path.exists():
+        if holds:
+            raise SosbenchError(
+                f"{folder} holds judgments that record no judge template ({JUDGE_META} is missing: "
+                "Arena-Hard-Auto's or an older sosbench's); judge into another --bench-dir, or move them away"
+            )
+        return True
+    meta = read_json_object(meta_path, "judge key file")
+    found = JudgeKey(
+        str(meta.get("judge")),
+        str(meta.get("template")),
+        str(meta.get("template_sha256")),
+        str(meta.get("baseline")),
+    )
+    if (
+        found.judge == key.judge
+        and found.template_sha256 == key.template_sha256
+        and found.baseline == key.baseline
+    ):
+        return False
+    if not holds:  # a key file left by a run that judged nothing: nothing to mix with
+        return True
+    raise SosbenchError(
+        f"{folder} holds judgments of {found.describe()}, not {key.describe()}: "
+        "judge into another --bench-dir (or move that folder away) instead of mixing them"
+    )
+
+
+def write_judge_key(folder: Path, key: JudgeKey) -> None:
+    write_json_atomic(
+        folder / JUDGE_META,
+        {
+            "judge": key.judge,
+            "template": key.template,
+            "template_sha256": key.template_sha256,
+            "baseline": key.baseline,
+        },
+    )
+
+
+def read_judge_key(folder: Path) -> dict | None:
+    """The judge key file of a folder, None when it has none."""
+    path = folder / JUDGE_META
+    return read_json_object(path, "judge key file") if path.exists() else None
+
+
+# ------------------------------------------------------------------------------------------ games
+
+
+def replay(
+    template: JudgeTemplate, replies: tuple[Completion, ...] | list[Completion]
+) -> tuple[str, ParsedVerdict, bool]:
+    """The judgment text so far, its verdict, and whether the game is over (a verdict, or attempts spent)."""
+    judgment = "".join("\n" + r.text for r in replies)
+    verdict = parse_verdict(judgment, template.regex_pattern)
+    over = bool(replies) and (not verdict.retry or len(replies) >= max(1, template.attempts))
+    return judgment, verdict, over
+
+
+def game_record(
+    template: JudgeTemplate, task: GameTask, replies: list[Completion] | tuple[Completion, ...]
+) -> dict:
+    """A finished game in Arena-Hard-Auto v0.1's game layout plus criterion fields and usage."""
+    judgment, verdict, _ = replay(template, replies)
+    record: dict = {"user_prompt": task.messages[1]["content"], "judgment": judgment, "score": verdict.label}
+    for criterion, label in parse_criteria(judgment, template.criteria).items():
+        record[f"{criterion}_score"] = label
+    record["usage"] = {
+        "prompt_tokens": sum(r.prompt_tokens for r in replies),
+        "completion_tokens": sum(r.completion_tokens for r in replies),
+    }
+    if any(r.truncated for r in replies):
+        record["truncated"] = True
+    return record
+
+
+async def judge_game(
+    chat: ChatModel,
+    template: JudgeTemplate,
+    task: GameTask,
+    on_call: Callable[[int, Completion], None] = lambda index, reply: None,
+) -> tuple[dict, int]:
+    """One game as Arena-Hard-Auto v0.1 does it: ask again ("continue ...") while no verdict parses.
+
+    Continues after ``task.prior`` (journaled calls); ``on_call(index, reply)`` runs as each call returns.
+    Returns the game record and the number of calls made.
+    """
+    replies = list(task.prior)
+    conversation = list(task.messages)
+    for reply in replies:
+        conversation += [
+            {"role": "assistant", "content": reply.text},
+            {"role": "user", "content": CONTINUE_MESSAGE},
+        ]
+    calls = 0
+    while not replay(template, replies)[2]:
+        reply = await chat.complete(
+            conversation, temperature=template.temperature, max_tokens=template.max_tokens
+        )
+        calls += 1
+        on_call(len(replies), reply)
+        replies.append(reply)
+        conversation = [
+            *conversation,
+            {"role": "assistant", "content": reply.text},
+            {"role": "user", "content": CONTINUE_MESSAGE},
+        ]
+    return game_record(template, task, replies), calls
+
+
+# ------------------------------------------------------------------------------------------ store
+
+
+class JournalCall(BaseModel):
+    """One journaled judge call (a line of ``.partial/<model>.jsonl``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    question_id: str
+    model: str
+    game: int
+    call: int
+    judge: str
+    template_sha256: str
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    truncated: bool = False
+
+
 class JudgmentStore:
     """The judgment file and journal of one model: what is done, and durable appends."""
 
-    def __init__(self, files: ModelFiles, model: str, judge_name: str, *, write: bool = True) -> None:
-        self.files, self.model, self.judge_name = files, model, judge_name
+    def __init__(self, files: ModelFiles, model: str, key: JudgeKey, *, write: bool = True) -> None:
+        self.files, self.model, self.key = files, model, key
         self.write = write  # False (dry run): read the state, change no file
         if write:
             repair_tail(files.judgment)
             repair_tail(files.journal)
         self.done: set[str] = set()
         if files.judgment.exists():
-            self.done = {str(r.get("question_id", r.get("uid"))) for r in read_jsonl(files.judgment)}
-        self.pending: dict[str, dict[int, dict]] = {}
+            for number, line in iter_jsonl(files.judgment, "judgment file", torn_tail_ok=True):
+                self.done.add(self._check_line(line, f"{files.judgment}:{number}"))
+        self.complete: dict[str, dict[int, dict]] = {}  # finished games of questions without a line yet
+        self.calls: dict[tuple[str, int], list[Completion]] = {}
         if files.journal.exists():
-            for record in read_jsonl(files.journal):
-                uid = str(record["question_id"])
-                if uid not in self.done:
-                    self.pending.setdefault(uid, {})[int(record["game"])] = record["result"]
-        if write:
-            for uid in [u for u, games in self.pending.items() if len(games) == 2]:
-                self._write_line(uid)
+            for number, row in iter_jsonl(files.journal, "judge journal", torn_tail_ok=True):
+                call = self._check_call(row, f"{files.journal}:{number}")
+                replies = self.calls.setdefault((call.question_id, call.game), [])
+                if call.question_id not in self.done and call.call == len(
+                    replies
+                ):  # a duplicate or gap: ignored
+                    replies.append(
+                        Completion(call.text, call.prompt_tokens, call.completion_tokens, call.truncated)
+                    )
+
+    def _check_line(self, line: dict, where: str) -> str:
+        uid = line.get("question_id")
+        if not isinstance(uid, (str, int)) or not isinstance(line.get("games"), list):
+            raise SosbenchError(
+                f"{where}: a judgment line needs question_id and games (Arena-Hard-Auto v0.1 layout)"
+            )
+        if line.get("model") != self.model:
+            raise SosbenchError(
+                f"{where}: a judgment of model {line.get('model')!r}, not {self.model!r}: "
+                "move that file away; it belongs to another model"
+            )
+        if line.get("judge") != self.key.judge or line.get("template_sha256") != self.key.template_sha256:
+            raise SosbenchError(
+                f"{where}: judged by {line.get('judge')!r} with template "
+                f"{str(line.get('template_sha256'))[:12]}, not {self.key.describe()}: "
+                "move that file away instead of mixing judgments"
+            )
+        return str(uid)
+
+    def _check_call(self, row: dict, where: str) -> JournalCall:
+        try:
+            call = JournalCall.model_validate(row)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field_name = ".".join(str(p) for p in error["loc"]) or "(line)"
+            raise SosbenchError(
+                f"{where}: not a judge-call record ({field_name}: {error['msg']}); "
+                "delete the journal to redo its calls"
+            ) from None
+        if call.game not in (0, 1) or call.call < 0:
+            raise SosbenchError(
+                f"{where}: game must be 0 or 1 and call not negative; delete the journal to redo its calls"
+            )
+        if (
+            call.model != self.model
+            or call.judge != self.key.judge
+            or call.template_sha256 != self.key.template_sha256
+        ):
+            raise SosbenchError(
+                f"{where}: a call of {call.model!r} by {call.judge!r} with template "
+                f"{call.template_sha256[:12]}, not {self.model!r} with {self.key.describe()}: "
+                "delete the journal to redo its calls"
+            )
+        return call
 
     def has_game(self, uid: str, game: int) -> bool:
-        return uid in self.done or game in self.pending.get(uid, {})
+        return uid in self.done or game in self.complete.get(uid, {})
 
-    def add_game(self, uid: str, game: int, result: dict) -> None:
-        """Journal one finished game; write the question's line once both games are in."""
+    def prior(self, uid: str, game: int) -> tuple[Completion, ...]:
+        return tuple(self.calls.get((uid, game), ()))
+
+    def add_call(self, uid: str, game: int, index: int, reply: Completion) -> None:
+        """Journal one finished call before anything else happens to it."""
+        row = JournalCall(
+            question_id=uid,
+            model=self.model,
+            game=game,
+            call=index,
+            judge=self.key.judge,
+            template_sha256=self.key.template_sha256,
+            text=reply.text,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            truncated=reply.truncated,
+        )
+        if self.write:
+            append_jsonl(self.files.journal, [row.model_dump(exclude_defaults=True)])
+        self.calls.setdefault((uid, game), []).append(reply)
+
+    def add_game(self, uid: str, game: int, record: dict) -> None:
+        """Note one finished game; write the question's line once both games are in."""
         if self.has_game(uid, game):
             return
-        append_jsonl(self.files.journal, [{"question_id": uid, "model": self.model, "game": game, "result": result}])
-        self.pending.setdefault(uid, {})[game] = result
-        if len(self.pending[uid]) == 2:
-            self._write_line(uid)
-
-    def _write_line(self, uid: str) -> None:
-        games = self.pending.pop(uid)
-        line = {"question_id": uid, "model": self.model, "judge": self.judge_name, "games": [games[0], games[1]]}
-        append_jsonl(self.files.judgment, [line])
-        self.done.add(uid)
+        self.complete.setdefault(uid, {})[game] = record
+        if len(self.complete[uid]) == 2 and self.write:
+            games = self.complete.pop(uid)
+            line = {
+                "question_id": uid,
+                "model": self.model,
+                "judge": self.key.judge,
+                "games": [games[0], games[1]],
+                "template": self.key.template,
+                "template_sha256": self.key.template_sha256,
+            }
+            append_jsonl(self.files.judgment, [line])
+            self.done.add(uid)
 
     def finish(self, uids: list[str]) -> None:
         """Drop the journal once every question has its line."""
@@ -123,62 +373,42 @@ class JudgeJob:
 
     bench: BenchDir
     template: JudgeTemplate
-    judge_name: str
+    key: JudgeKey
     models: tuple[str, ...]
-    baseline: str
     questions: tuple[Question, ...]
 
 
 def plan(job: JudgeJob, *, write: bool = True) -> tuple[dict[str, JudgmentStore], list[GameTask]]:
-    """Open each model's store (finishing journaled questions) and list the games still to judge.
+    """Open each model's store (finishing journaled games) and list the games still to judge.
 
     With ``write=False`` (a dry run) no file is touched: torn lines and journals are only read.
     """
-    baseline = job.bench.answers(job.baseline)
+    baseline = job.bench.answers(job.key.baseline)
     stores: dict[str, JudgmentStore] = {}
     tasks: list[GameTask] = []
     for model in job.models:
         answers = job.bench.answers(model)
-        files = model_files(job.bench, job.judge_name, model)
-        store = stores[model] = JudgmentStore(files, model, job.judge_name, write=write)
+        files = model_files(job.bench, job.key.judge, model)
+        store = stores[model] = JudgmentStore(files, model, job.key, write=write)
         for question in job.questions:
             if question.uid not in answers or question.uid not in baseline:
-                missing = model if question.uid not in answers else job.baseline
+                missing = model if question.uid not in answers else job.key.baseline
                 raise SosbenchError(
                     f"{missing} has no answer for question {question.uid}: "
                     f"run `sosbench judge answer --model {missing}` to complete it"
                 )
             for game in (0, 1):
-                if not store.has_game(question.uid, game):
-                    messages = game_messages(
-                        job.template, question, baseline[question.uid].text, answers[question.uid].text, game
-                    )
-                    tasks.append(GameTask(model, question.uid, game, messages))
+                if store.has_game(question.uid, game):
+                    continue
+                messages = game_messages(
+                    job.template, question, baseline[question.uid].text, answers[question.uid].text, game
+                )
+                task = GameTask(model, question.uid, game, messages, store.prior(question.uid, game))
+                if replay(job.template, task.prior)[2]:  # every call of it is journaled: done without a call
+                    store.add_game(question.uid, game, game_record(job.template, task, task.prior))
+                else:
+                    tasks.append(task)
     return stores, tasks
-
-
-async def judge_game(chat: ChatModel, template: JudgeTemplate, task: GameTask) -> tuple[dict, int]:
-    """One game as Arena-Hard-Auto v0.1 does it: ask again ("continue ...") while no verdict parses.
-
-    Returns the game record and the number of calls made.
-    """
-    conversation = list(task.messages)
-    judgment, usage, calls = "", Completion(""), 0
-    verdict = parse_verdict("", template.regex_pattern)
-    for _ in range(max(1, template.attempts)):
-        reply = await chat.complete(conversation, temperature=template.temperature, max_tokens=template.max_tokens)
-        calls += 1
-        usage = Completion("", usage.prompt_tokens + reply.prompt_tokens, usage.completion_tokens + reply.completion_tokens)
-        judgment += "\n" + reply.text
-        verdict = parse_verdict(judgment, template.regex_pattern)
-        if not verdict.retry:
-            break
-        conversation += [{"role": "assistant", "content": reply.text}, {"role": "user", "content": CONTINUE_MESSAGE}]
-    record: dict = {"user_prompt": task.messages[1]["content"], "judgment": judgment, "score": verdict.label}
-    for criterion, label in parse_criteria(judgment, template.criteria).items():
-        record[f"{criterion}_score"] = label
-    record["usage"] = {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
-    return record, calls
 
 
 async def run_games(
@@ -187,27 +417,34 @@ async def run_games(
     stores: dict[str, JudgmentStore],
     tasks: list[GameTask],
     on_done: Callable[[], None] = lambda: None,
+    concurrency: int = 8,
 ) -> RunTotals:
-    """Judge every task concurrently (the chat model bounds concurrency); each result is stored on arrival.
+    """Judge the tasks, at most ``concurrency`` games at once; every call is journaled as it returns.
 
-    A game whose call kept failing transiently is listed in ``failed`` (a rerun retries it); any other API
-    error stops the run with a one-line :class:`SosbenchError`. Games already stored stay stored.
+    A game whose call kept failing transiently, or got an unusable reply, is listed in ``failed`` (a rerun
+    continues it from its journaled calls); any other API error stops the run with a one-line
+    :class:`SosbenchError`. Everything journaled stays.
     """
     totals = RunTotals()
 
     async def one(task: GameTask) -> None:
+        store = stores[task.model]
         try:
-            record, calls = await judge_game(chat, template, task)
+            record, calls = await judge_game(
+                chat, template, task, lambda index, reply: store.add_call(task.uid, task.game, index, reply)
+            )
         finally:
             on_done()
-        stores[task.model].add_game(task.uid, task.game, record)
+        store.add_game(task.uid, task.game, record)
         totals.games += 1
         totals.calls += calls
         totals.prompt_tokens += record["usage"]["prompt_tokens"]
         totals.completion_tokens += record["usage"]["completion_tokens"]
         totals.unparsed += record["score"] is None
 
-    totals.failed = await gather_tolerant(tasks, one, lambda t: f"{t.model} {t.uid} game {t.game + 1}")
+    totals.failed = await gather_tolerant(
+        tasks, one, lambda t: f"{t.model} {t.uid} game {t.game + 1}", concurrency
+    )
     return totals
 
 
@@ -225,15 +462,17 @@ class DryRunEstimate:
 CHARS_PER_TOKEN = 4.0  # OpenAI's rule of thumb for English; tiktoken's vocabularies are not available offline
 
 
-def estimate(tasks: list[GameTask], completion_tokens_per_call: int, price: tuple[float, float] | None) -> DryRunEstimate:
-    """Calls (one per game; a retry for a missing verdict adds more), tokens and USD (see :func:`cost_usd`)."""
+def estimate(
+    tasks: list[GameTask], completion_tokens_per_call: int, price: tuple[float, float] | None
+) -> DryRunEstimate:
+    """Calls (one per game; a retry for a missing verdict adds more), tokens and USD (:func:`cost_usd`)."""
     prompt = sum(int(sum(len(m["content"]) for m in t.messages) / CHARS_PER_TOKEN) for t in tasks)
     completion = completion_tokens_per_call * len(tasks)
     return DryRunEstimate(len(tasks), len(tasks), prompt, completion, cost_usd(prompt, completion, price))
 
 
 def cost_usd(prompt_tokens: int, completion_tokens: int, price: tuple[float, float] | None) -> float | None:
-    """USD for these tokens at ``price`` = (input, output) USD per 1M tokens (from :func:`price_for`); None if unknown."""
+    """USD for these tokens at ``price`` = (input, output) USD per 1M tokens (:func:`price_for`), or None."""
     if price is None:
         return None
     return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1e6
@@ -250,9 +489,7 @@ def load_prices(path: Path | None = None) -> dict[str, dict[str, float]]:
 
     source = path if path is not None else data_file("judge", "prices.yaml")
     try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SosbenchError(f"--prices {source}: no such file") from None
+        data = yaml.safe_load(read_text(source, "prices file (YAML)"))
     except yaml.YAMLError as exc:
         raise SosbenchError(f"--prices {source}: not valid YAML ({exc.__class__.__name__})") from exc
     table = data.get("prices") if isinstance(data, dict) else None
@@ -270,7 +507,7 @@ def load_prices(path: Path | None = None) -> dict[str, dict[str, float]]:
 
 
 def price_for(prices: dict[str, dict[str, float]], model: str) -> tuple[float, float] | None:
-    """(input, output) USD per 1M tokens: an exact key, else the longest key the name starts with; else None."""
+    """(input, output) USD per 1M tokens: exact key, else the longest key the name starts with, or None."""
     name = model.rstrip("/").split("/")[-1]
     entry = prices.get(name)
     if entry is None:
@@ -281,10 +518,6 @@ def price_for(prices: dict[str, dict[str, float]], model: str) -> tuple[float, f
 
 def judgment_summary(path: Path) -> dict[str, int]:
     """Lines and games with an unparsed overall verdict in a judgment file."""
-    lines = list(read_jsonl(path))
+    lines = [row for _, row in iter_jsonl(path, "judgment file", torn_tail_ok=True)]
     unparsed = sum(1 for r in lines for g in r.get("games", []) if not g or g.get("score") is None)
     return {"questions": len(lines), "unparsed": unparsed}
-
-
-def dumps(record: dict) -> str:
-    return json.dumps(record, ensure_ascii=False)

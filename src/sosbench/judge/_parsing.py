@@ -16,9 +16,17 @@ from functools import lru_cache
 VERDICTS: tuple[str, ...] = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
 
 _ALIASES = {
-    "A>>B": "A>>B", "A>B": "A>B", "A=B": "A=B", "B>A": "B>A", "B>>A": "B>>A",
-    "A<<B": "B>>A", "A<B": "B>A", "B=A": "A=B", "B<A": "A>B", "B<<A": "A>>B",
-}  # fmt: skip
+    "A>>B": "A>>B",
+    "A>B": "A>B",
+    "A=B": "A=B",
+    "B>A": "B>A",
+    "B>>A": "B>>A",
+    "A<<B": "B>>A",
+    "A<B": "B>A",
+    "B=A": "A=B",
+    "B<A": "A>B",
+    "B<<A": "A>>B",
+}
 
 
 def normalize_verdict(label: object) -> str | None:

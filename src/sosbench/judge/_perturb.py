@@ -5,8 +5,8 @@ The rewritten set is a new answer file ``model_answer/<model>@<kind>.jsonl``; ju
 original lets ``judge score`` report the score loss per criterion.
 
 Every rewrite is cached in ``rewrite_cache/<rewriter>.jsonl`` under the bench folder, keyed by the
-SHA-256 of (rewriter, prompt version, messages), and appended the moment it arrives: reruns and other kinds never pay
-twice for the same request, and a kill loses only the calls in flight.
+SHA-256 of (rewriter, prompt version, messages), and appended the moment it arrives: reruns and other kinds
+never pay twice for the same request, and a kill loses only the calls in flight.
 """
 
 from __future__ import annotations
@@ -17,18 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sosbench._io import append_jsonl, iter_jsonl, read_text, write_jsonl_atomic
 from sosbench.errors import SosbenchError
 from sosbench.judge._client import ChatModel, gather_tolerant
-from sosbench.judge._files import (
-    BenchDir,
-    Question,
-    answer_record,
-    append_jsonl,
-    read_jsonl,
-    repair_tail,
-    safe_name,
-    write_jsonl_atomic,
-)
+from sosbench.judge._files import BenchDir, Question, answer_record, file_stem, repair_tail
 from sosbench.judge._templates import data_file
 
 REWRITE_MAX_TOKENS = 4096  # room for the verbose rewrite of a 2048-token answer
@@ -63,11 +55,27 @@ def load_rewrite_prompts() -> dict[str, RewritePrompt]:
     """The shipped rewrite prompts by kind."""
     import yaml
 
-    data = yaml.safe_load(data_file("judge", "rewrite_prompts.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(read_text(data_file("judge", "rewrite_prompts.yaml")))
     return {
-        kind: RewritePrompt(kind, spec["description"], data["system"], data["template"], spec["instruction"], data["version"])
+        kind: RewritePrompt(
+            kind, spec["description"], data["system"], data["template"], spec["instruction"], data["version"]
+        )
         for kind, spec in data["kinds"].items()
     }
+
+
+def read_cache(path: Path) -> dict[str, str]:
+    """Cached rewrites by key; a line that is not one is an error naming it (a torn last line is skipped)."""
+    cache: dict[str, str] = {}
+    if not path.exists():
+        return cache
+    for number, row in iter_jsonl(path, "rewrite cache", torn_tail_ok=True):
+        if not isinstance(row.get("key"), str) or not isinstance(row.get("text"), str):
+            raise SosbenchError(
+                f"{path}:{number}: a cached rewrite needs key and text; delete that line to redo it"
+            )
+        cache[row["key"]] = row["text"]
+    return cache
 
 
 def perturbed_name(model: str, kind: str) -> str:
@@ -94,9 +102,9 @@ async def perturb_answers(
         raise SosbenchError(f"unknown --kind {kind!r}: use one of {', '.join(prompts)}")
     prompt = prompts[kind]
     answers = bench.answers(model)
-    cache_path = bench.root / "rewrite_cache" / f"{safe_name(rewriter)}.jsonl"
+    cache_path = bench.root / "rewrite_cache" / f"{file_stem(rewriter, 'rewriter')}.jsonl"
     repair_tail(cache_path)
-    cache = {r["key"]: r["text"] for r in read_jsonl(cache_path)} if cache_path.exists() else {}
+    cache = read_cache(cache_path)
     chosen = [q for q in questions if q.uid in answers]
     requests = {q.uid: prompt.messages(q.prompt, answers[q.uid].text) for q in chosen}
     todo = [q for q in chosen if _cache_key(rewriter, requests[q.uid], prompt.version) not in cache]
@@ -109,7 +117,9 @@ async def perturb_answers(
             on_done()
         key = _cache_key(rewriter, messages, prompt.version)
         usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
-        append_jsonl(cache_path, [{"key": key, "kind": kind, "uid": question.uid, "text": reply.text, "usage": usage}])
+        append_jsonl(
+            cache_path, [{"key": key, "kind": kind, "uid": question.uid, "text": reply.text, "usage": usage}]
+        )
         cache[key] = reply.text
 
     failed = await gather_tolerant(todo, one, lambda q: q.uid)
@@ -118,7 +128,9 @@ async def perturb_answers(
         return PerturbResult(name, bench.answer_target(name), len(chosen), len(todo) - len(failed), failed)
     meta = {"source_model": model, "kind": kind, "rewriter": rewriter, "prompt_version": prompt.version}
     records = [
-        answer_record(q, name, cache[_cache_key(rewriter, requests[q.uid], prompt.version)], perturbation=meta)
+        answer_record(
+            q, name, cache[_cache_key(rewriter, requests[q.uid], prompt.version)], perturbation=meta
+        )
         for q in chosen
     ]
     write_jsonl_atomic(bench.answer_target(name), records)

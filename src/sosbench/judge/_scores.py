@@ -13,13 +13,21 @@ from pathlib import Path
 import numpy as np
 
 from sosbench.errors import SosbenchError
-from sosbench.judge._battles import OVERALL, Battles, Judgment, build_battles, has_criterion, read_judgments
+from sosbench.judge._battles import (
+    OVERALL_CRITERION,
+    Battles,
+    Judgment,
+    build_battles,
+    has_criterion,
+    read_judgments,
+)
 from sosbench.judge._bt import fit_bradley_terry
 from sosbench.judge._files import BenchDir
+from sosbench.judge._judging import read_judge_key
 from sosbench.judge._style import FEATURES, battle_features
 from sosbench.judge._templates import CRITERIA
 
-ALL_CRITERIA: tuple[str, ...] = (OVERALL, *CRITERIA)
+ALL_CRITERIA: tuple[str, ...] = (OVERALL_CRITERION, *CRITERIA)
 PERTURBED_SEPARATOR = "@"  # `judge perturb` names a rewritten answer set "<model>@<kind>"
 
 
@@ -37,7 +45,7 @@ class CriterionResult:
     style_coef: dict[str, float]
 
     def as_dict(self) -> dict[str, float]:
-        return dict(zip(self.models, self.score))
+        return dict(zip(self.models, self.score, strict=True))
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,11 @@ class Leaderboard:
             models += [m for m in result.models if m not in models]
         table = pd.DataFrame({"model": models})
         for result in self.results:
-            prefix = "" if result.criterion == OVERALL else f"{result.criterion}_"
-            lookup = {m: (s, lo, hi) for m, s, lo, hi in zip(result.models, result.score, result.lower, result.upper)}
+            prefix = "" if result.criterion == OVERALL_CRITERION else f"{result.criterion}_"
+            lookup = {
+                m: (s, lo, hi)
+                for m, s, lo, hi in zip(result.models, result.score, result.lower, result.upper, strict=True)
+            }
             values = [lookup.get(m, (np.nan, np.nan, np.nan)) for m in models]
             table[f"{prefix}score"] = [round(v[0], 2) for v in values]
             table[f"{prefix}rating_q025"] = [round(v[1], 2) for v in values]
@@ -87,13 +98,13 @@ def parse_criteria_option(value: str) -> tuple[str, ...]:
             chosen += [part] if part not in chosen else []
         else:
             raise SosbenchError(f"unknown --criterion {part!r}: use overall, {', '.join(CRITERIA)} or all")
-    return tuple(chosen) or (OVERALL,)
+    return tuple(chosen) or (OVERALL_CRITERION,)
 
 
 @dataclass(frozen=True)
 class ScoreOptions:
     baseline: str = "gpt-4-0314"
-    criteria: tuple[str, ...] = (OVERALL,)
+    criteria: tuple[str, ...] = (OVERALL_CRITERION,)
     style_control: bool = False
     rounds: int = 100
     seed: int = 42
@@ -103,11 +114,11 @@ class ScoreOptions:
 def score_judgments(directory: Path, options: ScoreOptions) -> Leaderboard:
     """Score a judge's folder: overall first, then each requested criterion found in the judgments."""
     judgments = read_judgments(directory)
-    wanted = (OVERALL, *[c for c in options.criteria if c != OVERALL])
+    wanted = (OVERALL_CRITERION, *[c for c in options.criteria if c != OVERALL_CRITERION])
     explicit = options.criteria != ALL_CRITERIA
     results = []
     for criterion in wanted:
-        if criterion != OVERALL and not has_criterion(judgments, criterion):
+        if criterion != OVERALL_CRITERION and not has_criterion(judgments, criterion):
             if explicit:
                 raise SosbenchError(
                     f"{directory} has no {criterion} verdicts (judged with a template without criteria?): "
@@ -115,16 +126,23 @@ def score_judgments(directory: Path, options: ScoreOptions) -> Leaderboard:
                 )
             continue
         results.append(score_criterion(judgments, criterion, options))
-    return Leaderboard(directory.name, options.baseline, tuple(results))
+    key = read_judge_key(directory)
+    judge = str(key["judge"]) if key and isinstance(key.get("judge"), str) else directory.name
+    return Leaderboard(judge, options.baseline, tuple(results))
 
 
 def score_criterion(judgments: list[Judgment], criterion: str, options: ScoreOptions) -> CriterionResult:
     battles = build_battles(judgments, criterion, options.baseline)
     features = _style_features(battles, options) if options.style_control else None
     fit = fit_bradley_terry(
-        battles.models, battles.model, battles.opponent, battles.outcome,
-        rounds=options.rounds, seed=options.seed, features=features,
-    )  # fmt: skip
+        battles.models,
+        battles.model,
+        battles.opponent,
+        battles.outcome,
+        rounds=options.rounds,
+        seed=options.seed,
+        features=features,
+    )
     lower, upper = fit.win_rate_interval()
     counts = np.bincount(battles.model, minlength=len(battles.models))
     return CriterionResult(
@@ -135,20 +153,26 @@ def score_criterion(judgments: list[Judgment], criterion: str, options: ScoreOpt
         upper=tuple(float(x) for x in upper),
         battles={m: int(counts[i]) for i, m in enumerate(battles.models) if i},
         unparsed=battles.unparsed,
-        style_coef=dict(zip(FEATURES, (float(c) for c in fit.feature_coef))) if features is not None else {},
+        style_coef=dict(zip(FEATURES, (float(c) for c in fit.feature_coef), strict=True))
+        if features is not None
+        else {},
     )
 
 
 def _style_features(battles: Battles, options: ScoreOptions) -> np.ndarray:
     if options.bench is None:
-        raise SosbenchError("--style-control needs the answers: pass --bench-dir (the folder with model_answer/)")
+        raise SosbenchError(
+            "--style-control needs the answers: pass --bench-dir (the folder with model_answer/)"
+        )
     answers = {m: options.bench.answers(m) for m in battles.models}
     model_texts, base_texts = [], []
-    for i, row in zip(battles.model, battles.game_row):
+    for i, row in zip(battles.model, battles.game_row, strict=True):
         game = battles.games[row]
         model, base = answers[battles.models[i]], answers[options.baseline]
         if game.uid not in model or game.uid not in base:
-            raise SosbenchError(f"style control: no answer of {battles.models[i]} or the baseline for {game.uid}")
+            raise SosbenchError(
+                f"style control: no answer of {battles.models[i]} or the baseline for {game.uid}"
+            )
         model_texts.append(model[game.uid].text)
         base_texts.append(base[game.uid].text)
     return battle_features(model_texts, base_texts)

@@ -4,14 +4,24 @@ A template is the judge config of Arena-Hard-Auto (``judge_config.yaml``): syste
 template with ``{question_1}``, ``{answer_1}`` (assistant A) and ``{answer_2}`` (assistant B), the verdict
 regex, the number of attempts and the sampling settings. The two templates of the paper ship as package
 data; any other Arena-Hard-style YAML file can be given by path.
+
+Every file is validated strictly (:class:`JudgeConfigFile`, unknown keys refused): a typo such as
+``max_token: 48`` would otherwise be ignored and the judge run with 4096 tokens. :func:`load_template` is
+also what ``sosbench validate`` calls on a template file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sosbench._io import read_text
 from sosbench.errors import SosbenchError
 
 CRITERIA: tuple[str, ...] = ("correctness", "completeness", "safety", "conciseness", "style")
@@ -24,6 +34,35 @@ BUILTIN_TEMPLATES: dict[str, str] = {
 
 # The follow-up message the reference sends when no verdict parsed (Arena-Hard-Auto v0.1 gen_judgment.py).
 CONTINUE_MESSAGE = "continue your judgment and finish by outputting a final verdict label"
+
+# A criterion a system prompt asks a ((...)) verdict for: "Style: ((A>B))" or a numbered "3. Safety: ...".
+_NAMED_VERDICT = re.compile(r"\b([A-Za-z]+)[*_ ]*:[*_ ]*\(\(")
+_NUMBERED_CRITERION = re.compile(r"(?m)^\s*\d+\.\s*([A-Za-z]+):")
+
+
+class JudgeConfigFile(BaseModel):
+    """The keys of an Arena-Hard-Auto v0.1 ``judge_config.yaml`` (plus sosbench's optional ``criteria``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    system_prompt: str
+    prompt_template: str | list[str]
+    regex_pattern: str
+    name: str | None = None
+    bench_name: str | None = None
+    judge_model: str | None = None
+    reference: bool | None = None
+    ref_model: str | None = None
+    baseline: bool = True
+    baseline_model: str | None = None
+    pairwise: bool = True
+    temperature: float = Field(0.0, ge=0)
+    max_tokens: int = Field(4096, ge=1)
+    number_of_judgment_attempts: int = Field(2, ge=1)
+    model_list: list[str] | None = None
+    criteria: list[str] | None = (
+        None  # sosbench: the ((...)) criteria, when the prompt does not name them plainly
+    )
 
 
 @dataclass(frozen=True)
@@ -45,6 +84,23 @@ class JudgeTemplate:
         """The judge's user turn for one game (A and B already placed)."""
         return self.prompt_template.format(question_1=question, answer_1=answer_a, answer_2=answer_b)
 
+    @property
+    def sha256(self) -> str:
+        """Hash of what shapes a judgment (prompts, regex, attempts, sampling): judgments are keyed by it.
+
+        Comments, ``model_list`` or ``judge_model`` do not enter, so editing them keeps the judgments valid.
+        """
+        fields = [
+            self.system_prompt,
+            self.prompt_template,
+            self.regex_pattern,
+            self.attempts,
+            self.temperature,
+            self.max_tokens,
+            list(self.criteria),
+        ]
+        return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
+
 
 def data_file(*parts: str) -> Path:
     """A file under the package's ``data/`` folder."""
@@ -52,7 +108,11 @@ def data_file(*parts: str) -> Path:
 
 
 def load_template(spec: str) -> JudgeTemplate:
-    """A built-in template by name (``arena-hard``, ``sos-multicriteria``) or an Arena-Hard YAML file by path."""
+    """A built-in template by name (``arena-hard``, ``sos-multicriteria``) or an Arena-Hard YAML file by path.
+
+    Any problem (not YAML, unknown or mistyped key, a prompt without its placeholders, a regex that does not
+    compile, a criterion sosbench cannot score) is one :class:`SosbenchError` line naming the file.
+    """
     import yaml
 
     if spec in BUILTIN_TEMPLATES:
@@ -61,35 +121,93 @@ def load_template(spec: str) -> JudgeTemplate:
         path, name = Path(spec), Path(spec).stem
         if not path.is_file():
             known = ", ".join(BUILTIN_TEMPLATES)
-            raise SosbenchError(f"--template {spec!r} is neither a built-in template ({known}) nor a YAML file")
+            raise SosbenchError(
+                f"--template {spec!r} is neither a built-in template ({known}) nor a YAML file"
+            )
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        config = yaml.safe_load(read_text(path, "judge config (YAML)"))
     except yaml.YAMLError as exc:
-        raise SosbenchError(f"{path}: not valid YAML ({exc.__class__.__name__}); fix the judge config") from exc
+        raise SosbenchError(
+            f"{path}: not valid YAML ({exc.__class__.__name__}); fix the judge config"
+        ) from None
     return _from_config(config, name, path)
 
 
 def _from_config(config: object, name: str, path: Path) -> JudgeTemplate:
-    required = ("system_prompt", "prompt_template", "regex_pattern")
-    if not isinstance(config, dict) or any(key not in config for key in required):
-        raise SosbenchError(f"{path}: a judge config needs the keys {', '.join(required)} (Arena-Hard layout)")
-    prompt = config["prompt_template"]
+    if not isinstance(config, dict):
+        raise SosbenchError(
+            f"{path}: a judge config is a YAML mapping (Arena-Hard-Auto judge_config.yaml layout)"
+        )
+    try:
+        parsed = JudgeConfigFile.model_validate(config)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        raise SosbenchError(
+            f"{path}: {where}: {error['msg']} (Arena-Hard-Auto judge_config.yaml keys)"
+        ) from None
+    if not parsed.pairwise or parsed.reference or not parsed.baseline:
+        raise SosbenchError(
+            f"{path}: sosbench judges pairwise against a baseline without reference answers "
+            "(pairwise: true, baseline: true, reference: false)"
+        )
+    prompt = parsed.prompt_template
     if isinstance(prompt, list):
         if len(prompt) != 1:
-            raise SosbenchError(f"{path}: prompt_template must hold exactly one template (single-turn judging)")
+            raise SosbenchError(
+                f"{path}: prompt_template must hold exactly one template (single-turn judging)"
+            )
         prompt = prompt[0]
-    system = str(config["system_prompt"])
-    # A template asks for per-criterion verdicts when it shows the ((...)) format; it names each criterion.
-    criteria = tuple(c for c in CRITERIA if f"{c.capitalize()}:" in system) if "((" in system else ()
+    try:
+        prompt.format(question_1="q", answer_1="a", answer_2="b")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise SosbenchError(
+            f"{path}: prompt_template takes only {{question_1}}, {{answer_1}} and {{answer_2}} "
+            f"(found a problem: {exc!r}); write other braces as {{{{ and }}}}"
+        ) from None
+    missing = [f"{{{key}}}" for key in ("question_1", "answer_1", "answer_2") if f"{{{key}}}" not in prompt]
+    if missing:
+        raise SosbenchError(
+            f"{path}: prompt_template lacks {', '.join(missing)}: the judge would not see both answers"
+        )
+    try:
+        if re.compile(parsed.regex_pattern).groups != 1:
+            raise SosbenchError(f"{path}: regex_pattern needs exactly one group, the verdict label")
+    except re.error as exc:
+        raise SosbenchError(f"{path}: regex_pattern does not compile ({exc})") from None
     return JudgeTemplate(
         name=name,
-        system_prompt=system,
-        prompt_template=str(prompt),
-        regex_pattern=str(config["regex_pattern"]),
-        attempts=int(config.get("number_of_judgment_attempts", 2)),
-        temperature=float(config.get("temperature", 0)),
-        max_tokens=int(config.get("max_tokens", 4096)),
-        baseline_model=str(config.get("baseline_model") or "gpt-4-0314"),
-        judge_model=str(config.get("judge_model") or ""),
-        criteria=criteria,
+        system_prompt=parsed.system_prompt,
+        prompt_template=prompt,
+        regex_pattern=parsed.regex_pattern,
+        attempts=parsed.number_of_judgment_attempts,
+        temperature=float(parsed.temperature),
+        max_tokens=parsed.max_tokens,
+        baseline_model=parsed.baseline_model or "gpt-4-0314",
+        judge_model=parsed.judge_model or "",
+        criteria=_criteria(parsed, path),
     )
+
+
+def _criteria(parsed: JudgeConfigFile, path: Path) -> tuple[str, ...]:
+    """The criteria a template asks ((...)) verdicts for; one sosbench cannot score is an error."""
+    known = ", ".join(CRITERIA)
+    if parsed.criteria is not None:
+        unknown = [c for c in parsed.criteria if c not in CRITERIA]
+        if unknown:
+            raise SosbenchError(
+                f"{path}: criteria: {', '.join(unknown)} cannot be scored (sosbench knows {known})"
+            )
+        return tuple(c for c in CRITERIA if c in parsed.criteria)
+    system = parsed.system_prompt
+    if "((" not in system:
+        return ()
+    named = {m.lower() for m in _NAMED_VERDICT.findall(system) + _NUMBERED_CRITERION.findall(system)}
+    unknown = sorted(named - set(CRITERIA))
+    if unknown:
+        raise SosbenchError(
+            f"{path}: the system prompt asks for ((...)) verdicts on {', '.join(unknown)}, "
+            "which sosbench cannot "
+            f"score (it knows {known}): remove them, or list the scored ones under `criteria:`"
+        )
+    return tuple(c for c in CRITERIA if f"{c.capitalize()}:" in system)

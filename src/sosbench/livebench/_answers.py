@@ -1,7 +1,8 @@
 """Answers in LiveBench's model_answer format, per-question score files, and the run-folder step.
 
 Files (see docs/livebench.md):
-* ``model_answer/<model_id>.jsonl``: {question_id, answer_id, model_id, choices: [{index: 0, turns: [answer]}], tstamp}
+* ``model_answer/<model_id>.jsonl``: {question_id, answer_id, model_id,
+  choices: [{index: 0, turns: [answer]}], tstamp}
 * ``livebench_scores.jsonl``: {question_id, task, category, score, model_id}, score in [0, 1]
 """
 
@@ -70,7 +71,8 @@ def model_file_name(model_id: str) -> str:
 
 
 def read_answers(source: Path) -> list[dict[str, Any]]:
-    """Answer records from a model_answer JSONL file or a folder of them; later rows win per (model, question)."""
+    """Answer records from a model_answer JSONL file or a folder of them; later rows win per (model,
+    question)."""
     files = sorted(source.glob("*.jsonl")) if source.is_dir() else [source]
     if not files or not all(f.is_file() for f in files):
         raise SosbenchError(
@@ -91,9 +93,15 @@ def read_answers(source: Path) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-def score_rows(questions: list[Question], answers: list[dict[str, Any]], *, protocol: str = "paper",
-               workers: int | None = None, progress: Any = None,
-               sandbox: SandboxMode = "bwrap") -> list[dict[str, Any]]:  # fmt: skip
+def score_rows(
+    questions: list[Question],
+    answers: list[dict[str, Any]],
+    *,
+    protocol: str = "paper",
+    workers: int | None = None,
+    progress: Any = None,
+    sandbox: SandboxMode = "bwrap",
+) -> list[dict[str, Any]]:
     """One row per answer to a known question: {question_id, task, category, score, model_id}; coding rows
     scored with ``sandbox="none"`` also carry ``"sandbox": "none"`` (unsafe, flagged in every output)."""
     check_protocol(protocol)
@@ -105,27 +113,50 @@ def score_rows(questions: list[Question], answers: list[dict[str, Any]], *, prot
     if any(q["task"] in coding for q, _ in matched):
         check_available(sandbox)
     scores = score_many(
-        [(q, a["_text"]) for q, a in matched], protocol=protocol, workers=workers, progress=progress,
+        [(q, a["_text"]) for q, a in matched],
+        protocol=protocol,
+        workers=workers,
+        progress=progress,
         sandbox=sandbox,
-    )  # fmt: skip
+    )
     rows = [
-        {"question_id": q["question_id"], "task": q["task"], "category": category_of(q["task"]), "score": s,
-         "model_id": a["model_id"], **({"sandbox": "none"} if sandbox == "none" and q["task"] in coding else {})}
-        for (q, a), s in zip(matched, scores)
-    ]  # fmt: skip
+        {
+            "question_id": q["question_id"],
+            "task": q["task"],
+            "category": category_of(q["task"]),
+            "score": s,
+            "model_id": a["model_id"],
+            **({"sandbox": "none"} if sandbox == "none" and q["task"] in coding else {}),
+        }
+        for (q, a), s in zip(matched, scores, strict=True)
+    ]
     return sorted(rows, key=lambda r: (r["model_id"], r["task"], r["question_id"]))
 
 
-def score_answer_files(questions: str | Path, answers: Path, *, protocol: str = "paper", workers: int | None = None,
-                       release: str = RELEASE, progress: Any = None,
-                       sandbox: SandboxMode = "bwrap") -> list[dict[str, Any]]:  # fmt: skip
+def score_answer_files(
+    questions: str | Path,
+    answers: Path,
+    *,
+    protocol: str = "paper",
+    workers: int | None = None,
+    release: str = RELEASE,
+    progress: Any = None,
+    sandbox: SandboxMode = "bwrap",
+) -> list[dict[str, Any]]:
     """Score existing model_answer files against questions (a question.jsonl, folder, mirror or hub id)."""
-    return score_rows(load_questions(questions, release=release), read_answers(Path(answers)),
-                      protocol=protocol, workers=workers, progress=progress, sandbox=sandbox)  # fmt: skip
+    return score_rows(
+        load_questions(questions, release=release),
+        read_answers(Path(answers)),
+        protocol=protocol,
+        workers=workers,
+        progress=progress,
+        sandbox=sandbox,
+    )
 
 
 def _sample_answer(sample: Mapping[str, Any], where: str) -> str:
-    """The generated text of one lm-eval sample log line (filtered response, else raw), stripped as LiveBench did."""
+    """The generated text of one lm-eval sample log line (filtered response, else raw), stripped as LiveBench
+    did."""
     response = sample.get("filtered_resps") or sample.get("resps")
     while isinstance(response, list):
         if not response:
@@ -136,9 +167,17 @@ def _sample_answer(sample: Mapping[str, Any], where: str) -> str:
     return response.strip()
 
 
-def finalize_run(benchmark_dir: Path, category: str, model_id: str, *, protocol: str = "paper",
-                 workers: int | None = None, sandbox: SandboxMode = "bwrap") -> dict[str, float]:  # fmt: skip
-    """Turn lm-eval's LiveBench sample logs into model_answer + livebench_scores.jsonl; return task -> score x 100.
+def finalize_run(
+    benchmark_dir: Path,
+    category: str,
+    model_id: str,
+    *,
+    protocol: str = "paper",
+    workers: int | None = None,
+    sandbox: SandboxMode = "bwrap",
+) -> dict[str, float]:
+    """Turn lm-eval's LiveBench sample logs into model_answer + livebench_scores.jsonl; return task -> score
+    x 100.
 
     Reads ``samples_livebench_<task>.jsonl`` for every task of ``category`` in ``benchmark_dir``.
     """
@@ -158,8 +197,10 @@ def finalize_run(benchmark_dir: Path, category: str, model_id: str, *, protocol:
             text = _sample_answer(sample, f"{path}:{number}")
             questions.append(question)
             answers.append({**answer_record(question["question_id"], model_id, text), "_text": text})
-    write_jsonl_atomic(benchmark_dir / ANSWER_DIR / f"{model_file_name(model_id)}.jsonl",
-                       ({k: v for k, v in a.items() if k != "_text"} for a in answers))  # fmt: skip
+    write_jsonl_atomic(
+        benchmark_dir / ANSWER_DIR / f"{model_file_name(model_id)}.jsonl",
+        ({k: v for k, v in a.items() if k != "_text"} for a in answers),
+    )
     rows = score_rows(questions, answers, protocol=protocol, workers=workers, sandbox=sandbox)
     write_jsonl_atomic(benchmark_dir / SCORES_FILE, rows)
     return task_scores(rows).get(model_id, {})

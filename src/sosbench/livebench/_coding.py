@@ -91,7 +91,7 @@ def stdout_matches(output: str, expected: str) -> bool:
     lines = [line for line in lines if line]
     if lines == want:
         return True
-    if all(got.isdigit() and wanted.isdigit() for got, wanted in zip(lines, want)):
+    if all(got.isdigit() and wanted.isdigit() for got, wanted in zip(lines, want, strict=False)):
         return False
     try:
         got_numbers, want_numbers = [float(line) for line in lines], [float(line) for line in want]
@@ -103,7 +103,8 @@ def stdout_matches(output: str, expected: str) -> bool:
 
 
 def _int_keys(value: Any) -> Any:
-    """Expected values of dict type get int keys and are wrapped in a list, as LiveBench did (if all keys are ints)."""
+    """Expected values of dict type get int keys and are wrapped in a list, as LiveBench did (if all keys are
+    ints)."""
     try:
         if isinstance(value, dict):
             value = [{int(key): item for key, item in value.items()}]
@@ -163,12 +164,24 @@ def _frame_passes(frame: Frame, expected: str, call: bool) -> bool:
         return False
 
 
-def run_tests(code: str, tests: list[dict[str, Any]], fn_name: str | None, *,
-              limits: SandboxLimits = DEFAULT_LIMITS, sandbox: SandboxMode = "bwrap") -> bool:  # fmt: skip
-    """True iff the program passes every test in order (stopping, and killing the sandbox, at the first failure)."""
+def run_tests(
+    code: str,
+    tests: list[dict[str, Any]],
+    fn_name: str | None,
+    *,
+    limits: SandboxLimits = DEFAULT_LIMITS,
+    sandbox: SandboxMode = "bwrap",
+) -> bool:
+    """True iff the program passes every test in order (stopping, and killing the sandbox, at the first
+    failure)."""
     call = fn_name is not None
-    request = {"mode": "call" if call else "stdin", "code": code, "fn_name": fn_name,
-               "inputs": [test["input"] for test in tests], "timeout": limits.test_timeout_s}  # fmt: skip
+    request = {
+        "mode": "call" if call else "stdin",
+        "code": code,
+        "fn_name": fn_name,
+        "inputs": [test["input"] for test in tests],
+        "timeout": limits.test_timeout_s,
+    }
     deadline = (limits.test_timeout_s + 1) * len(tests) + 5  # LiveBench's global timeout for one answer
     frames = run_harness(HARNESS, request, deadline_s=deadline, limits=limits, mode=sandbox)
     with closing(frames):
@@ -179,8 +192,14 @@ def run_tests(code: str, tests: list[dict[str, Any]], fn_name: str | None, *,
     return True
 
 
-def score_coding(question: dict[str, Any], answer: str, *, corrected: bool,
-                 limits: SandboxLimits = DEFAULT_LIMITS, sandbox: SandboxMode = "bwrap") -> float:  # fmt: skip
+def score_coding(
+    question: dict[str, Any],
+    answer: str,
+    *,
+    corrected: bool,
+    limits: SandboxLimits = DEFAULT_LIMITS,
+    sandbox: SandboxMode = "bwrap",
+) -> float:
     """1 iff the program passes every public and private test (stopping at the first failure)."""
     code = program_for(question, answer, corrected=corrected)
     if not code.strip():

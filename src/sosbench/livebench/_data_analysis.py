@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+from collections.abc import Callable
 from io import StringIO
 from typing import Any
 
@@ -56,11 +57,15 @@ def read_table(kind: str, text: str) -> Any:
     import pandas as pd
 
     if kind == "json":
-        for kwargs in ({"orient": "index"}, {"orient": "records"}, {"orient": "records", "lines": True},
-                       {"orient": "table"}):  # fmt: skip
+        for kwargs in (
+            {"orient": "index"},
+            {"orient": "records"},
+            {"orient": "records", "lines": True},
+            {"orient": "table"},
+        ):
             try:
                 return pd.read_json(StringIO(text), encoding="utf-8", **kwargs)
-            except Exception:  # noqa: BLE001, S112 - the reference tries the next orient on any failure
+            except Exception:  # noqa: BLE001 - the reference tries the next orient on any failure
                 continue
         return pd.read_json(StringIO(text), orient="values", encoding="utf-8")
     if kind == "jsonl":
@@ -104,7 +109,7 @@ def _same_table(predicted: Any, truth: Any, *, nan_equal: bool) -> bool:
     return True
 
 
-def _sort_key(nan_equal: bool):
+def _sort_key(nan_equal: bool) -> Callable[[Any], tuple[bool, Any]] | None:
     return (lambda v: (_is_nan(v), v if not _is_nan(v) else 0)) if nan_equal else None
 
 
@@ -126,9 +131,12 @@ def score_tablereformat(question: str, ground_truth: str, answer: str, *, correc
     truth_text = ground_truth
     for candidate in (_strip_fences(answer), _strip_leading_phrase(_strip_fences(answer))):
         try:
-            if _same_table(read_table(output_format, candidate), read_table(output_format, truth_text),
-                           nan_equal=corrected):  # fmt: skip
+            if _same_table(
+                read_table(output_format, candidate),
+                read_table(output_format, truth_text),
+                nan_equal=corrected,
+            ):
                 return 1.0
-        except Exception:  # noqa: BLE001, S112 - any parse or comparison failure scores 0, as in the reference
+        except Exception:  # noqa: BLE001 - any parse or comparison failure scores 0, as in the reference
             continue
     return 0.0

@@ -35,14 +35,16 @@ def score_amps_hard(
 
 
 def amc_option_value(question: str, letter: str) -> str:
-    r"""The value printed after ``\textbf{(X) }`` in the question's choice list, or a never-matching sentinel."""
+    r"""The value printed after ``\textbf{(X) }`` in the question's choice list, or a never-matching
+    sentinel."""
     choices = re.findall(r"\\textbf{\(([A-E])\)\s?}(.*?)(?:\\qquad|\$)", question)
     value = {key: text.strip() for key, text in choices}.get(letter) or _NO_OPTION_VALUE
     return value.strip().strip("$").strip("~")
 
 
 def score_amc(ground_truth: str, answer: str, question: str) -> float:
-    """AMC/SMC: the letter 4 times, or the last boxed content equal to it, or the option value near the end."""
+    """AMC/SMC: the letter 4 times, or the last boxed content equal to it, or the option value near the
+    end."""
     if not (len(ground_truth) == 1 and "A" <= ground_truth <= "E"):
         raise ValueError(f"AMC ground truth must be one letter A-E, got {ground_truth!r}")
     if ground_truth * 4 in answer:

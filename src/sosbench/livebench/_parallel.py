@@ -3,7 +3,9 @@
 Scorers are CPU-bound Python (sympy, pandas, IFEval) or wait on sandboxed test processes, so a
 process pool scales them; each worker keeps its own sympy child process. Workers come from a
 ``forkserver`` (a parent that already loaded torch/CUDA is never forked) that preloads the heavy
-scorer libraries once (``_warm``). Small jobs are scored in-process: starting workers costs seconds.
+scorer libraries once (``_warm``). Starting workers costs seconds (the preload imports lm-eval's IFEval
+module), while most scorers take microseconds per answer: only a job with many slow answers (sandboxed
+code, sympy; ``TaskScorer.slow``) goes to the pool, everything else is scored in-process.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from sosbench.livebench._sandbox import SandboxMode
-from sosbench.livebench._scorers import score_question
+from sosbench.livebench._scorers import is_slow, score_question
 
 Item = tuple[dict[str, Any], str]
 MIN_PARALLEL_ITEMS = 32
-"""Below this many answers a pool costs more than it saves."""
+"""Below this many slow answers a pool costs more than it saves."""
 
 
 def default_workers() -> int:
@@ -31,14 +33,22 @@ def default_workers() -> int:
 
 
 def _score_chunk(chunk: list[Item], protocol: str, sandbox: SandboxMode) -> list[float]:
-    return [score_question(question, answer, protocol=protocol, sandbox=sandbox) for question, answer in chunk]
+    return [
+        score_question(question, answer, protocol=protocol, sandbox=sandbox) for question, answer in chunk
+    ]
 
 
-def score_many(items: Sequence[Item], *, protocol: str = "paper", workers: int | None = None,
-               progress: Any = None, sandbox: SandboxMode = "bwrap") -> list[float]:  # fmt: skip
+def score_many(
+    items: Sequence[Item],
+    *,
+    protocol: str = "paper",
+    workers: int | None = None,
+    progress: Any = None,
+    sandbox: SandboxMode = "bwrap",
+) -> list[float]:
     """Scores for ``(question, answer)`` pairs, in order. ``progress(n)`` is called as chunks finish."""
     workers = default_workers() if workers is None else max(1, workers)
-    if workers == 1 or len(items) < MIN_PARALLEL_ITEMS:
+    if workers == 1 or sum(is_slow(question) for question, _ in items) < MIN_PARALLEL_ITEMS:
         scores = []
         for question, answer in items:
             scores.append(score_question(question, answer, protocol=protocol, sandbox=sandbox))
@@ -51,7 +61,7 @@ def score_many(items: Sequence[Item], *, protocol: str = "paper", workers: int |
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
         futures = [pool.submit(_score_chunk, chunk, protocol, sandbox) for chunk in chunks]
         scores = []
-        for future, chunk in zip(futures, chunks):
+        for future, chunk in zip(futures, chunks, strict=True):
             scores.extend(future.result())
             if progress is not None:
                 progress(len(chunk))

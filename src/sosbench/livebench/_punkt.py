@@ -83,7 +83,8 @@ def ensure_punkt_tab(target: Path | None = None) -> Path:
             shutil.rmtree(staging, ignore_errors=True)
     except OSError as exc:
         raise SosbenchError(
-            f"cannot write NLTK punkt_tab data under {root} ({exc.strerror}): set NLTK_DATA to a writable folder"
+            f"cannot write NLTK punkt_tab data under {root} ({exc.strerror}): set NLTK_DATA to a writable "
+            "folder"
         ) from exc
     if target is not None and str(root) not in _nltk_path():
         _nltk_path().append(str(root))

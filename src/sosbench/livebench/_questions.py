@@ -45,8 +45,13 @@ def in_release(row: Question, release: str = RELEASE) -> bool:
     return removed is None or removed > release
 
 
-def select_questions(rows: Iterable[Question], *, release: str = RELEASE, tasks: Iterable[str] | None = None,
-                     source: str = "questions") -> list[Question]:  # fmt: skip
+def select_questions(
+    rows: Iterable[Question],
+    *,
+    release: str = RELEASE,
+    tasks: Iterable[str] | None = None,
+    source: str = "questions",
+) -> list[Question]:
     """The rows of the 17 tasks (or ``tasks``) in the release, sorted by task then id; ids must be unique."""
     wanted = set(tasks) if tasks is not None else set(TASK_CATEGORY)
     unknown = wanted - set(TASK_CATEGORY)

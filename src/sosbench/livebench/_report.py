@@ -20,8 +20,10 @@ def task_scores(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, float]
     values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         values[str(row.get("model_id") or "model")][row["task"]].append(float(row["score"]))
-    return {model: {task: 100.0 * sum(v) / len(v) for task, v in sorted(tasks.items())}
-            for model, tasks in values.items()}  # fmt: skip
+    return {
+        model: {task: 100.0 * sum(v) / len(v) for task, v in sorted(tasks.items())}
+        for model, tasks in values.items()
+    }
 
 
 def category_scores(tasks: Mapping[str, float]) -> dict[str, float]:
@@ -68,9 +70,11 @@ def groups_csv(per_model: Mapping[str, Mapping[str, float]]) -> str:
     for model, tasks in per_model.items():
         categories = category_scores(tasks)
         average = average_score(categories)
-        writer.writerow([
-            model,
-            "" if average is None else _number(average, 1),
-            *(_number(categories[c], 1) if c in categories else "" for c in columns),
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                model,
+                "" if average is None else _number(average, 1),
+                *(_number(categories[c], 1) if c in categories else "" for c in columns),
+            ]
+        )
     return out.getvalue()

@@ -28,6 +28,7 @@ explicit, unsafe opt-out that callers must flag in their outputs.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import json
 import os
@@ -35,15 +36,15 @@ import re
 import resource
 import select
 import selectors
+import shlex
 import shutil
 import signal
-import shlex
 import site
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -89,7 +90,9 @@ class SandboxLimits:
         limits = asdict(self)
         limits["memory_bytes"] = self.memory_bytes or _default_memory_bytes()
         limits["cpu_s"] = self.cpu_s or int(deadline_s) + 1
-        return {key: limits[key] for key in ("cpu_s", "memory_bytes", "processes", "file_bytes", "open_files")}
+        return {
+            key: limits[key] for key in ("cpu_s", "memory_bytes", "processes", "file_bytes", "open_files")
+        }
 
 
 DEFAULT_LIMITS = SandboxLimits()
@@ -125,30 +128,58 @@ def _system_binds() -> tuple[str, ...]:
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-    for name in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime"):
+    for name in (
+        "/etc/ld.so.cache",
+        "/etc/ld.so.conf",
+        "/etc/ld.so.conf.d",
+        "/etc/alternatives",
+        "/etc/localtime",
+    ):
         if os.path.exists(name):
             args += ["--ro-bind", name, name]
     return tuple(args)
 
 
 def _environment() -> dict[str, str]:
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
-           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # fmt: skip
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # some CPUs need these for OpenBLAS to work at all
         if name in os.environ:
             env[name] = os.environ[name]
     return env
 
 
-def bwrap_command(binds: dict[str, str], limits: SandboxLimits, info_fd: int | None = None,
-                  tail: tuple[str, ...] = ("-I", "-B", "/harness.py")) -> list[str]:  # fmt: skip
+def bwrap_command(
+    binds: dict[str, str],
+    limits: SandboxLimits,
+    info_fd: int | None = None,
+    tail: tuple[str, ...] = ("-I", "-B", "/harness.py"),
+) -> list[str]:
     """The ``bwrap ... python`` command line; ``binds`` maps each destination (the interpreter's folders,
     ``/harness.py``) to the path it is bound from."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SosbenchError(_MISSING_BWRAP)
-    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-            "--uid", str(_SANDBOX_UID), "--gid", str(_SANDBOX_UID), "--hostname", "sandbox"]  # fmt: skip
+    args = [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--uid",
+        str(_SANDBOX_UID),
+        "--gid",
+        str(_SANDBOX_UID),
+        "--hostname",
+        "sandbox",
+    ]
     if info_fd is not None:
         args += ["--info-fd", str(info_fd)]
     for name, value in _environment().items():
@@ -157,7 +188,18 @@ def bwrap_command(binds: dict[str, str], limits: SandboxLimits, info_fd: int | N
     args += ["--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp", *_system_binds()]
     for destination, source in binds.items():
         args += ["--ro-bind", source, destination]
-    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--chdir", "/tmp", "--remount-ro", "/"]
+    args += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--remount-ro",
+        "/dev",
+        "--chdir",
+        "/tmp",
+        "--remount-ro",
+        "/",
+    ]
     return [*args, "--", sys.executable, *tail]
 
 
@@ -192,12 +234,27 @@ def _as_unprivileged(binds: dict[str, str], command_for: Callable[[dict[str, str
         staged[destination] = str(target)
         lines.append(f"mount --bind {shlex.quote(source)} {shlex.quote(str(target))}")
     lines.append(f'exec setpriv --reuid={_SANDBOX_UID} --regid={_SANDBOX_UID} --clear-groups "$@"')
-    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-ec", "\n".join(lines), "sh",
-            *command_for(staged)]  # fmt: skip
+    return [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-ec",
+        "\n".join(lines),
+        "sh",
+        *command_for(staged),
+    ]
 
 
-def _spawn(script: Path, limits: SandboxLimits, mode: SandboxMode, info_fd: int,
-           tail: tuple[str, ...] = ("-I", "-B", "/harness.py")) -> subprocess.Popen[bytes]:  # fmt: skip
+def _spawn(
+    script: Path,
+    limits: SandboxLimits,
+    mode: SandboxMode,
+    info_fd: int,
+    tail: tuple[str, ...] = ("-I", "-B", "/harness.py"),
+) -> subprocess.Popen[bytes]:
     """Start the sandbox (or, with ``mode="none"``, the bare harness) with pipes for stdin/stdout/stderr."""
     if mode == "none":
         command = [sys.executable, "-I", "-B", str(script)]
@@ -205,12 +262,21 @@ def _spawn(script: Path, limits: SandboxLimits, mode: SandboxMode, info_fd: int,
         binds = {str(root): str(root) for root in _python_roots()} | {"/harness.py": str(script)}
         command_for = functools.partial(bwrap_command, limits=limits, info_fd=info_fd, tail=tail)
         command = _as_unprivileged(binds, command_for) if os.geteuid() == 0 else command_for(binds)
-    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=_environment(), cwd="/", start_new_session=True, pass_fds=(info_fd,))  # fmt: skip
+    return subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_environment(),
+        cwd="/",
+        start_new_session=True,
+        pass_fds=(info_fd,),
+    )
 
 
 _MISSING_BWRAP = (
-    "the LiveBench coding tasks run model-written code in a bubblewrap sandbox, and `bwrap` is not installed: "
+    "the LiveBench coding tasks run model-written code in a bubblewrap sandbox, and `bwrap` is not "
+    "installed: "
     "install it (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), "
     "or pass --sandbox none to run that code unsandboxed (unsafe; every output is then flagged)"
 )
@@ -222,13 +288,20 @@ def check_available(mode: SandboxMode = "bwrap") -> None:
     if mode == "none":
         return
     if sys.platform != "linux":
-        raise SosbenchError("the coding sandbox needs Linux (bubblewrap); use --sandbox none to run unsandboxed")
+        raise SosbenchError(
+            "the coding sandbox needs Linux (bubblewrap); use --sandbox none to run unsandboxed"
+        )
     if os.geteuid() == 0:
         _staging_dir()  # before any pool worker starts, so that they share it
     info_read, info_write = os.pipe()
     try:
-        process = _spawn(Path(__file__).with_name("_coding_harness.py"), DEFAULT_LIMITS, mode, info_write,
-                         tail=("-I", "-c", "import json, numbers"))  # fmt: skip
+        process = _spawn(
+            Path(__file__).with_name("_coding_harness.py"),
+            DEFAULT_LIMITS,
+            mode,
+            info_write,
+            tail=("-I", "-c", "import json, numbers"),
+        )
     except OSError as error:
         raise SosbenchError(f"bubblewrap could not start a sandbox ({error}); {_ENABLE_USERNS}") from None
     finally:
@@ -277,7 +350,7 @@ def run_harness(
     deadline_s: float,
     limits: SandboxLimits = DEFAULT_LIMITS,
     mode: SandboxMode = "bwrap",
-) -> Iterator[Frame]:
+) -> Generator[Frame, None, None]:
     """Start ``script`` in the sandbox, send ``request`` (JSON) on its stdin, and yield the JSON lines it
     writes, until it ends, misbehaves or ``deadline_s`` passes (then one Frame with a problem).
 
@@ -299,8 +372,9 @@ def run_harness(
         _kill(process, inner)
 
 
-def _exchange(process: subprocess.Popen[bytes], payload: bytes, deadline: float,
-              limits: SandboxLimits) -> Iterator[Frame]:  # fmt: skip
+def _exchange(
+    process: subprocess.Popen[bytes], payload: bytes, deadline: float, limits: SandboxLimits
+) -> Iterator[Frame]:
     assert process.stdin and process.stdout and process.stderr
     for pipe in (process.stdin, process.stdout, process.stderr):
         os.set_blocking(pipe.fileno(), False)
@@ -398,14 +472,10 @@ def _kill(process: subprocess.Popen[bytes], inner: int | None) -> None:
             process.wait(timeout=30)
         except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
             pass
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     for pipe in (process.stdin, process.stdout, process.stderr):
         if pipe is not None:
-            try:
+            with contextlib.suppress(OSError):
                 pipe.close()
-            except OSError:
-                pass
     process.wait()

@@ -1,9 +1,19 @@
-"""Per-question dispatch to the 17 task scorers (LiveBench 2024 dispatch: subtask if present, else task)."""
+"""The LiveBench scorers, one registry entry per task, and the per-question dispatch.
+
+``scorers()`` is a ``Registry[Scorer]``: the 17 built-in tasks, then any scorer a plugin package adds
+through the ``sosbench.livebench_scorers`` entry-point group (the entry point's name is the task, its
+object a ``TaskScorer``). A task of a new release therefore needs one registration, not an edit of an
+if-chain. Math keeps LiveBench's 2024 dispatch inside its tasks: the subtask if present, else the task.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from sosbench._registry import Registry, load_entry_points, suggest
 from sosbench.errors import SosbenchError
 from sosbench.livebench import _data_analysis as data_analysis
 from sosbench.livebench import _language as language
@@ -12,18 +22,37 @@ from sosbench.livebench import _reasoning as reasoning
 from sosbench.livebench._sandbox import SandboxMode
 from sosbench.livebench._tasks import check_protocol
 
+ENTRY_POINT_GROUP = "sosbench.livebench_scorers"
 
-def score_question(question: dict[str, Any], answer: str, *, protocol: str = "paper",
-                   sandbox: SandboxMode = "bwrap") -> float:  # fmt: skip
-    """Score one answer to one question, in [0, 1]; ``sandbox`` is where coding answers run."""
-    corrected = check_protocol(protocol) == "corrected"
-    task = question["task"]
-    kind = question.get("subtask") or task
-    truth = question.get("ground_truth")
-    text = question["turns"][0]
+
+@dataclass(frozen=True)
+class Scoring:
+    """How one answer is scored: the protocol's defect fixes and where coding answers run."""
+
+    corrected: bool
+    sandbox: SandboxMode
+
+
+Scorer = Callable[[dict[str, Any], str, Scoring], float]
+"""``scorer(question, answer, scoring)`` -> a score in [0, 1]."""
+
+
+@dataclass(frozen=True)
+class TaskScorer:
+    """A task's scorer; ``slow``: it runs for a noticeable time per answer (sandboxed code, sympy), so
+    many such answers are worth a process pool (``score_many``); every other scorer takes microseconds."""
+
+    score: Scorer
+    slow: bool = False
+
+
+def _math(question: dict[str, Any], answer: str, scoring: Scoring) -> float:
+    """AMPS_Hard, math_comp and olympiad, dispatched on the subtask as LiveBench does."""
+    kind = question.get("subtask") or question["task"]
+    truth: Any = question.get("ground_truth")
     prefix = kind.split("_")[0]
     if prefix in ("amc", "smc"):
-        return math.score_amc(truth, answer, text)
+        return math.score_amc(truth, answer, question["turns"][0])
     if prefix == "aime":
         return math.score_aime(truth, answer)
     if kind in ("imo", "usamo", "olympiad"):
@@ -31,29 +60,80 @@ def score_question(question: dict[str, Any], answer: str, *, protocol: str = "pa
     if "amps_hard" in kind or kind == "AMPS_Hard":
         from sosbench.livebench._sympy import shared_judge
 
-        return math.score_amps_hard(truth, answer, corrected=corrected, equivalent=shared_judge().equivalent)
-    if task in ("paraphrase", "simplify", "story_generation", "summarize"):
-        from sosbench.livebench._instruction_following import score_instruction_following
-
-        return score_instruction_following(question, answer)
-    if task in ("LCB_generation", "coding_completion"):
-        from sosbench.livebench._coding import score_coding
-
-        return score_coding(question, answer, corrected=corrected, sandbox=sandbox)
-    simple = {
-        "cta": lambda: data_analysis.score_cta(truth, answer),
-        "tablejoin": lambda: data_analysis.score_tablejoin(truth, answer),
-        "tablereformat": lambda: data_analysis.score_tablereformat(text, truth, answer, corrected=corrected),
-        "web_of_lies_v2": lambda: reasoning.score_web_of_lies(truth, answer),
-        "zebra_puzzle": lambda: reasoning.score_zebra(truth, answer, corrected=corrected),
-        "connections": lambda: language.score_connections(truth, answer),
-        "plot_unscrambling": lambda: language.score_plot_unscrambling(truth, answer),
-        "typos": lambda: language.score_typos(truth, answer, corrected=corrected),
-    }
-    if kind == "math_comp":
-        raise SosbenchError(
-            f"question {question.get('question_id')}: math_comp needs its subtask (amc_*, smc, aime_*) to pick a scorer"
+        return math.score_amps_hard(
+            truth, answer, corrected=scoring.corrected, equivalent=shared_judge().equivalent
         )
-    if task not in simple:
-        raise SosbenchError(f"question {question.get('question_id')}: no scorer for task {task!r}")
-    return simple[task]()
+    raise SosbenchError(
+        f"question {question.get('question_id')}: {kind} needs its subtask (amc_*, smc, aime_*) "
+        "to pick a scorer"
+    )
+
+
+def _instruction_following(question: dict[str, Any], answer: str, scoring: Scoring) -> float:
+    from sosbench.livebench._instruction_following import score_instruction_following
+
+    return score_instruction_following(question, answer)
+
+
+def _coding(question: dict[str, Any], answer: str, scoring: Scoring) -> float:
+    from sosbench.livebench._coding import score_coding
+
+    return score_coding(question, answer, corrected=scoring.corrected, sandbox=scoring.sandbox)
+
+
+def _builtin() -> dict[str, TaskScorer]:
+    def truth(q: dict[str, Any]) -> Any:
+        return q.get("ground_truth")
+
+    fast: dict[str, Scorer] = {
+        "cta": lambda q, a, s: data_analysis.score_cta(truth(q), a),
+        "tablejoin": lambda q, a, s: data_analysis.score_tablejoin(truth(q), a),
+        "tablereformat": lambda q, a, s: data_analysis.score_tablereformat(
+            q["turns"][0], truth(q), a, corrected=s.corrected
+        ),
+        "paraphrase": _instruction_following,
+        "simplify": _instruction_following,
+        "story_generation": _instruction_following,
+        "summarize": _instruction_following,
+        "connections": lambda q, a, s: language.score_connections(truth(q), a),
+        "plot_unscrambling": lambda q, a, s: language.score_plot_unscrambling(truth(q), a),
+        "typos": lambda q, a, s: language.score_typos(truth(q), a, corrected=s.corrected),
+        "math_comp": _math,
+        "olympiad": _math,
+        "web_of_lies_v2": lambda q, a, s: reasoning.score_web_of_lies(truth(q), a),
+        "zebra_puzzle": lambda q, a, s: reasoning.score_zebra(truth(q), a, corrected=s.corrected),
+    }
+    slow: dict[str, Scorer] = {"LCB_generation": _coding, "coding_completion": _coding, "AMPS_Hard": _math}
+    return {task: TaskScorer(scorer) for task, scorer in fast.items()} | {
+        task: TaskScorer(scorer, slow=True) for task, scorer in slow.items()
+    }
+
+
+@functools.cache
+def scorers() -> Registry[TaskScorer]:
+    """Task -> scorer: the built-in tasks, then plugins' (``sosbench.livebench_scorers`` entry points,
+    each naming a ``TaskScorer``)."""
+    registry: Registry[TaskScorer] = Registry("LiveBench scorer")
+    for task, scorer in _builtin().items():
+        registry.register(task, scorer)
+    return load_entry_points(registry, ENTRY_POINT_GROUP)
+
+
+def is_slow(question: dict[str, Any]) -> bool:
+    """Whether scoring an answer to ``question`` takes long enough to be worth a worker process."""
+    registry = scorers()
+    return question.get("task") in registry and registry.get(question["task"]).slow
+
+
+def score_question(
+    question: dict[str, Any], answer: str, *, protocol: str = "paper", sandbox: SandboxMode = "bwrap"
+) -> float:
+    """Score one answer to one question, in [0, 1]; ``sandbox`` is where coding answers run."""
+    scoring = Scoring(corrected=check_protocol(protocol) == "corrected", sandbox=sandbox)
+    task = question["task"]
+    registry = scorers()
+    if task not in registry:
+        close = suggest(task, registry.names())
+        hint = f"did you mean {', '.join(close)}?" if close else "register one (sosbench.livebench._scorers)"
+        raise SosbenchError(f"question {question.get('question_id')}: no scorer for task {task!r}: {hint}")
+    return registry.get(task).score(question, answer, scoring)

@@ -14,7 +14,8 @@ import sys
 
 
 class CpuTimeExceeded(BaseException):
-    """Raised by the profiling timer; a BaseException so sympy's own ``except Exception`` cannot swallow it."""
+    """Raised by the profiling timer; a BaseException so sympy's own ``except Exception`` cannot swallow
+    it."""
 
 
 def _raise_timeout(_signum: int, _frame: object) -> None:

@@ -1,29 +1,22 @@
-"""The LiveBench release SOS-Bench used: its date, categories and 17 tasks, and the scoring protocols."""
+"""The LiveBench release SOS-Bench used: its date, categories and 17 tasks, and the scoring protocols.
+
+All of it is read from the release entry in sosbench/suite/livebench_releases.yaml (the one source of
+truth for releases); this module only gives the default release's names the scorers use.
+"""
 
 from __future__ import annotations
 
 from types import MappingProxyType
 
 from sosbench.errors import SosbenchError
+from sosbench.suite import PROTOCOLS, livebench_release
 
-RELEASE = "2024-06-24"
+_DEFAULT = livebench_release()
+RELEASE = _DEFAULT.date
 """The LiveBench release of the SOS-Bench paper (910 questions, 17 tasks)."""
 
-CATEGORIES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "coding": ("LCB_generation", "coding_completion"),
-        "data_analysis": ("cta", "tablejoin", "tablereformat"),
-        "instruction_following": ("paraphrase", "simplify", "story_generation", "summarize"),
-        "language": ("connections", "plot_unscrambling", "typos"),
-        "math": ("AMPS_Hard", "math_comp", "olympiad"),
-        "reasoning": ("web_of_lies_v2", "zebra_puzzle"),
-    }
-)
-TASK_CATEGORY: MappingProxyType[str, str] = MappingProxyType(
-    {task: category for category, tasks in CATEGORIES.items() for task in tasks}
-)
-PROTOCOLS = ("paper", "corrected")
-"""paper: LiveBench's 2024-07-24 scorers, defects included; corrected: the defects in docs/livebench.md fixed."""
+CATEGORIES: MappingProxyType[str, tuple[str, ...]] = _DEFAULT.category_tasks
+TASK_CATEGORY: MappingProxyType[str, str] = _DEFAULT.task_category
 
 
 def category_of(task: str) -> str:

@@ -11,14 +11,16 @@ import math
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sosbench.report._model import ReportData
+from sosbench.scoring import OVERALL
 
 PAPER_COLOR = "#8c8c8c"
 USER_COLOR = "#d62728"
-FACTOR_COLORS = {"WK": "#1f77b4", "IF": "#2ca02c", "Safety": "#9467bd", "Overall": "#ff7f0e"}
+FACTOR_COLORS = {"WK": "#1f77b4", "IF": "#2ca02c", "Safety": "#9467bd", OVERALL: "#ff7f0e"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ def _pyplot():
     return plt
 
 
-def _render(fig, name: str, title: str, png_dir: Path | None, hover: dict[str, str] | None = None) -> Figure:
+def _render(
+    fig: Any, name: str, title: str, png_dir: Path | None, hover: dict[str, str] | None = None
+) -> Figure:
     """SVG (and PNG) of a figure; ``hover`` maps artist gids to the tooltip (SVG <title>) each one gets."""
     plt = _pyplot()
     buffer = io.StringIO()
@@ -64,7 +68,7 @@ def _render(fig, name: str, title: str, png_dir: Path | None, hover: dict[str, s
     return Figure(name, title, svg, png)
 
 
-def _no_data(ax, title: str, why: str) -> None:
+def _no_data(ax: Any, title: str, why: str) -> None:
     """An empty panel says why instead of drawing empty axes."""
     ax.set_title(title)
     ax.set_axis_off()
@@ -75,21 +79,22 @@ def factor_bars(data: ReportData, png_dir: Path | None) -> Figure:
     """One panel per factor: models sorted by score, 95% CI as error bars, your models in red."""
     plt = _pyplot()
     factors = data.factor_names
-    rows_by_factor = {
-        f: sorted((r for r in data.rows if r.factor(f) is not None), key=lambda r: r.factor(f))
+    scored_by_factor = {
+        f: sorted(((r, s) for r in data.rows if (s := r.factor(f)) is not None), key=lambda rs: rs[1])
         for f in factors
     }
-    height = max(3.0, 0.22 * max((len(v) for v in rows_by_factor.values()), default=1) + 1.2)
+    height = max(3.0, 0.22 * max((len(v) for v in scored_by_factor.values()), default=1) + 1.2)
     fig, axes = plt.subplots(1, len(factors), figsize=(4.2 * len(factors), height), squeeze=False)
-    for ax, factor in zip(axes[0], factors):
-        rows = rows_by_factor[factor]
+    for ax, factor in zip(axes[0], factors, strict=True):
+        rows = [r for r, _ in scored_by_factor[factor]]
+        values = [s for _, s in scored_by_factor[factor]]
         if not rows:
             _no_data(ax, factor, f"no model has a complete {factor} score\n(a benchmark of it is missing)")
             continue
         y = np.arange(len(rows))
-        scores = np.array([r.factor(factor) * 100 for r in rows]) if rows else np.array([])
-        low = np.array([(r.factor(factor) - (r.ci(factor)[0] or r.factor(factor))) * 100 for r in rows])
-        high = np.array([((r.ci(factor)[1] or r.factor(factor)) - r.factor(factor)) * 100 for r in rows])
+        scores = np.array([s * 100 for s in values])
+        low = np.array([(s - (r.ci(factor)[0] or s)) * 100 for r, s in zip(rows, values, strict=True)])
+        high = np.array([((r.ci(factor)[1] or s) - s) * 100 for r, s in zip(rows, values, strict=True)])
         colors = [USER_COLOR if r.origin == "user" else FACTOR_COLORS.get(factor, PAPER_COLOR) for r in rows]
         ax.barh(
             y,
@@ -118,8 +123,8 @@ def judge_scatter(data: ReportData, png_dir: Path | None) -> Figure | None:
         return None
     fig, axes = plt.subplots(1, len(factors), figsize=(4.2 * len(factors), 4.0), squeeze=False)
     hover: dict[str, str] = {}
-    for ax, factor in zip(axes[0], factors):
-        points = [(r.judge, r.factor(factor) * 100, r) for r in rows if r.factor(factor) is not None]
+    for ax, factor in zip(axes[0], factors, strict=True):
+        points = [(r.judge, s * 100, r) for r in rows if (s := r.factor(factor)) is not None]
         if not points:
             _no_data(ax, factor, f"no model has both a judge score\nand a complete {factor} score")
             continue
@@ -130,7 +135,8 @@ def judge_scatter(data: ReportData, png_dir: Path | None) -> Figure | None:
             color = USER_COLOR if row.origin == "user" else PAPER_COLOR
             ax.scatter([xi], [yi], c=color, s=22, edgecolors="black", linewidths=0.3, zorder=3, gid=gid)
             hover[gid] = (
-                f"{row.label} ({'yours' if row.origin == 'user' else 'paper'}): {data.judge_label} {xi:.1f}, {factor} {yi:.1f}"
+                f"{row.label} ({'yours' if row.origin == 'user' else 'paper'}): {data.judge_label} {xi:.1f}, "
+                f"{factor} {yi:.1f}"
             )
             if row.origin == "user":
                 ax.annotate(row.label, (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")

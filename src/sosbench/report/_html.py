@@ -13,6 +13,7 @@ from string import Template
 from sosbench import __version__
 from sosbench.report._figures import Figure, all_figures
 from sosbench.report._model import ReportData, Row
+from sosbench.scoring import OVERALL
 from sosbench.suite import benchmarks
 
 
@@ -43,7 +44,7 @@ def leaderboard(data: ReportData) -> str:
         f"<th>{escape(h)}</th>" for h in ("model", "from", *data.factor_names, f"{data.judge_label}")
     )
     body = []
-    for row in sorted(data.rows, key=lambda r: -(r.factor("Overall") or -1.0)):
+    for row in sorted(data.rows, key=lambda r: -(r.factor(OVERALL) or -1.0)):
         cells = [
             f"<td>{escape(row.label)}</td>",
             f"<td>{'yours' if row.origin == 'user' else 'paper'}</td>",
@@ -92,10 +93,25 @@ def comparison_section(data: ReportData) -> str:
     c = data.comparison
     if c is None:
         return ""
-    head = "".join(f"<th>{h}</th>" for h in ("row", "n", "base", "candidate", "diff", "95% CI (paired)", "test",
-                                               "p adjusted", "MDE", "lost / gained", "verdict"))  # fmt: skip
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "row",
+            "n",
+            "base",
+            "candidate",
+            "diff",
+            "95% CI (paired)",
+            "test",
+            "p adjusted",
+            "MDE",
+            "lost / gained",
+            "verdict",
+        )
+    )
     rows = "".join(
-        f'<tr class="verdict-{r.verdict.replace(" ", "-")}"><td>{escape(r.name)}</td><td data-value="{r.n}">{r.n}</td>'
+        f'<tr class="verdict-{r.verdict.replace(" ", "-")}"><td>{escape(r.name)}</td><td '
+        f'data-value="{r.n}">{r.n}</td>'
         + _num_cell(r.base)
         + _num_cell(r.candidate)
         + _num_cell(r.diff, _pct(r.diff, signed=True))
@@ -111,7 +127,8 @@ def comparison_section(data: ReportData) -> str:
         f'<option value="{escape(b)}">{escape(b)}</option>' for b in sorted({i["benchmark"] for i in items})
     )
     item_rows = "".join(
-        f'<tr data-benchmark="{escape(i["benchmark"])}"><td>{escape(i["benchmark"])}</td><td>{escape(i["item"])}</td>'
+        f'<tr data-benchmark="{escape(i["benchmark"])}"><td>{escape(i["benchmark"])}</td>'
+        f"<td>{escape(i['item'])}</td>"
         f'<td class="text">{escape(i["prompt"])}</td><td class="text">{escape(i["base_response"])}</td>'
         f'<td class="text">{escape(i["candidate_response"])}</td><td class="text">{escape(i["gold"])}</td>'
         f"<td>{i['base_score']:.2f}</td><td>{i['candidate_score']:.2f}</td></tr>"
@@ -121,7 +138,8 @@ def comparison_section(data: ReportData) -> str:
         f"<p>{c.differing_total} items scored differently"
         + (f" (the first {len(items)} are listed)" if c.differing_total > len(items) else "")
         + '. <select id="item-benchmark"><option value="">all benchmarks</option>'
-        f'{options}</select> <input id="item-search" type="search" placeholder="search prompts and responses"></p>'
+        f'{options}</select> <input id="item-search" type="search" placeholder="search prompts and '
+        'responses"></p>'
         '<div class="scroll"><table id="items"><thead><tr><th>benchmark</th><th>item</th><th>prompt</th>'
         f"<th>{escape(c.base)}</th><th>{escape(c.candidate)}</th><th>gold</th><th>base score</th>"
         f"<th>candidate score</th></tr></thead><tbody>{item_rows}</tbody></table></div>"
@@ -141,7 +159,10 @@ def comparison_section(data: ReportData) -> str:
 
 
 def _figure(fig: Figure) -> str:
-    return f'<figure class="figure" id="fig-{fig.name}">{fig.svg}<figcaption>{escape(fig.title)}</figcaption></figure>'
+    return (
+        f'<figure class="figure" id="fig-{fig.name}">{fig.svg}'
+        f"<figcaption>{escape(fig.title)}</figcaption></figure>"
+    )
 
 
 def paper_section(data: ReportData) -> str:
@@ -178,8 +199,10 @@ def paper_section(data: ReportData) -> str:
     r = paper.rollup
     parts.append(
         f"<h3>LiveBench roll-up</h3><p>{'OK' if r.ok else 'MISMATCH'}: over {r.n_models} models, "
-        f"max |category - mean of its tasks| = {r.max_category_diff:.3f} and max |average - mean of categories| = "
-        f"{r.max_average_diff:.3f} points (tolerance {r.tolerance}, the CSVs' rounding). Skipped (empty task cells): "
+        f"max |category - mean of its tasks| = {r.max_category_diff:.3f} and max |average - mean of "
+        "categories| = "
+        f"{r.max_average_diff:.3f} points (tolerance {r.tolerance}, the CSVs' rounding). Skipped (empty task "
+        "cells): "
         f"{escape(', '.join(r.skipped) or 'none')}.</p>"
     )
     rows = "".join(
@@ -188,7 +211,8 @@ def paper_section(data: ReportData) -> str:
         for g in paper.regressions
     )
     parts.append(
-        "<h3>Factor on SFT data size</h3><p>OLS of each factor on log10(number of SFT conversations), over the "
+        "<h3>Factor on SFT data size</h3><p>OLS of each factor on log10(number of SFT conversations), over "
+        "the "
         "SFT models whose data size the model mapping records.</p>"
         '<table id="regressions"><thead><tr><th>factor</th><th>n</th><th>slope per 10x data (points)</th>'
         f"<th>R&sup2;</th><th>p</th></tr></thead><tbody>{rows}</tbody></table>"
@@ -213,8 +237,10 @@ def audit_section(data: ReportData) -> str:
                 )
     source = f" from <code>{escape(data.audit_source)}</code>" if data.audit_source else ""
     return (
-        f"<h2>Judge audit</h2><p>Correlations of each judge's overall score with its criteria and with the factors{source}.</p>"
-        '<table id="audit" class="sortable"><thead><tr><th>judge</th><th>kind</th><th>name</th><th>Pearson</th>'
+        "<h2>Judge audit</h2><p>Correlations of each judge's overall score with its criteria and with the "
+        f"factors{source}.</p>"
+        '<table id="audit" '
+        'class="sortable"><thead><tr><th>judge</th><th>kind</th><th>name</th><th>Pearson</th>'
         f"<th>Spearman</th><th>n</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -229,7 +255,8 @@ def _fmt(value: object) -> str:
 
 
 METHODS = (
-    "<h2>How the scores are computed</h2><p>Every benchmark is on a 0-1 scale (shown as 0-100): a leaderboard "
+    "<h2>How the scores are computed</h2><p>Every benchmark is on a 0-1 scale (shown as 0-100): a "
+    "leaderboard "
     "benchmark is the unweighted mean of its subtasks (BBH, GPQA, MuSR acc_norm; MATH level 5 exact_match; "
     "MMLU-Pro acc); IFEval is the mean of its four metrics; safety benchmarks use acc; BBQ the size-weighted "
     "group acc; WMDP 1 - size-weighted group acc; a LiveBench category its score / 100. A factor is the "
@@ -263,7 +290,8 @@ def render_html(data: ReportData, figures: list[Figure]) -> str:
     sections.append(METHODS)
     n_user = sum(r.origin == "user" for r in data.rows)
     meta = (
-        f"sosbench {__version__}; generated {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; "
+        f"sosbench {__version__}; generated "
+        f"{_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; "
         f"{n_user} of your models, {len(data.rows) - n_user} paper models"
         + (f"; inputs: {escape(', '.join(data.inputs))}" if data.inputs else "")
     )

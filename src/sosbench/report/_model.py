@@ -61,7 +61,8 @@ def read_judge_scores(path: Path) -> dict[str, float]:
 
 
 def read_audit(path: Path) -> list[dict[str, Any]]:
-    """The judges of a judge-audit JSON ({"judges": [{"judge", "n_models", "criteria": {...}, "factors": {...}}]})."""
+    """The judges of a judge-audit JSON ({"judges": [{"judge", "n_models", "criteria": {...}, "factors":
+    {...}}]})."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -117,7 +118,8 @@ def build_report_data(
         notes += [n for n in user.notes if n not in notes]
         if paper is not None and judge_scores:
             notes.append(
-                "your judge scores are plotted on the paper's Arena-Hard axis: compare them only if they come "
+                "your judge scores are plotted on the paper's Arena-Hard axis: compare them only if they "
+                "come "
                 "from the same judge, baseline and questions"
             )
     label = judge_label or ("Arena-Hard" if paper is not None or judge_scores else "Judge")

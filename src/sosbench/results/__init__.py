@@ -9,24 +9,53 @@ from sosbench.results._livebench import (
 )
 from sosbench.results._lmeval import load_json, read_sample_metric
 from sosbench.results._model import BenchmarkResult, Component, Items, ModelResults
-from sosbench.results._read import read_path, read_paths, read_results_json, read_run_folder
+from sosbench.results._read import (
+    read_lmeval_benchmark,
+    read_path,
+    read_paths,
+    read_results_json,
+    read_run_folder,
+    run_folders_in,
+)
+from sosbench.results._schema import (
+    DoneMarker,
+    LmEvalResults,
+    ManifestView,
+    ScoringConstants,
+    read_done,
+    read_manifest,
+    read_results,
+    read_scoring_file,
+    scoring_constants,
+)
 from sosbench.results._wide import read_wide_csv, write_livebench_csvs, write_wide_csv
 
 __all__ = [
     "BenchmarkResult",
     "Component",
+    "DoneMarker",
     "Items",
+    "LmEvalResults",
+    "ManifestView",
     "ModelResults",
+    "ScoringConstants",
     "livebench_benchmarks",
     "load_json",
+    "read_done",
     "read_livebench_csv",
     "read_livebench_scores",
+    "read_lmeval_benchmark",
+    "read_manifest",
     "read_path",
     "read_paths",
+    "read_results",
     "read_results_json",
     "read_run_folder",
     "read_sample_metric",
+    "read_scoring_file",
     "read_wide_csv",
+    "run_folders_in",
+    "scoring_constants",
     "task_questions",
     "write_livebench_csvs",
     "write_wide_csv",

@@ -8,22 +8,20 @@ are shared with sosbench.livebench, not its code.
 from __future__ import annotations
 
 import csv
-import functools
+import io
 import json
 import math
 from collections import defaultdict
-from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sosbench.errors import SosbenchError
+from sosbench._io import read_text
+from sosbench.errors import SosbenchError, from_validation
 from sosbench.results._model import BenchmarkResult, Component, Items
-from sosbench.suite import Benchmark, benchmarks
-
-GROUPS_COLUMNS = ("model", "average")
+from sosbench.results._schema import check_score, scoring_constants
+from sosbench.suite import Benchmark, benchmarks, livebench_release
 
 
 def livebench_benchmarks() -> dict[str, Benchmark]:
@@ -31,15 +29,25 @@ def livebench_benchmarks() -> dict[str, Benchmark]:
     return {b.livebench.category: b for b in benchmarks() if b.livebench is not None}
 
 
-def task_category() -> dict[str, str]:
-    return {t: cat for cat, b in livebench_benchmarks().items() for t in b.livebench.tasks}  # type: ignore[union-attr]
-
-
-@functools.cache
 def task_questions() -> dict[str, int]:
     """Question count per LiveBench task of the 2024-06-24 release (for binomial stderrs of CSV scores)."""
-    text = files("sosbench").joinpath("data/scoring/scoring.yaml").read_text(encoding="utf-8")
-    return {k: int(v) for k, v in yaml.safe_load(text)["livebench_task_questions"].items()}
+    return dict(scoring_constants().livebench_task_questions)
+
+
+class ScoreRow(BaseModel):
+    """One per-question LiveBench score: sosbench's ``livebench_scores.jsonl`` or LiveBench's own
+    ``ground_truth_judgment.jsonl`` (which adds ``turn`` and ``tstamp``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    question_id: str | int
+    task: str
+    score: float
+    category: str | None = None
+    model: str | None = None
+    model_id: str | None = None
+    sandbox: str | None = None
+    turn: int | None = None
+    tstamp: float | None = None
 
 
 def _binomial_stderr(p: float, n: int | None) -> float | None:
@@ -55,24 +63,31 @@ def _category_result(bench: Benchmark, tasks: dict[str, Component], source: str)
     return BenchmarkResult(bench.name, tuple(tasks[t] for t in wanted), source)
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
-    """JSONL rows (or a JSON list of rows) of a per-question score file."""
+def _rows(path: Path) -> list[ScoreRow]:
+    """JSONL rows (or a JSON list of rows) of a per-question score file, each validated."""
+    text = read_text(path, "LiveBench score file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SosbenchError(f"{path}: no such file: check the path") from None
-    stripped = text.lstrip()
-    try:
-        if stripped.startswith("["):
-            rows = json.loads(text)
+        if text.lstrip().startswith("["):
+            raw = json.loads(text)
+            numbered = list(enumerate(raw, 1)) if isinstance(raw, list) else [(1, raw)]
         else:
-            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+            numbered = [(n, json.loads(line)) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
     except json.JSONDecodeError as exc:
         raise SosbenchError(
             f"{path}: malformed JSON ({exc.msg}, line {exc.lineno}): re-export the file"
         ) from None
-    if not all(isinstance(r, dict) for r in rows):
-        raise SosbenchError(f"{path}: expected one JSON object per line with question_id, task and score")
+    rows = []
+    for number, row in numbered:
+        if not isinstance(row, dict) or "task" not in row or "score" not in row:
+            raise SosbenchError(
+                f"{path}: row {number} has no task/score: expected LiveBench per-question scores"
+            )
+        try:
+            rows.append(ScoreRow.model_validate(row))
+        except ValidationError as exc:
+            raise from_validation(
+                exc, f"{path}: row {number}", "expected LiveBench per-question scores"
+            ) from None
     return rows
 
 
@@ -83,20 +98,15 @@ def read_livebench_scores(path: Path, model: str | None = None) -> dict[str, dic
     registry's categories are ignored, but a file with none of them is an error. A category missing
     one of its tasks is left out (its score would not be comparable).
     """
-    categories = task_category()
+    categories = livebench_release().task_category
     scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for lineno, row in enumerate(_rows(path), 1):
-        if "task" not in row or "score" not in row:
-            raise SosbenchError(
-                f"{path}: row {lineno} has no task/score: expected LiveBench per-question scores"
-            )
-        if row["task"] not in categories:
+        if row.task not in categories:
             continue
-        name = model or row.get("model") or row.get("model_id") or path.stem
-        score = row["score"]
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= float(score) <= 1.0:
-            raise SosbenchError(f"{path}: row {lineno} score {score!r} is not a number in [0, 1]")
-        scores[str(name)][row["task"]].append(float(score))
+        name = model or row.model or row.model_id or path.stem
+        if not 0.0 <= row.score <= 1.0:  # also refuses NaN and infinities
+            raise SosbenchError(f"{path}: row {lineno} score {row.score!r} is not a number in [0, 1]")
+        scores[str(name)][row.task].append(row.score)
     if not scores:
         raise SosbenchError(
             f"{path}: no row belongs to a LiveBench task of the suite ({', '.join(sorted(categories))}): "
@@ -115,15 +125,24 @@ def read_livebench_scores(path: Path, model: str | None = None) -> dict[str, dic
 
 
 def read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    text = read_text(path, "CSV file")
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            rows = list(reader)
-            return list(reader.fieldnames or []), rows
-    except FileNotFoundError:
-        raise SosbenchError(f"{path}: no such file: check the path") from None
-    except (csv.Error, UnicodeDecodeError) as exc:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
+    except csv.Error as exc:
         raise SosbenchError(f"{path}: malformed CSV ({exc}): re-export the file") from None
+    header = list(reader.fieldnames or [])
+    for number, row in enumerate(rows, 2):
+        if None in row or None in row.values():  # more or fewer cells than the header: a cut or mixed file
+            cells = sum(v is not None for k, v in row.items() if k is not None) + len(row.get(None) or [])
+            raise SosbenchError(
+                f"{path}:{number}: {cells} cells, but the header has {len(header)}: "
+                "the file is cut short or mixed; "
+                "re-export it"
+            )
+    if header and not rows:
+        raise SosbenchError(f"{path}: a header and no rows: the file is cut short or empty; re-export it")
+    return header, rows
 
 
 def csv_layout(header: list[str]) -> str | None:
@@ -132,7 +151,7 @@ def csv_layout(header: list[str]) -> str | None:
         return None
     if "average" in header and set(header[2:]) <= set(livebench_benchmarks()):
         return "groups"
-    if set(header[1:]) <= set(task_category()) and len(header) > 1:
+    if set(header[1:]) <= set(livebench_release().task_category) and len(header) > 1:
         return "tasks"
     return None
 
@@ -141,9 +160,10 @@ def _cell(value: str | None, path: Path, model: str, column: str) -> float | Non
     if value is None or value.strip() == "":
         return None
     try:
-        return float(value) / 100.0
+        number = float(value) / 100.0
     except ValueError:
         raise SosbenchError(f"{path}: {model}/{column} is {value!r}, not a number") from None
+    return check_score(number, str(path), f"{model}/{column} / 100")
 
 
 def read_livebench_csv(path: Path) -> dict[str, dict[str, BenchmarkResult]]:
@@ -166,7 +186,7 @@ def read_livebench_csv(path: Path) -> dict[str, dict[str, BenchmarkResult]]:
                 value = _cell(row.get(cat), path, model, cat)
                 if value is None:
                     continue
-                n = sum(sizes.get(t, 0) for t in bench.livebench.tasks) or None  # type: ignore[union-attr]
+                n = sum(sizes.get(t, 0) for t in bench.livebench.tasks) or None  # type: ignore[union-attr, misc]
                 comp = Component(cat, cat, value, _binomial_stderr(value, n), n, None, cat)
                 results[bench.name] = BenchmarkResult(bench.name, (comp,), str(path))
         else:

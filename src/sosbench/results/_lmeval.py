@@ -16,31 +16,23 @@ from typing import Any
 
 import numpy as np
 
+from sosbench._io import read_json, read_text
 from sosbench.errors import SosbenchError
 from sosbench.results._model import BenchmarkResult, Component, Items
+from sosbench.results._schema import check_score, check_stderr
 from sosbench.suite import PROTOCOLS, Benchmark
 
 _TIMESTAMP = re.compile(r"_\d{4}-\d{2}-\d{2}T[\d\-.:]+$")
 
 
 def load_json(path: Path) -> Any:
-    """Parse a JSON file; a missing or malformed file is a one-line error naming it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SosbenchError(f"{path}: no such file: check the path") from None
-    except OSError as exc:
-        raise SosbenchError(f"{path}: cannot read ({exc.strerror}): check permissions") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SosbenchError(
-            f"{path}: malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}): re-export the file"
-        ) from None
+    """Parse a JSON file; a missing, unreadable, binary or malformed file is a one-line error naming it."""
+    return read_json(path)
 
 
 def key_sets(bench: Benchmark) -> list[tuple[str, ...]]:
-    """Every way a results JSON may name this benchmark's keys: our tasks (both protocols), then the paper's."""
+    """Every way a results JSON may name this benchmark's keys: our tasks (both protocols), then the
+    paper's."""
     options: list[tuple[str, ...]] = []
     for keys in [*(bench.result_keys(p) for p in PROTOCOLS), bench.artifact]:
         if keys and keys not in options:
@@ -48,10 +40,10 @@ def key_sets(bench: Benchmark) -> list[tuple[str, ...]]:
     return options
 
 
-def _metric_entry(results: dict[str, Any], key: str) -> tuple[Any, Any] | None:
-    """(value, stderr) of ``task/metric`` in lm-eval's "results"/"groups" dict, filter "none" implied."""
+def _metric_entry(sections: list[dict[str, Any]], key: str) -> tuple[Any, Any] | None:
+    """(value, stderr) of ``task/metric`` in lm-eval's "results"/"groups" dicts, filter "none" implied."""
     task, metric = key.split("/", 1)
-    for section in results:
+    for section in sections:
         entry = section.get(task)
         if isinstance(entry, dict) and f"{metric},none" in entry:
             return entry[f"{metric},none"], entry.get(f"{metric}_stderr,none")
@@ -59,11 +51,33 @@ def _metric_entry(results: dict[str, Any], key: str) -> tuple[Any, Any] | None:
 
 
 def _number(value: Any, where: str, what: str) -> float | None:
+    """A metric value as lm-eval writes it: a number, or "N/A"/null for a stderr it did not compute."""
     if value is None or value == "N/A":
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(float(value)):
         raise SosbenchError(f"{where}: {what} is {value!r}, not a number: is this an lm-eval results file?")
     return float(value)
+
+
+def _score(value: Any, where: str, key: str) -> float:
+    number = _number(value, where, key)
+    if number is None:
+        raise SosbenchError(f"{where}: {key} is {value!r}, not a score: re-run the benchmark")
+    return check_score(number, where, key)
+
+
+def _stderr(value: Any, where: str, key: str) -> float | None:
+    return check_stderr(_number(value, where, f"{key} stderr"), where, f"{key} stderr")
+
+
+def check_aggregates(bench: Benchmark, data: dict[str, Any], protocol: str, where: str) -> None:
+    """Refuse a results file whose aggregate of ``bench`` is out of range, even where items are used."""
+    sections = [data.get("results") or {}, data.get("groups") or {}]
+    for key in bench.result_keys(protocol):
+        found = _metric_entry(sections, key)
+        if found is not None:
+            _score(found[0], where, key)
+            _stderr(found[1], where, key)
 
 
 def _n_samples(data: dict[str, Any], tasks: Iterable[str]) -> int | None:
@@ -124,7 +138,7 @@ def _from_aggregates(
     where: str,
 ) -> BenchmarkResult:
     components = []
-    for key, column in zip(keys, bench.artifact or keys):
+    for key, column in zip(keys, bench.artifact or keys, strict=True):
         value, stderr = found[key]  # type: ignore[misc]
         task = key.split("/", 1)[0]
         tasks = [task]
@@ -137,8 +151,8 @@ def _from_aggregates(
             Component(
                 key=key,
                 column=column,
-                value=_number(value, where, key),  # type: ignore[arg-type]
-                stderr=_number(stderr, where, f"{key} stderr"),
+                value=_score(value, where, key),
+                stderr=_stderr(stderr, where, key),
                 n=_n_samples(data, tasks),
                 item_set=task,
             )
@@ -163,16 +177,24 @@ def find_samples(folder: Path, task: str, stem_suffix: str = "") -> Path | None:
 
 def sample_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, parsed value) of every non-blank line of an lm-eval samples log."""
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SosbenchError(
-                    f"{path}:{lineno}: malformed JSON line ({exc.msg}): re-run the benchmark"
-                ) from None
+    for lineno, line in enumerate(read_text(path, "lm-eval samples log").split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SosbenchError(
+                f"{path}:{lineno}: malformed JSON line ({exc.msg}): re-run the benchmark"
+            ) from None
+
+
+def _item_value(value: Any, where: str, metric: str) -> float:
+    """One doc's metric: a 0/1 boolean or a number in [0, 1] (all lm-eval writes for these metrics)."""
+    if isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, (int, float)):
+        raise SosbenchError(f"{where}: {metric} is {value!r}, not a number: is it an lm-eval samples log?")
+    return check_score(float(value), where, metric)
 
 
 def read_sample_metric(path: Path, metric: str) -> Items:
@@ -182,14 +204,17 @@ def read_sample_metric(path: Path, metric: str) -> Items:
     ratio = False
     for lineno, row in sample_rows(path):
         if not isinstance(row, dict) or metric not in row:
-            raise SosbenchError(f"{path}:{lineno}: no {metric!r} in this sample: is it an lm-eval samples log?")
+            raise SosbenchError(
+                f"{path}:{lineno}: no {metric!r} in this sample: is it an lm-eval samples log?"
+            )
         value = row[metric]
+        where = f"{path}:{lineno}"
         if isinstance(value, list):
             ratio = True
-            nums.append(float(sum(bool(v) for v in value)))
+            nums.append(sum(_item_value(v, where, metric) for v in value))
             dens.append(float(len(value)))
         else:
-            nums.append(float(value))
+            nums.append(_item_value(value, where, metric))
             dens.append(1.0)
     if not nums:
         raise SosbenchError(f"{path}: the samples log is empty: re-run the benchmark")
@@ -224,14 +249,14 @@ def _from_samples(
                 key=keys[0],
                 column=(bench.artifact or keys)[0],
                 value=items.value,
-                stderr=_number(stderr[1], where, f"{keys[0]} stderr") if stderr else None,
+                stderr=_stderr(stderr[1], where, keys[0]) if stderr else None,
                 n=len(items),
                 items=items,
                 item_set=keys[0].split("/", 1)[0],
             )
         )
     else:
-        for key, column in zip(keys, bench.artifact or keys):
+        for key, column in zip(keys, bench.artifact or keys, strict=True):
             task, metric = key.split("/", 1)
             items = read_sample_metric(paths[task], metric)  # type: ignore[arg-type]
             entry = _metric_entry(sections, key)
@@ -240,7 +265,7 @@ def _from_samples(
                     key=key,
                     column=column,
                     value=items.value,
-                    stderr=_number(entry[1], where, f"{key} stderr") if entry else None,
+                    stderr=_stderr(entry[1], where, key) if entry else None,
                     n=len(items),
                     items=items,
                     item_set=task,

@@ -19,6 +19,7 @@ from sosbench.results._livebench import (
 )
 from sosbench.results._lmeval import benchmark_from_results, load_json
 from sosbench.results._model import BenchmarkResult, ModelResults
+from sosbench.results._schema import read_done, read_manifest, read_results
 from sosbench.results._wide import is_wide_header, read_wide_csv
 from sosbench.run import DONE, MANIFEST, RESULTS
 from sosbench.suite import benchmarks
@@ -27,14 +28,15 @@ LIVEBENCH_SCORES = "livebench_scores.jsonl"
 
 
 def read_run_folder(folder: Path) -> ModelResults:
-    """The finished benchmarks of a `sosbench run` output folder (see the run-folder contract)."""
-    manifest = load_json(folder / MANIFEST)
-    if not isinstance(manifest, dict):
-        raise SosbenchError(f"{folder / MANIFEST}: not a run manifest (expected a JSON object)")
-    model = str(manifest.get("model_name") or folder.name)
+    """The finished benchmarks of a `sosbench run` output folder (see the run-folder contract).
+
+    A benchmark counts only with a valid ``done.json`` for that benchmark (and, when the manifest records
+    one, the same configuration hash): a garbage or foreign marker is an error, never a finished benchmark.
+    """
+    manifest = read_manifest(folder / MANIFEST)
+    model = manifest.model_name or folder.name
     results = ModelResults(model, sources=[str(folder)])
-    protocol = manifest.get("protocol", "paper")
-    results.notes.append(f"{folder}: protocol {protocol}")
+    results.notes.append(f"{folder}: protocol {manifest.protocol}")
     for bench in benchmarks():
         sub = folder / bench.name
         if not sub.is_dir():
@@ -42,8 +44,16 @@ def read_run_folder(folder: Path) -> ModelResults:
         if not (sub / DONE).is_file():
             results.notes.append(f"{sub}: unfinished (no {DONE}), left out")
             continue
+        marker = read_done(sub / DONE, bench.name)
+        if manifest.config_hash is not None and marker.config_hash != manifest.config_hash:
+            raise SosbenchError(
+                f"{sub / DONE}: finished under another configuration than {folder / MANIFEST}: "
+                f"delete {sub} and rerun `sosbench run` to redo it"
+            )
         result = (
-            _livebench_in_folder(bench.name, sub, model) if bench.livebench else _lmeval_in_folder(bench, sub)
+            _livebench_in_folder(bench.name, sub, model)
+            if bench.livebench
+            else read_lmeval_benchmark(bench, sub)
         )
         results.benchmarks[bench.name] = result
     if not results.benchmarks:
@@ -61,11 +71,10 @@ def _livebench_in_folder(name: str, sub: Path, model: str) -> BenchmarkResult:
     return result
 
 
-def _lmeval_in_folder(bench: Any, sub: Path) -> BenchmarkResult:
+def read_lmeval_benchmark(bench: Any, sub: Path) -> BenchmarkResult:
+    """One lm-eval benchmark of a run folder: ``<bench>/results.json`` with its samples logs."""
     path = sub / RESULTS
-    data = load_json(path)
-    if not isinstance(data, dict):
-        raise SosbenchError(f'{path}: not an lm-eval results JSON (expected an object with "results")')
+    data, _ = read_results(path)
     result = benchmark_from_results(bench, data, str(path), samples_dir=sub)
     if result is None:
         raise SosbenchError(f"{path}: holds no result for {bench.name}: re-run the benchmark")
@@ -89,9 +98,7 @@ def _model_name(data: dict[str, Any], path: Path) -> str:
 
 def read_results_json(path: Path) -> ModelResults:
     """A plain lm-eval results JSON (our task names or the paper's reference names), with its samples logs."""
-    data = load_json(path)
-    if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
-        raise SosbenchError(f'{path}: not an lm-eval results JSON (no "results" object)')
+    data, _ = read_results(path)
     suffix = path.stem[len("results") :] if path.stem.startswith("results_") else ""
     results = ModelResults(_model_name(data, path), sources=[str(path)])
     for bench in benchmarks():
@@ -103,7 +110,8 @@ def read_results_json(path: Path) -> ModelResults:
     if not results.benchmarks:
         tasks = ", ".join(sorted(data["results"])[:5]) or "none"
         raise SosbenchError(
-            f"{path}: its tasks ({tasks}) match no SOS-Bench benchmark: see `sosbench list` for what is scored"
+            f"{path}: its tasks ({tasks}) match no SOS-Bench benchmark: "
+            "see `sosbench list` for what is scored"
         )
     return results
 
@@ -112,12 +120,24 @@ def _from_livebench(by_model: dict[str, dict[str, BenchmarkResult]], path: Path)
     return [ModelResults(m, dict(r), sources=[str(path)]) for m, r in by_model.items()]
 
 
+def run_folders_in(folder: Path) -> list[Path]:
+    """The run folders directly inside ``folder`` (the parent `sosbench run --models` writes), sorted.
+
+    Without this, the results.json files of every benchmark inside would each read as one "model" named
+    after its benchmark folder.
+    """
+    return sorted(child for child in folder.iterdir() if child.is_dir() and (child / MANIFEST).is_file())
+
+
 def read_path(path: Path) -> list[ModelResults]:
     """Every model's results in one input (a run folder, a results JSON, a LiveBench file or a CSV)."""
     path = Path(path)
     if path.is_dir():
         if (path / MANIFEST).is_file():
             return [read_run_folder(path)]
+        runs = run_folders_in(path)
+        if runs:
+            return [read_run_folder(run) for run in runs]
         found = sorted(path.rglob("results*.json"))
         if not found:
             raise SosbenchError(
@@ -164,4 +184,6 @@ def read_paths(paths: list[Path]) -> list[ModelResults]:
                 into.benchmarks[name] = result
             into.sources += [s for s in item.sources if s not in into.sources]
             into.notes += item.notes
+    if not merged:
+        raise SosbenchError(f"no model found in {', '.join(str(p) for p in paths)}: check the inputs")
     return list(merged.values())

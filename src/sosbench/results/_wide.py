@@ -1,19 +1,20 @@
 """The paper's artifact layouts: the wide eleuther_wandb.csv and the two LiveBench CSVs (read and write).
 
 Columns come from the registry (``Benchmark.artifact``, ``Benchmark.livebench``). Writers replace the
-file atomically (temporary file, then ``os.replace``) so a crash never leaves half a table.
+file atomically (``sosbench._io``) so a crash never leaves half a table.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
+from sosbench._io import write_text_atomic
 from sosbench.errors import SosbenchError
 from sosbench.results._livebench import livebench_benchmarks, read_csv_rows
 from sosbench.results._model import BenchmarkResult, Component, ModelResults
+from sosbench.results._schema import check_score, check_stderr
 from sosbench.suite import benchmarks
 
 NAME = "Name"
@@ -60,7 +61,9 @@ def read_wide_csv(path: Path) -> dict[str, ModelResults]:
                 value = _float(row.get(column), path, model, column)
                 if value is None:
                     break
+                value = check_score(value, str(path), f"{model}/{column}")
                 se = _float(row.get(column + STDERR), path, model, column + STDERR)
+                se = check_stderr(se, str(path), f"{model}/{column}{STDERR}")
                 task = column.split("/", 1)[0]
                 components.append(Component(column, column, value, se, _backsolved_n(value, se), None, task))
             else:
@@ -97,10 +100,7 @@ def _with_shared_n(result: BenchmarkResult) -> BenchmarkResult:
 def _write_atomic(path: Path, rows: list[list[object]]) -> Path:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buffer.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, buffer.getvalue())
     return path
 
 

@@ -1,7 +1,14 @@
 """Running the suite: run configs, lm-eval execution, resumable output folders, the dataset mirror."""
 
-from sosbench.run._atomic import read_json, write_json_atomic, write_text_atomic
-from sosbench.run._config import RunConfig, load_model_specs, parse_model_args
+from sosbench._io import read_json, write_json_atomic, write_text_atomic
+from sosbench.run._config import (
+    ModelSpec,
+    RunConfig,
+    load_model_specs,
+    model_folder,
+    parse_model_args,
+    validate_model_specs,
+)
 from sosbench.run._layout import DONE, MANIFEST, RESULTS, RunDir
 from sosbench.run._mirror import (
     MANIFEST_NAME,
@@ -16,15 +23,14 @@ from sosbench.run._mirror import (
 from sosbench.run._preflight import check_data
 from sosbench.run._runner import Plan, RunHooks, execute, execute_all, plan
 from sosbench.run._units import Job, Unit
-from sosbench.run._worker import KILL_ONCE_ENV
 
 __all__ = [
     "DONE",
-    "KILL_ONCE_ENV",
     "MANIFEST",
     "MANIFEST_NAME",
     "RESULTS",
     "Job",
+    "ModelSpec",
     "Plan",
     "RunConfig",
     "RunDir",
@@ -38,11 +44,13 @@ __all__ = [
     "load_manifest",
     "load_model_specs",
     "missing_from_mirror",
+    "model_folder",
     "parse_model_args",
     "plan",
     "pull",
     "read_json",
     "repo_folder",
+    "validate_model_specs",
     "verify",
     "write_json_atomic",
     "write_text_atomic",

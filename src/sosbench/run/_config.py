@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
+from sosbench._io import read_text, safe_file_name
 from sosbench.errors import SosbenchError
 from sosbench.suite import PROTOCOLS
 
@@ -77,7 +80,9 @@ def parse_model_args(model_args: str | None, model_arg: list[str] | None = None)
                 continue
             key, sep, value = part.partition("=")
             if not sep or not key.strip():
-                raise SosbenchError(f"--model-args: {part!r} is not key=value (e.g. pretrained=gpt2,dtype=float32)")
+                raise SosbenchError(
+                    f"--model-args: {part!r} is not key=value (e.g. pretrained=gpt2,dtype=float32)"
+                )
             args[key.strip()] = _scalar(value.strip())
     for item in model_arg or []:
         key, sep, value = item.partition("=")
@@ -102,33 +107,126 @@ def _scalar(value: str) -> Any:
     return value
 
 
-# Keys a model spec in a `--models` file may set; everything else comes from the command line.
-MODEL_SPEC_KEYS = ("model", "model_args", "model_name", "batch_size", "device", "apply_chat_template", "gen_kwargs")
+class ModelSpec(BaseModel):
+    """One entry of a `--models` file: the model and the settings that may differ between models.
+
+    Everything else (benchmarks, protocol, limit, data dir, ...) comes from the command line. Strict:
+    an unknown key, a wrong type or a key set to null is an error, never a silently ignored setting.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    model: str = Field(min_length=1)
+    model_args: dict[str, Any] | str = Field(default_factory=dict)
+    """A mapping, or lm-eval's ``k=v,...`` string."""
+    model_name: str | None = Field(default=None, min_length=1)
+    batch_size: int | str | None = None
+    device: str | None = None
+    apply_chat_template: bool | str | None = None
+    gen_kwargs: str | None = None
+
+    @field_validator("model_name", "batch_size", "device", "apply_chat_template", "gen_kwargs", mode="wrap")
+    @classmethod
+    def _null_is_a_mistake(cls, value: Any, handler: Any) -> Any:
+        """``key: null`` (or an empty ``key:`` in YAML) is refused: omit the key to keep the default."""
+        if value is None:
+            raise ValueError("is null: give a value or omit the key")
+        return handler(value)
+
+    def run_settings(self) -> dict[str, Any]:
+        """The RunConfig fields this spec sets (model_args parsed, unset keys left out)."""
+        args = (
+            parse_model_args(self.model_args) if isinstance(self.model_args, str) else dict(self.model_args)
+        )
+        settings = self.model_dump(exclude_unset=True)
+        settings["model_args"] = args
+        if "batch_size" in settings:
+            settings["batch_size"] = str(settings["batch_size"])
+        return settings
+
+
+MODEL_SPEC_KEYS = tuple(ModelSpec.model_fields)
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One pydantic error as a phrase: ``field 'x' should be a valid string, not 3``."""
+    field_name = str(error["loc"][0]) if error["loc"] else ""
+    if error["type"] == "extra_forbidden":
+        return f"unknown key {field_name!r} (allowed: {', '.join(MODEL_SPEC_KEYS)})"
+    if error["type"] == "missing":
+        return f"key {field_name!r} is missing (e.g. model: hf)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if message.startswith("is "):  # our own null check
+        return f"field {field_name!r} {message}"
+    found = repr(error.get("input"))[:60]
+    if message.startswith("Input should be "):
+        return f"field {field_name!r} should be {message.removeprefix('Input should be ')}, not {found}"
+    return f"field {field_name!r}: {message[:1].lower()}{message[1:]}, not {found}"
+
+
+def validate_model_specs(data: Any, source: str) -> list[ModelSpec]:
+    """Check a parsed model list; every problem is one line naming ``source``, the entry and the field."""
+    if not isinstance(data, list) or not data:
+        raise SosbenchError(f"{source} must hold a non-empty list of model specs (e.g. - {{model: hf}})")
+    specs = []
+    for index, entry in enumerate(data, start=1):
+        where = f"{source} entry {index}"
+        if not isinstance(entry, dict):
+            raise SosbenchError(f"{where}: expected a mapping with at least `model` (e.g. model: hf)")
+        try:
+            specs.append(ModelSpec.model_validate(entry))
+        except ValidationError as exc:
+            errors = exc.errors()
+            first_field = [e for e in errors if e["loc"][:1] == errors[0]["loc"][:1]]
+            if len(first_field) > 1 and all(e["type"] != "value_error" for e in first_field):
+                # a union (a mapping or a string): name every form it accepts
+                forms = " or ".join(
+                    dict.fromkeys(str(e["msg"]).removeprefix("Input should be ") for e in first_field)
+                )
+                name, found = str(errors[0]["loc"][0]), repr(errors[0].get("input"))[:60]
+                raise SosbenchError(f"{where}: field {name!r} should be {forms}, not {found}") from None
+            raise SosbenchError(f"{where}: {_describe(errors[0])}") from None
+    return specs
 
 
 def load_model_specs(path: Path) -> list[dict[str, Any]]:
-    """A `--models` file: a YAML or JSON list of {model, model_args, model_name, ...} mappings.
+    """A `--models` file (a YAML or JSON list of model specs), validated; the RunConfig fields of each entry.
 
-    ``model_args`` may be a mapping or lm-eval's ``k=v,...`` string. Each model's run folder is
-    named after its display name, so two specs with the same name are refused.
+    This is also what `sosbench validate` calls on a model list: any problem (unreadable file, bad YAML,
+    unknown key, wrong type, null value, ``../`` or absolute ``model_name``) is one `SosbenchError` line
+    naming the file, the entry and the field.
     """
+    source = f"--models file {path}"
+    text = read_text(path, "model list")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML is a superset of JSON
-    except OSError as exc:
-        raise SosbenchError(f"--models: cannot read {path}: {exc.strerror}") from None
+        data = yaml.safe_load(text)  # YAML is a superset of JSON
     except yaml.YAMLError as exc:
-        raise SosbenchError(f"--models: {path} is not valid YAML or JSON ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, list) or not data:
-        raise SosbenchError(f"--models: {path} must hold a non-empty list of model specs")
-    specs: list[dict[str, Any]] = []
-    for index, entry in enumerate(data):
-        where = f"--models: {path} entry {index + 1}"
-        if not isinstance(entry, dict) or "model" not in entry:
-            raise SosbenchError(f"{where}: expected a mapping with at least `model` (e.g. model: hf)")
-        unknown = sorted(set(entry) - set(MODEL_SPEC_KEYS))
-        if unknown:
-            raise SosbenchError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(MODEL_SPEC_KEYS)})")
-        args = entry.get("model_args") or {}
-        spec = {**entry, "model_args": parse_model_args(args) if isinstance(args, str) else dict(args)}
-        specs.append(spec)
-    return specs
+        raise SosbenchError(f"{source} is not valid YAML or JSON ({str(exc).splitlines()[0]})") from None
+    settings = []
+    for index, spec in enumerate(validate_model_specs(data, source), start=1):
+        where = f"{source} entry {index}"
+        if spec.model_name is not None:
+            check_folder_name(spec.model_name, f"{where}: model_name")
+        try:
+            settings.append(spec.run_settings())
+        except SosbenchError as exc:  # a model_args string that is not k=v,...
+            raise SosbenchError(f"{where}: {exc}") from None
+    return settings
+
+
+def check_folder_name(name: str, what: str) -> None:
+    """Refuse a model name that would put its run folder outside ``--output`` (absolute, or with ``..``)."""
+    if Path(name).is_absolute() or ".." in Path(name).parts:
+        raise SosbenchError(
+            f"{what} {name!r} would write outside --output: use a plain name such as my-model"
+        )
+
+
+def model_folder(output: Path, name: str) -> Path:
+    """``OUTPUT/<name>/`` for a model of a `--models` run: ordinary names as they are, others made safe.
+
+    A name such as ``org/model`` gets a readable, collision-free folder name (``org_model-<hash>``),
+    never a nested or escaping path.
+    """
+    check_folder_name(name, "model name")
+    return output / safe_file_name(name)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sosbench.run._atomic import read_json, write_json_atomic
+from sosbench._io import read_json, write_json_atomic, write_text_atomic
+from sosbench.errors import SosbenchError
 
 MANIFEST = "manifest.json"
 RESULTS = "results.json"
@@ -49,9 +50,10 @@ class RunDir:
         if not marker.exists():
             return False
         try:
-            return read_json(marker).get("config_hash") == config_hash
-        except ValueError:
-            return False
+            data = read_json(marker, "done marker")
+        except SosbenchError:
+            return False  # a damaged marker: the unit is redone, which replaces it
+        return isinstance(data, dict) and data.get("config_hash") == config_hash
 
     def start(self, name: str) -> Path:
         """A fresh staging folder for one benchmark (a leftover from a killed run is discarded)."""
@@ -76,6 +78,7 @@ class RunDir:
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]], default: Any = None) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, default=default) + "\n")
+    """lm-eval's per-sample log format (one JSON object per line), atomic and with the umask's mode."""
+    write_text_atomic(
+        path, "".join(json.dumps(row, ensure_ascii=False, default=default) + "\n" for row in rows)
+    )

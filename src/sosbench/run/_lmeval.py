@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
+from sosbench._io import write_json_atomic
 from sosbench.errors import SosbenchError, require
-from sosbench.run._atomic import write_json_atomic
 from sosbench.run._config import RunConfig
 from sosbench.run._layout import RESULTS, write_jsonl
 from sosbench.run._mirror import repo_folder
@@ -28,8 +31,14 @@ def _register_engines() -> None:
 
 
 def make_model(config: RunConfig) -> Any:
-    """Build the lm-eval model once for the whole run (any registered lm-eval model type)."""
-    require("lm_eval", "eval")
+    """Build the lm-eval model once for the whole run (any registered lm-eval model type).
+
+    A model that cannot be loaded from what was given (a wrong ``pretrained=`` path or hub id, a
+    tokenizer that is not there) is one line naming the argument, not transformers' long traceback.
+    """
+    from sosbench.run._preflight import check_engine
+
+    check_engine(config.model, local=True)
     from lm_eval.api.registry import MODEL_REGISTRY, get_model
 
     _register_engines()
@@ -40,7 +49,46 @@ def make_model(config: RunConfig) -> Any:
         hint = f"did you mean {', '.join(close)}?" if close else "see lm-eval's model types (hf, vllm, ...)"
         raise SosbenchError(f"unknown --model {config.model!r}: {hint}") from None
     extra = {"batch_size": config.batch_size, "device": config.device or _default_device(cls)}
-    return cls.create_from_arg_obj(dict(config.model_args), {k: v for k, v in extra.items() if v is not None})
+    missing = _missing_local_path(config.model_args)
+    if missing:
+        key, value = missing
+        raise SosbenchError(
+            f"--model-args {key}={value}: no such folder; give the model's folder or its hub id"
+        )
+    try:
+        return cls.create_from_arg_obj(
+            dict(config.model_args), {k: v for k, v in extra.items() if v is not None}
+        )
+    except (
+        OSError,
+        ValueError,
+    ) as exc:  # transformers' "not a local folder and not a valid model identifier"
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SosbenchError(
+            f"cannot load --model {config.model} with --model-args {_shown_args(config.model_args)}: {first}"
+        ) from None
+
+
+# Model arguments that name local folders or hub ids of weights and tokenizers.
+PATH_ARGS = ("pretrained", "tokenizer", "peft", "delta")
+
+
+def _missing_local_path(model_args: dict[str, Any]) -> tuple[str, str] | None:
+    """A path-like model argument (``/x``, ``./x``, ``../x``, ``~/x``) whose folder does not exist."""
+    for key in PATH_ARGS:
+        value = model_args.get(key)
+        if (
+            isinstance(value, str)
+            and value.startswith(("/", "./", "../", "~"))
+            and not Path(value).expanduser().exists()
+        ):
+            return key, value
+    return None
+
+
+def _shown_args(model_args: dict[str, Any]) -> str:
+    """The model arguments for an error line, with anything that looks like a key left out."""
+    return ",".join(f"{k}={'***' if 'key' in k or 'token' in k else v}" for k, v in model_args.items())
 
 
 def _default_device(cls: type) -> str | None:
@@ -74,7 +122,9 @@ def wrapper_group(bench: Benchmark) -> str:
     return f"sosbench_{bench.name.replace('-', '_')}"
 
 
-def prepare_tasks(benchmarks: list[Benchmark], config: RunConfig, workdir: Path) -> tuple[Any, dict[str, list[str]]]:
+def prepare_tasks(
+    benchmarks: list[Benchmark], config: RunConfig, workdir: Path
+) -> tuple[Any, dict[str, list[str]]]:
     """lm-eval's TaskManager and the task names to evaluate for each benchmark.
 
     Built-in tasks are indexed only when a benchmark needs them (indexing them all costs ~14 s).
@@ -96,7 +146,7 @@ def prepare_tasks(benchmarks: list[Benchmark], config: RunConfig, workdir: Path)
             (workdir / f"{group}.yaml").write_text(text, encoding="utf-8")
             names = [group]
         specs[bench.name] = names
-    builtin = any(not t.startswith(("sos_", "livebench")) for b in benchmarks for t in b.tasks)
+    builtin = any(b.task_source == "lm-eval" for b in benchmarks)
     manager = TaskManager(include_path=[str(definitions_dir()), str(workdir)], include_defaults=builtin)
     return manager, specs
 
@@ -117,24 +167,31 @@ def evaluate(
     staging: Path,
     shard: Unit | None = None,
 ) -> dict[str, Any]:
-    """Evaluate one benchmark (or one shard of it) and write results.json and samples_<task>.jsonl into ``staging``."""
+    """Evaluate one benchmark (or shard) and write results.json and samples_<task>.jsonl into ``staging``."""
     import datasets
     import lm_eval
     from lm_eval.utils import handle_non_serializable
 
     datasets.disable_progress_bars()  # lm-eval's own bars show the progress that matters
+    quiet_git_hash()
 
     selection = shard_selection(manager, tasks, config.limit, shard) if shard is not None else None
-    results = lm_eval.simple_evaluate(
-        model=lm,
-        tasks=tasks,
-        task_manager=manager,
-        limit=None if selection else config.limit,  # lm-eval takes either a limit or a doc selection
-        samples=selection,
-        log_samples=True,
-        apply_chat_template=uses_chat_template(bench, config),
-        gen_kwargs=config.gen_kwargs,
-    )
+    try:
+        results = lm_eval.simple_evaluate(
+            model=lm,
+            tasks=tasks,
+            task_manager=manager,
+            limit=None if selection else config.limit,  # lm-eval takes either a limit or a doc selection
+            samples=selection,
+            log_samples=True,
+            apply_chat_template=uses_chat_template(bench, config),
+            gen_kwargs=config.gen_kwargs,
+        )
+    except Exception as exc:
+        explained = explain_endpoint_error(exc, lm, bench)
+        if explained is None:
+            raise
+        raise explained from None
     if results is None:  # lm-eval returns None on non-zero ranks of a distributed run
         return {}
     samples = results.pop("samples", {})
@@ -150,7 +207,83 @@ def evaluate(
     return results
 
 
-class _ShardIds(list):  # type: ignore[type-arg]
+def _git_commit_hash() -> str | None:
+    """lm-eval's ``get_git_commit_hash`` (``git describe`` in the working directory, else a .git file read),
+    with git's stderr captured: outside a git repository it printed ``fatal: not a git repository``."""
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always"], capture_output=True, text=True, check=True
+        )
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        from lm_eval.loggers.utils import get_commit_from_path
+
+        return get_commit_from_path(os.getcwd())
+    return described.stdout.strip()
+
+
+def quiet_git_hash() -> None:
+    """Make lm-eval record the same ``git_hash`` without printing git's error on every benchmark."""
+    import lm_eval.evaluator
+
+    lm_eval.evaluator.get_git_commit_hash = _git_commit_hash
+
+
+# Benchmarks that only generate (no prompt logprobs needed), named in the advice for endpoints without them.
+GENERATION_EXAMPLES = "ifeval, math-lvl5, livebench-*"
+
+
+def explain_endpoint_error(exc: BaseException, lm: Any, bench: Benchmark) -> SosbenchError | None:
+    """One line for the two ways an OpenAI-compatible server is known to refuse lm-eval's requests.
+
+    - A multiple-choice benchmark scores choices by prompt logprobs (``echo`` with ``logprobs``); a
+      server without them answers ``400 Bad Request`` or a reply without ``logprobs`` (``KeyError``).
+    - lm-eval sends ``"stop": []`` when the task has no stop sequence (IFEval) and it knows no EOS
+      string (no tokenizer); some servers reject that with HTTP 500. ``eos_string=`` fixes it.
+    Anything else (a server that is down, a timeout) is left as it is, to be retried.
+    """
+    try:
+        from lm_eval.models.api_models import TemplateAPI
+    except ImportError:
+        return None
+    if not isinstance(lm, TemplateAPI):
+        return None
+    url = lm.base_url
+    body, status, reply = _failed_request(exc)
+    if (isinstance(exc, KeyError) and exc.args == ("logprobs",)) or (
+        body.get("echo") and status in (400, 422)
+    ):
+        said = f" (the server said: {reply})" if reply else ""
+        return SosbenchError(
+            f"the endpoint {url} returns no prompt logprobs, which {bench.name} needs to score its answer "
+            f"choices{said}: run generation-only benchmarks against it ({GENERATION_EXAMPLES}), or serve the "
+            "model where completions return echo+logprobs (such as llama.cpp's llama-server), "
+            "or use --model hf"
+        )
+    if body.get("stop") == [] and status is not None:
+        return SosbenchError(
+            f"the endpoint {url} refused lm-eval's request for {bench.name} with an empty stop list "
+            f'("stop": [], HTTP {status}): add eos_string=<the model\'s end-of-text token, e.g. </s>> to '
+            "--model-args, or tokenizer=<its tokenizer> so lm-eval knows it"
+        )
+    return None
+
+
+def _failed_request(exc: BaseException) -> tuple[dict[str, Any], int | None, str]:
+    """The JSON body, HTTP status and first reply line of the ``requests`` call that raised ``exc``."""
+    request = getattr(exc, "request", None)
+    response = getattr(exc, "response", None)
+    raw = getattr(request, "body", None)
+    try:
+        body = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        body = {}
+    status = getattr(response, "status_code", None)
+    text = getattr(response, "text", "") or ""
+    reply = (text.strip().splitlines() or [""])[0][:200]
+    return (body if isinstance(body, dict) else {}), status, reply
+
+
+class _ShardIds(list[int]):
     """Sorted doc ids with O(1) membership: lm-eval tests ``i in samples`` for every doc of a task."""
 
     def __init__(self, ids: list[int]) -> None:

@@ -9,7 +9,6 @@ configs and n-samples come out of the same lm-eval code as in an unsharded run.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -18,19 +17,29 @@ from typing import Any
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 
+from sosbench._io import read_json_object, read_jsonl, write_json_atomic
 from sosbench.errors import SosbenchError
 from sosbench.run import _lmeval
-from sosbench.run._atomic import read_json, write_json_atomic
 from sosbench.run._config import RunConfig
 from sosbench.run._layout import RESULTS, write_jsonl
 from sosbench.run._units import Unit, shards_root
 from sosbench.suite import Benchmark
 
-# Keys of results.json computed over the items: taken from the replay. The rest (model, versions, dates) come from shard 0.
-_FROM_REPLAY = ("results", "groups", "group_subtasks", "configs", "versions", "n-shot", "higher_is_better", "n-samples")
+# Keys of results.json computed over the items: taken from the replay. The rest (model, versions, dates)
+# come from shard 0.
+_FROM_REPLAY = (
+    "results",
+    "groups",
+    "group_subtasks",
+    "configs",
+    "versions",
+    "n-shot",
+    "higher_is_better",
+    "n-samples",
+)
 
 
-class ReplayLM(LM):  # type: ignore[misc]
+class ReplayLM(LM):
     """An lm-eval model that returns recorded responses, keyed by (task, doc id, request index)."""
 
     def __init__(self, responses: dict[tuple[str, int], list[list[Any]]]) -> None:
@@ -43,9 +52,12 @@ class ReplayLM(LM):  # type: ignore[misc]
         for req in requests:
             key = (str(req.task_name), int(req.doc_id or 0))
             if key not in self.responses:
-                raise SosbenchError(f"no shard holds doc {key[1]} of task {key[0]}: rerun to redo the missing shard")
-            repeat = self.served[(*key, req.idx)]
-            self.served[(*key, req.idx)] += 1
+                raise SosbenchError(
+                    f"no shard holds doc {key[1]} of task {key[0]}: rerun to redo the missing shard"
+                )
+            served_key = (*key, req.idx)
+            repeat = self.served[served_key]
+            self.served[served_key] += 1
             out.append(self.responses[key][req.idx][repeat])
         return out
 
@@ -59,25 +71,24 @@ class ReplayLM(LM):  # type: ignore[misc]
         return self._answer(requests)
 
 
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
 def merge(config: RunConfig, bench: Benchmark, shards: int, staging: Path) -> dict[str, Any]:
     """Write the merged results.json and samples_<task>.jsonl of ``bench`` into ``staging``."""
     import lm_eval
     from lm_eval.utils import handle_non_serializable
 
-    folders = [shards_root(config.output, bench.name) / Unit(bench.name, k, shards).folder_name for k in range(shards)]
+    folders = [
+        shards_root(config.output, bench.name) / Unit(bench.name, k, shards).folder_name
+        for k in range(shards)
+    ]
     rows_by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for folder in folders:
         for path in sorted(folder.glob("samples_*.jsonl")):
-            rows_by_task[path.stem[len("samples_") :]].extend(_read_rows(path))
+            rows_by_task[path.stem[len("samples_") :]].extend(read_jsonl(path, "shard sample log"))
     responses: dict[tuple[str, int], list[list[Any]]] = {}
     for task, rows in rows_by_task.items():
         for row in rows:
             responses[(task, row["doc_id"])] = row["resps"]
+    _lmeval.quiet_git_hash()
     with tempfile.TemporaryDirectory(prefix="sosbench-merge-") as workdir:
         manager, specs = _lmeval.prepare_tasks([bench], config, Path(workdir))
         replayed = lm_eval.simple_evaluate(
@@ -86,19 +97,22 @@ def merge(config: RunConfig, bench: Benchmark, shards: int, staging: Path) -> di
             task_manager=manager,
             limit=config.limit,
             log_samples=True,
-            apply_chat_template=False,  # prompts are not needed to replay responses; samples keep the shards' own
+            # prompts are not needed to replay responses; samples keep the shards' own
+            apply_chat_template=False,
             gen_kwargs=config.gen_kwargs,
         )
     replayed.pop("samples", None)
     _lmeval._drop_wrapper(replayed, _lmeval.wrapper_group(bench))
-    results = read_json(folders[0] / RESULTS)
+    results = read_json_object(folders[0] / RESULTS, "shard results")
     results.update({k: replayed[k] for k in _FROM_REPLAY if k in replayed})
     results["config"]["limit"] = config.limit
     for task, rows in rows_by_task.items():
         filters = list(dict.fromkeys(row.get("filter") for row in rows))
         ordered = sorted(rows, key=lambda row: (filters.index(row.get("filter")), row["doc_id"]))
         if len({(row.get("filter"), row["doc_id"]) for row in ordered}) != len(ordered):
-            raise SosbenchError(f"shards of {bench.name} hold a doc of {task} twice: delete {folders[0].parent} and rerun")
+            raise SosbenchError(
+                f"shards of {bench.name} hold a doc of {task} twice: delete {folders[0].parent} and rerun"
+            )
         write_jsonl(staging / f"samples_{task}.jsonl", ordered)
     write_json_atomic(staging / RESULTS, results, default=handle_non_serializable)
     if config.wandb_args:

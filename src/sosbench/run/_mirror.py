@@ -14,7 +14,7 @@ offline, so lm-eval tasks run unchanged once their `dataset_path` points there.
 from __future__ import annotations
 
 import hashlib
-import os
+import io
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
+from sosbench._io import folder_lock, read_json, write_bytes_atomic, write_json_atomic, write_text_atomic
 from sosbench.errors import SosbenchError
-from sosbench.run._atomic import read_json, write_json_atomic, write_text_atomic
 from sosbench.suite import Benchmark, DatasetSpec
 
 MANIFEST_NAME = "sosbench-mirror.json"
@@ -128,10 +128,9 @@ def add_dataset(
     for (config, split), table in tables.items():
         name = config_dir_name(config)
         target = folder / name / f"{split}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".parquet.tmp")
-        table.to_parquet(str(tmp))
-        os.replace(tmp, target)
+        buffer = io.BytesIO()
+        table.to_parquet(buffer)
+        write_bytes_atomic(target, buffer.getvalue())  # atomic, and readable by the team as the umask allows
         layout.setdefault(name, []).append(split)
         files[f"{name}/{split}.parquet"] = _sha256(target)
     _write_readme(folder, dataset_id, layout, revision)
@@ -159,14 +158,27 @@ def pull(
 
     From the hub by default (pinned revisions where the registry has them), or from ``source``,
     another mirror (moving data onto an air-gapped cluster). Datasets already complete are kept,
-    so an interrupted pull resumes where it stopped.
+    so an interrupted pull resumes where it stopped. The mirror is locked while it is written: a second
+    pull into the same folder is refused with one line instead of interleaving manifest updates.
     """
     from sosbench.errors import require
 
     require("datasets", "eval")
     import datasets
 
-    data_dir.mkdir(parents=True, exist_ok=True)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise SosbenchError(f"--data-dir {data_dir} is a file, not a folder: choose a folder path")
+    with folder_lock(data_dir, "the mirror"):
+        return _pull_locked(data_dir, benchmarks, datasets, source, on_file)
+
+
+def _pull_locked(
+    data_dir: Path,
+    benchmarks: Iterable[Benchmark],
+    datasets: Any,
+    source: Path | None,
+    on_file: Callable[[str], None] | None,
+) -> list[str]:
     copied = []
     for need in dataset_needs(benchmarks):
         spec = need.spec
@@ -175,7 +187,8 @@ def pull(
         origin = str(repo_folder(source, spec.id)) if source else spec.id
         if source and not Path(origin).is_dir():
             raise SosbenchError(
-                f"{origin} is missing: the source mirror has no {spec.id} (needed by {', '.join(need.benchmarks)})"
+                f"{origin} is missing: the source mirror has no {spec.id} "
+                f"(needed by {', '.join(need.benchmarks)})"
             )
         tables = {}
         for config in spec.configs:
@@ -220,10 +233,17 @@ def load_manifest(data_dir: Path) -> dict[str, Any]:
     if not path.exists():
         return {"schema_version": 1, "datasets": {}}
     try:
-        data = read_json(path)
-    except ValueError:
-        raise SosbenchError(f"{path} is not valid JSON: rerun `sosbench data pull --data-dir {data_dir}`") from None
-    return data if isinstance(data, dict) else {"schema_version": 1, "datasets": {}}
+        data = read_json(path, "mirror manifest")
+    except SosbenchError as exc:
+        raise SosbenchError(
+            f"{exc} (or move it away and rerun `sosbench data pull --data-dir {data_dir}`)"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("datasets", {}), dict):
+        raise SosbenchError(
+            f'{path} is not a sosbench mirror manifest (expected an object with "datasets"): '
+            f"move it away and rerun `sosbench data pull --data-dir {data_dir}`"
+        )
+    return data
 
 
 def _complete(data_dir: Path, manifest: dict[str, Any], spec: DatasetSpec) -> bool:
@@ -233,7 +253,8 @@ def _complete(data_dir: Path, manifest: dict[str, Any], spec: DatasetSpec) -> bo
     have = entry.get("configs", {})
     folder = repo_folder(data_dir, spec.id)
     return all(
-        split in have.get(config_dir_name(c), []) and (folder / config_dir_name(c) / f"{split}.parquet").exists()
+        split in have.get(config_dir_name(c), [])
+        and (folder / config_dir_name(c) / f"{split}.parquet").exists()
         for c in spec.configs
         for split in spec.splits
     )

@@ -9,11 +9,33 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from sosbench.errors import SosbenchError
+from sosbench.errors import SosbenchError, require
 from sosbench.run._mirror import HUB_PROBE_TIMEOUT_S, missing_from_mirror
 from sosbench.suite import Benchmark
 
 OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+
+# The extra that installs an lm-eval model type, and the modules it needs beyond the [eval] ones. Any
+# other type (local-completions, openai-chat-completions, ...) needs only [eval], which has lm-eval[api].
+ENGINE_EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "hf": ("hf", ("torch", "transformers")),
+    "sos-hf": ("hf", ("torch", "transformers")),
+    "vllm": ("vllm", ("vllm",)),
+}
+EVAL_MODULES = ("lm_eval", "datasets")
+
+
+def check_engine(model: str, *, local: bool) -> None:
+    """One line naming the extra to install when the run's packages are missing (before anything is written).
+
+    The extra is the one for the model type (``[hf]`` for hf, which brings torch), not just ``[eval]``.
+    Modules are looked up, not imported, so the check costs nothing before a fail-fast data check. The
+    model's own modules are checked only where it loads (the local executor); Ray and Slurm workers
+    load it on their nodes.
+    """
+    extra, engine_modules = ENGINE_EXTRAS.get(model, ("eval", ()))
+    for module in (*EVAL_MODULES, *(engine_modules if local else ())):
+        require(module, extra)
 
 
 def _truthy(name: str) -> bool:
@@ -24,7 +46,9 @@ def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
     """One short request to the hub, so an unreachable hub costs seconds, not minutes of retries."""
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
     try:
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/api/whoami-v2", method="HEAD"), timeout=timeout)
+        urllib.request.urlopen(
+            urllib.request.Request(f"{endpoint}/api/whoami-v2", method="HEAD"), timeout=timeout
+        )
     except urllib.error.HTTPError:
         return True  # the hub answered (401 without a token)
     except (OSError, ValueError):
@@ -62,14 +86,17 @@ def check_data(benchmarks: Sequence[Benchmark], data_dir: Path | None) -> None:
     if not (any(_truthy(v) for v in OFFLINE_VARS) or not hub_reachable()):
         return
     go_offline()
-    missing = [(b.name, spec) for b in benchmarks for spec in b.datasets if not _cached(spec.id, spec.configs)]
-    if missing:
-        bench, spec = missing[0]
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        names = list(dict.fromkeys(b for b, _ in missing))
+    uncached = [
+        (b.name, spec) for b in benchmarks for spec in b.datasets if not _cached(spec.id, spec.configs)
+    ]
+    if uncached:
+        bench, spec = uncached[0]
+        more = f" (and {len(uncached) - 1} more)" if len(uncached) > 1 else ""
+        names = list(dict.fromkeys(b for b, _ in uncached))
         raise SosbenchError(
-            f"benchmark {bench!r} needs dataset {spec.id}, which is not cached and the hub is offline or unreachable"
-            f"{more}: run {_pull_hint('MIRROR', names)} where the hub is reachable, then pass --data-dir MIRROR"
+            f"benchmark {bench!r} needs dataset {spec.id}, which is not cached and the hub is offline or "
+            f"unreachable{more}: run {_pull_hint('MIRROR', names)} where the hub is reachable, "
+            "then pass --data-dir MIRROR"
         )
 
 
@@ -91,5 +118,3 @@ def _cached(dataset_id: str, configs: Sequence[str | None]) -> bool:
         except Exception:  # noqa: BLE001 - any failure offline means "not usable from the cache"
             return False
     return True
-
-

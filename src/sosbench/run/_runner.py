@@ -7,20 +7,21 @@ writes the manifest and merges shards; workers write only their own unit folders
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sosbench._io import folder_lock, read_json_object, write_json_atomic
 from sosbench.errors import SosbenchError
-from sosbench.run._atomic import read_json, write_json_atomic
 from sosbench.run._config import RunConfig
-from sosbench.run._layout import RunDir, utc_now
+from sosbench.run._layout import DONE, RunDir, utc_now
 from sosbench.run._mirror import load_manifest
-from sosbench.run._preflight import check_data, check_sandbox
+from sosbench.run._preflight import check_data, check_engine, check_sandbox
 from sosbench.run._units import Job, Unit, shard_count, units_of
 from sosbench.run._worker import unit_done
 from sosbench.run.executors import Events, Executor, LocalExecutor
@@ -48,25 +49,31 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def plan(config: RunConfig, *, overwrite: bool = False, shards: int | None = None, executor: str = "local") -> Plan:
+def plan(
+    config: RunConfig, *, overwrite: bool = False, shards: int | None = None, executor: str = "local"
+) -> Plan:
     """Decide what to run, refusing to mix a changed configuration into an old output folder."""
     lm_eval_version = _version("lm-eval") or "missing"
     digest = config.config_hash(lm_eval_version)
     run_dir = RunDir(config.output)
     if run_dir.manifest.exists():
         try:
-            old = read_json(run_dir.manifest)
-        except ValueError:
-            raise SosbenchError(f"{run_dir.manifest} is not valid JSON: pass --overwrite to start over") from None
-        if old.get("config_hash") != digest and not overwrite:
-            changed = [k for k, v in config.hashed().items() if old.get("config", {}).get(k) != _jsonable(v)]
-            what = ", ".join(changed) or "lm-eval version"
-            raise SosbenchError(
-                f"{config.output} holds a run with a different configuration ({what} changed): "
-                "pass --overwrite to start over there, or choose another --output"
-            )
+            old = read_json_object(run_dir.manifest, "run manifest")
+        except SosbenchError as exc:
+            if not overwrite:
+                raise SosbenchError(f"{exc} (or pass --overwrite to start over)") from None
+            old = {}
         if old.get("config_hash") != digest:
-            _clear(run_dir)
+            if not overwrite and _holds_results(run_dir):
+                changed = [
+                    k for k, v in config.hashed().items() if old.get("config", {}).get(k) != _jsonable(v)
+                ]
+                what = ", ".join(changed) or "lm-eval version"
+                raise SosbenchError(
+                    f"{config.output} holds a run with a different configuration ({what} changed): "
+                    "pass --overwrite to start over there, or choose another --output"
+                )
+            _clear(run_dir)  # --overwrite, or an attempt that finished nothing: its manifest is replaced
     benches = [get_benchmark(name) for name in config.benchmarks]
     done = tuple(b for b in benches if run_dir.is_done(b.name, digest))
     todo = tuple(b for b in benches if b not in done)
@@ -83,13 +90,18 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def _holds_results(run_dir: RunDir) -> bool:
+    """Whether any benchmark or shard in the folder finished (has its done.json), whatever its config."""
+    return any(run_dir.root.glob(f"*/{DONE}")) or any(run_dir.root.glob(f".shards/*/*/{DONE}"))
+
+
 def _clear(run_dir: RunDir) -> None:
     """Remove a previous run's files (only what sosbench writes there)."""
     run_dir.manifest.unlink(missing_ok=True)
     run_dir.clear_partials()
     shutil.rmtree(run_dir.root / ".shards", ignore_errors=True)
     for child in run_dir.root.iterdir():
-        if child.is_dir() and (child / "done.json").exists():
+        if child.is_dir() and (child / DONE).exists():
             shutil.rmtree(child)
 
 
@@ -186,7 +198,9 @@ class _ModelRun:
         _merge.merge(self.config, bench, count, staging)
         self.seconds[bench.name] = self.seconds.get(bench.name, 0.0) + time.monotonic() - started
         marker = {"benchmark": bench.name, "config_hash": self.plan.config_hash, "shards": count}
-        self.run_dir.finish(bench.name, {**marker, "seconds": round(self.seconds[bench.name], 3), "finished": utc_now()})
+        self.run_dir.finish(
+            bench.name, {**marker, "seconds": round(self.seconds[bench.name], 3), "finished": utc_now()}
+        )
         self._benchmark_finished(bench, hooks)
 
     def _benchmark_finished(self, bench: Benchmark, hooks: RunHooks) -> None:
@@ -218,12 +232,35 @@ def execute_all(
     """
     hooks = hooks or RunHooks()
     executor.check()
+    with contextlib.ExitStack() as locks:
+        for config in configs:
+            locks.enter_context(run_folder_lock(config.output))
+        return _execute_locked(configs, executor, overwrite=overwrite, shards=shards, hooks=hooks)
+
+
+@contextlib.contextmanager
+def run_folder_lock(output: Path) -> Iterator[None]:
+    """Hold a run folder for the whole run: a second `sosbench run` on it is refused with one line.
+
+    Only the driver takes the lock; workers (local, Ray tasks, Slurm array tasks) write their own unit's
+    staging folder and never lock, so the lock cannot block the run's own units.
+    """
+    if output.exists() and not output.is_dir():
+        raise SosbenchError(f"--output {output} is a file, not a folder: choose a folder path")
+    with folder_lock(output, "the run folder"):
+        yield
+
+
+def _execute_locked(
+    configs: list[RunConfig], executor: Executor, *, overwrite: bool, shards: int | None, hooks: RunHooks
+) -> list[dict[str, Any]]:
     runs: dict[Path, _ModelRun] = {}
     for config in configs:
         the_plan = plan(config, overwrite=overwrite, shards=shards, executor=executor.name)
         if hooks.planned:
             hooks.planned(config, the_plan)
         if the_plan.todo:
+            check_engine(config.model, local=executor.name == "local")
             check_data(the_plan.todo, config.data_dir)
             check_sandbox(the_plan.todo, config.sandbox)
         runs[config.output] = _ModelRun(config, the_plan)
@@ -246,6 +283,11 @@ def execute_all(
     failed_models = {f.job.config.output for f in failures}
     manifests = [run.close(complete=out not in failed_models) for out, run in runs.items()]
     if failures:
+        first_input = next((f for f in failures if f.input_error), None)
+        if first_input is not None:  # what the user must fix, as the unit said it
+            others = len(failures) - 1
+            more = f" ({others} other unit(s) failed too; finished units are kept)" if others else ""
+            raise SosbenchError(f"{first_input.error}{more}")
         names = ", ".join(f.job.key() for f in failures[:5]) + (" ..." if len(failures) > 5 else "")
         raise SosbenchError(
             f"{len(failures)} unit(s) failed after retries ({names}; first error: {failures[0].error}): "
@@ -254,13 +296,15 @@ def execute_all(
     return manifests
 
 
-def _previous_or_new(run_dir: RunDir, config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[str, Any]:
+def _previous_or_new(
+    run_dir: RunDir, config: RunConfig, digest: str, benches: list[Benchmark]
+) -> dict[str, Any]:
     """Keep the earlier manifest's timings when resuming; extend its benchmark list."""
     fresh = _manifest(config, digest, benches)
     if not run_dir.manifest.exists():
         write_json_atomic(run_dir.manifest, fresh)
         return fresh
-    old = read_json(run_dir.manifest)
+    old = read_json_object(run_dir.manifest, "run manifest")
     if old.get("config_hash") != digest:
         write_json_atomic(run_dir.manifest, fresh)
         return fresh
@@ -269,5 +313,3 @@ def _previous_or_new(run_dir: RunDir, config: RunConfig, digest: str, benches: l
     old["finished"] = None
     write_json_atomic(run_dir.manifest, old)
     return old
-
-

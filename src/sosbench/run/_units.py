@@ -36,6 +36,12 @@ class Unit:
         return f"{self.benchmark}[{self.folder_name}]" if self.sharded else self.benchmark
 
 
+# The key of a worker's result that carries an input error: a worker returns it instead of raising, so it
+# reaches the driver the same way from this process, a Ray task or a Slurm array task (whose exceptions
+# arrive only as text), and no executor retries it.
+INPUT_ERROR = "input_error"
+
+
 @dataclass(frozen=True)
 class Job:
     """A unit of one model's run: what an executor ships to a worker (picklable)."""

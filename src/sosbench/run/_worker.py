@@ -8,8 +8,6 @@ rerun redoes only the missing ones.
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,12 +19,8 @@ from sosbench.errors import SosbenchError
 from sosbench.run import _lmeval
 from sosbench.run._config import RunConfig
 from sosbench.run._layout import RunDir, utc_now
-from sosbench.run._units import Job, Unit, shards_root
+from sosbench.run._units import INPUT_ERROR, Job, Unit, shards_root
 from sosbench.suite import Benchmark, get_benchmark
-
-# Test hook: a unit whose key (e.g. ``bbq[1-of-2]``) equals this variable SIGKILLs its own process
-# after writing its files and before ``done.json``, once per run folder (a marker file remembers it).
-KILL_ONCE_ENV = "SOSBENCH_KILL_UNIT_ONCE"
 
 
 def unit_dir(output: Path, unit: Unit) -> tuple[RunDir, str]:
@@ -51,20 +45,12 @@ def _chat_template_sha(lm: Any, template: bool | str) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest() if text else None
 
 
-def _kill_if_asked(output: Path, unit: Unit) -> None:
-    if os.environ.get(KILL_ONCE_ENV) != unit.key():
-        return
-    marker = output / f".killed-{unit.benchmark}-{unit.folder_name}"
-    if marker.exists():
-        return
-    marker.write_text(utc_now(), encoding="utf-8")
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
 class ModelWorker:
     """Runs units of one model's run, loading the model once, on first need."""
 
-    def __init__(self, config: RunConfig, config_hash: str, benchmarks: list[Benchmark], workdir: Path) -> None:
+    def __init__(
+        self, config: RunConfig, config_hash: str, benchmarks: list[Benchmark], workdir: Path
+    ) -> None:
         self.config = config
         self.config_hash = config_hash
         self.benchmarks = benchmarks
@@ -75,10 +61,11 @@ class ModelWorker:
     def prepare(self) -> tuple[Any, dict[str, list[str]]]:
         """Load the model and index the tasks (once); an unknown model fails here, before any unit starts."""
         if self._tasks is None:
-            if any(b.name == "ifeval" or b.engine == "livebench" for b in self.benchmarks):
+            if any(b.needs_punkt_tab for b in self.benchmarks):
                 from sosbench.livebench import ensure_punkt_tab
 
-                ensure_punkt_tab()  # IFEval's sentence counter needs NLTK punkt_tab, which NLTK cannot fetch offline
+                # IFEval's sentence counter needs NLTK punkt_tab, which NLTK cannot fetch offline
+                ensure_punkt_tab()
             self._lm = _lmeval.make_model(self.config)
             self._tasks = _lmeval.prepare_tasks(self.benchmarks, self.config, self.workdir)
         return self._tasks
@@ -99,9 +86,13 @@ class ModelWorker:
         )
         if bench.engine == "livebench":
             _finalize_livebench(bench, self.config, staging)
-        _kill_if_asked(self.config.output, unit)
         seconds = round(time.monotonic() - started, 3)
-        marker = {"benchmark": bench.name, "config_hash": self.config_hash, "seconds": seconds, "finished": utc_now()}
+        marker = {
+            "benchmark": bench.name,
+            "config_hash": self.config_hash,
+            "seconds": seconds,
+            "finished": utc_now(),
+        }
         if unit.sharded:
             marker.update(shard=unit.shard, shards=unit.shards)
         folder.finish(name, marker)
@@ -117,9 +108,16 @@ def model_worker(config: RunConfig, config_hash: str, benchmarks: list[Benchmark
 
 
 def run_job(job: Job) -> dict[str, Any]:
-    """One unit in a fresh process (what Ray tasks and Slurm array jobs call)."""
-    with model_worker(job.config, job.config_hash, [get_benchmark(job.unit.benchmark)]) as worker:
-        return worker.run(job.unit)
+    """One unit in a fresh process (what Ray tasks and Slurm array jobs call).
+
+    An input error comes back as ``{"input_error": message}`` rather than raised: submitit hands a raised
+    error to the driver only as text, and the driver must know not to retry it (executors.RetryPolicy).
+    """
+    try:
+        with model_worker(job.config, job.config_hash, [get_benchmark(job.unit.benchmark)]) as worker:
+            return worker.run(job.unit)
+    except SosbenchError as exc:
+        return {INPUT_ERROR: str(exc)}
 
 
 def _finalize_livebench(bench: Benchmark, config: RunConfig, staging: Path) -> None:
@@ -129,6 +127,9 @@ def _finalize_livebench(bench: Benchmark, config: RunConfig, staging: Path) -> N
     if bench.livebench is None:
         raise SosbenchError(f"benchmark {bench.name!r} has no livebench section in its suite file")
     livebench.finalize_run(
-        staging, bench.livebench.category, config.display_name(), protocol=config.protocol,
+        staging,
+        bench.livebench.category,
+        config.display_name(),
+        protocol=config.protocol,
         sandbox="none" if config.sandbox == "none" else "bwrap",
-    )  # fmt: skip
+    )

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-from importlib.resources import files
 from typing import Any
 
 import numpy as np
-import yaml
 
 from sosbench.errors import SosbenchError
+from sosbench.results import scoring_constants
 
 NORMALIZATIONS = ("none", "baseline")
 
 
-@functools.cache
 def answer_choices() -> dict[str, Any]:
     """Benchmark -> number of answer choices (or subtask -> number; None = generative)."""
-    text = files("sosbench").joinpath("data/scoring/scoring.yaml").read_text(encoding="utf-8")
-    return dict(yaml.safe_load(text)["answer_choices"])
+    return dict(scoring_constants().answer_choices)
 
 
 def random_baseline(benchmark: str, column: str) -> float:
@@ -26,7 +22,8 @@ def random_baseline(benchmark: str, column: str) -> float:
     table = answer_choices()
     if benchmark not in table:
         raise SosbenchError(
-            f"no random baseline for benchmark {benchmark!r}: add it to data/scoring/scoring.yaml (answer_choices)"
+            f"no random baseline for benchmark {benchmark!r}: "
+            "add it to data/scoring/scoring.yaml (answer_choices)"
         )
     spec = table[benchmark]
     if isinstance(spec, dict):

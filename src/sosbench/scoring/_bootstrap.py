@@ -30,7 +30,7 @@ def _resample_set(items: list[Items], rng: np.random.Generator, rounds: int) -> 
     for start in range(0, rounds, step):
         stop = min(rounds, start + step)
         idx = rng.integers(0, n, size=(stop - start, n))
-        for means, it in zip(out, items):
+        for means, it in zip(out, items, strict=True):
             num = it.num[idx].sum(axis=1)
             den = it.den[idx].sum(axis=1) if it.den is not None else np.full(stop - start, float(n))
             means[start:stop] = np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
@@ -53,7 +53,7 @@ def component_rounds(
             for i in indices:
                 result[i] = _resample_set([components[i].items], rng, rounds)[0]  # type: ignore[list-item]
             continue
-        for i, means in zip(indices, _resample_set(group, rng, rounds)):  # type: ignore[arg-type]
+        for i, means in zip(indices, _resample_set(group, rng, rounds), strict=True):  # type: ignore[arg-type]
             result[i] = means
     return result  # type: ignore[return-value]
 

@@ -157,7 +157,8 @@ def _benchmark_point(
     stderrs add linearly, and a missing one - lm-eval's "N/A" for instruction-level IFEval - takes the
     mean of the others); independent item sets add in quadrature.
     """
-    values, groups = [], {}
+    values: list[float] = []
+    groups: dict[str, list[float | None]] = {}
     count = len(result.components)
     for comp in result.components:
         base = random_baseline(bench.name, comp.column) if normalization == "baseline" else 0.0
@@ -182,7 +183,7 @@ def _benchmark_rounds(
     comp_rounds = component_rounds(result.components, rng, rounds)
     normed = [
         normalize(r, random_baseline(bench.name, c.column) if normalization == "baseline" else 0.0)
-        for r, c in zip(comp_rounds, result.components)
+        for r, c in zip(comp_rounds, result.components, strict=True)
     ]
     out = np.mean(np.vstack(normed), axis=0)
     return 1.0 - out if bench.score is not None and bench.score.invert else out
@@ -199,7 +200,7 @@ def _combine(
 ) -> tuple[float, float | None, tuple[float, float] | None, np.ndarray | None]:
     """Mean of parts, its analytic stderr, and its bootstrap rounds when every part has rounds."""
     score = float(np.mean(scores))
-    se = None if any(s is None for s in ses) else math.sqrt(sum(s * s for s in ses)) / len(ses)  # type: ignore[operator]
+    se = None if any(s is None for s in ses) else math.sqrt(sum(s * s for s in ses)) / len(ses)  # type: ignore[operator, misc]
     stacked = None
     if rounds and all(r is not None for r in rounds):
         stacked = np.mean(np.vstack(rounds), axis=0)  # type: ignore[arg-type]
@@ -255,7 +256,7 @@ def score_model(
     factors: dict[str, FactorScore] = {}
     factor_rounds: dict[str, np.ndarray | None] = {}
     for factor in FACTORS:
-        members = [b.name for b in suite if b.factor == factor]
+        members = [b.name for b in suite if b.factor == factor and b.factor_average]
         present = [m for m in members if m in bench_scores]
         missing = tuple(m for m in members if m not in bench_scores)
         if not present or (missing and not allow_partial):

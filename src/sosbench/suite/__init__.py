@@ -1,5 +1,6 @@
 """The SOS-Bench registry: which benchmarks exist, their factor, data and how each is scored."""
 
+from sosbench._registry import Registry, UnknownNameError, suggest
 from sosbench.suite._benchmark import (
     ENGINES,
     FACTORS,
@@ -9,8 +10,13 @@ from sosbench.suite._benchmark import (
     LiveBenchSpec,
     ScoreSpec,
 )
-from sosbench.suite._registry import Registry, UnknownNameError, suggest
-from sosbench.suite._suite import benchmarks, get_benchmark, registry, select
+from sosbench.suite._livebench import (
+    LiveBenchCategory,
+    LiveBenchRelease,
+    livebench_release,
+    livebench_releases,
+)
+from sosbench.suite._suite import benchmarks, get_benchmark, read_suite_file, registry, select, suite_files
 
 __all__ = [
     "ENGINES",
@@ -18,13 +24,19 @@ __all__ = [
     "PROTOCOLS",
     "Benchmark",
     "DatasetSpec",
+    "LiveBenchCategory",
+    "LiveBenchRelease",
     "LiveBenchSpec",
     "Registry",
     "ScoreSpec",
     "UnknownNameError",
     "benchmarks",
     "get_benchmark",
+    "livebench_release",
+    "livebench_releases",
+    "read_suite_file",
     "registry",
     "select",
     "suggest",
+    "suite_files",
 ]

@@ -1,20 +1,32 @@
-"""The typed description of one SOS-Bench benchmark, read from a versioned YAML file."""
+"""The typed description of one SOS-Bench benchmark, read from a versioned YAML file.
+
+The classes are pydantic dataclasses with ``extra="forbid"``: a suite file (built-in or a plugin's) is
+validated strictly, and a misspelt key or a bad value fails with one line naming the file, the benchmark
+and the field (``benchmark_from_dict``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
+
 from sosbench.errors import SosbenchError
+from sosbench.suite._livebench import LiveBenchRelease
 
 Factor = Literal["WK", "IF", "Safety"]
 Engine = Literal["lm-eval", "livebench"]
+TaskSource = Literal["sosbench", "lm-eval"]
 FACTORS: tuple[Factor, ...] = ("WK", "IF", "Safety")
 ENGINES: tuple[Engine, ...] = ("lm-eval", "livebench")
 PROTOCOLS = ("paper", "corrected")
+"""paper: the paper's definitions and LiveBench's 2024-07-24 scorers, defects included; corrected: fixed."""
+
+_STRICT = ConfigDict(extra="forbid")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class DatasetSpec:
     """One hub dataset repository and the configs and splits a benchmark reads from it."""
 
@@ -23,13 +35,8 @@ class DatasetSpec:
     splits: tuple[str, ...] = ("test",)
     revision: str | None = None
 
-    @property
-    def owner_name(self) -> tuple[str, str]:
-        owner, _, name = self.id.partition("/")
-        return owner, name
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class ScoreSpec:
     """How a benchmark score in [0, 1] is read from lm-eval output (see benchmarks.yaml)."""
 
@@ -44,15 +51,16 @@ class ScoreSpec:
         return tuple(dict.fromkeys(k.split("/", 1)[1] for k in self.keys))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class LiveBenchSpec:
-    """A LiveBench category and its tasks."""
+    """A LiveBench category and its tasks (filled from the release when the suite file names only the
+    category)."""
 
     category: str
     tasks: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class Benchmark:
     """One row of the SOS-Bench table."""
 
@@ -71,7 +79,14 @@ class Benchmark:
     gated: bool = False
     plugin: str = "builtin"
     shards: int = 1
-    """Default item shards under distributed executors (`sosbench run --executor ray|slurm`); 1 = never split."""
+    """Default item shards under distributed executors (`sosbench run --executor ray|slurm`); 1 = never
+    split."""
+    factor_average: bool = False
+    """Whether the benchmark counts in its factor's mean (and Overall); a plugin benchmark must opt in."""
+    task_source: TaskSource = "lm-eval"
+    """Where lm-eval finds ``tasks``: sosbench's include folder or lm-eval's own task index."""
+    needs_punkt_tab: bool = False
+    """Whether its scorer splits sentences with NLTK punkt_tab (installed offline before a run)."""
 
     def lm_eval_tasks(self, protocol: str = "paper") -> tuple[str, ...]:
         """The lm-eval task or group names to run under ``protocol``."""
@@ -84,10 +99,8 @@ class Benchmark:
         if self.score is None:
             return ()
         if protocol == "corrected" and self.corrected_tasks:
-            rename = dict(zip(self.tasks, self.corrected_tasks))
-            return tuple(
-                f"{rename.get(t, t)}/{m}" for t, m in (k.split("/", 1) for k in self.score.keys)
-            )
+            rename = dict(zip(self.tasks, self.corrected_tasks, strict=True))
+            return tuple(f"{rename.get(t, t)}/{m}" for t, m in (k.split("/", 1) for k in self.score.keys))
         return self.score.keys
 
     def sample_tasks(self, protocol: str = "paper") -> tuple[str, ...]:
@@ -95,7 +108,7 @@ class Benchmark:
         if self.score is None:
             return ()
         if protocol == "corrected" and self.corrected_tasks:
-            rename = dict(zip(self.tasks, self.corrected_tasks))
+            rename = dict(zip(self.tasks, self.corrected_tasks, strict=True))
             return tuple(rename.get(t, t) for t in self.score.samples)
         return self.score.samples
 
@@ -118,65 +131,60 @@ class Benchmark:
         }
 
 
-def _strict(cls: type, data: dict[str, Any], where: str) -> dict[str, Any]:
-    allowed = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise SosbenchError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
-    return data
+_BENCHMARK = TypeAdapter(Benchmark)
 
 
-def _tuple(value: Any) -> tuple[Any, ...]:
-    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+def _first_error(exc: ValidationError) -> str:
+    """``field.sub: message`` of the first validation error (and how many more there are)."""
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "unexpected_keyword_argument")  # typos first
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"]) or "entry"
+    message = "unknown key" if first["type"] == "unexpected_keyword_argument" else first["msg"]
+    if first["type"] in ("missing", "missing_argument"):
+        message = "missing key"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{field}: {message}{more}"
 
 
-def benchmark_from_dict(data: dict[str, Any], where: str, plugin: str = "builtin") -> Benchmark:
-    """Validate one YAML entry; unknown keys and bad factors fail with the entry's name."""
-    name = data.get("name", "?")
-    where = f"{where}: benchmark {name!r}"
-    _strict(Benchmark, data, where)
+def _with_release(data: dict[str, Any], release: LiveBenchRelease, where: str) -> dict[str, Any]:
+    """A livebench entry naming only its category, completed from the release (datasets, tasks)."""
+    section = data.get("livebench")
+    if data.get("engine") != "livebench" or not isinstance(section, dict) or "category" not in section:
+        return data
+    category = section["category"]
+    if category not in release.categories:
+        raise SosbenchError(
+            f"{where}: livebench.category {category!r} is not a category of LiveBench release {release.date} "
+            f"(one of {', '.join(release.categories)})"
+        )
+    spec = release.categories[category]
+    filled = {
+        "datasets": [
+            {"id": f"livebench/{category}", "configs": [None], "splits": ["test"], "revision": spec.revision}
+        ],
+        "tasks": [f"livebench_{category}"],
+        "task_source": "sosbench",
+        **data,
+    }
+    filled["livebench"] = {"tasks": list(spec.tasks), **section}
+    return filled
+
+
+def benchmark_from_dict(
+    data: dict[str, Any], where: str, plugin: str = "builtin", release: LiveBenchRelease | None = None
+) -> Benchmark:
+    """Validate one suite-file entry: an unknown key or a bad value fails with one line naming the field."""
+    if not isinstance(data, dict):
+        raise SosbenchError(f"{where}: each benchmark must be a mapping of keys, not {type(data).__name__}")
+    where = f"{where}: benchmark {data.get('name', '?')!r}"
+    if "plugin" in data:
+        raise SosbenchError(f"{where}: `plugin` is set by sosbench (the entry point's name): remove it")
+    if release is not None:
+        data = _with_release(data, release, where)
     try:
-        datasets = tuple(
-            DatasetSpec(
-                **{
-                    k: _tuple(v) if k in ("configs", "splits") else v
-                    for k, v in _strict(DatasetSpec, d, where).items()
-                }
-            )
-            for d in data.get("datasets", [])
-        )
-        score = data.get("score")
-        livebench = data.get("livebench")
-        bench = Benchmark(
-            name=data["name"],
-            title=data["title"],
-            factor=data["factor"],
-            engine=data["engine"],
-            size=int(data["size"]),
-            metric=data["metric"],
-            datasets=datasets,
-            tasks=_tuple(data["tasks"]),
-            corrected_tasks=_tuple(data["corrected_tasks"]) if data.get("corrected_tasks") else None,
-            score=ScoreSpec(
-                keys=_tuple(score["keys"]),
-                samples=_tuple(score["samples"]),
-                pool=bool(score.get("pool", False)),
-                invert=bool(score.get("invert", False)),
-            )
-            if score
-            else None,
-            artifact=_tuple(data.get("artifact", ())),
-            livebench=LiveBenchSpec(livebench["category"], _tuple(livebench["tasks"])) if livebench else None,
-            gated=bool(data.get("gated", False)),
-            plugin=plugin,
-            shards=int(data.get("shards", 1)),
-        )
-    except KeyError as exc:
-        raise SosbenchError(f"{where}: missing key {exc.args[0]!r}") from None
-    if bench.factor not in FACTORS:
-        raise SosbenchError(f"{where}: factor must be one of {', '.join(FACTORS)}, not {bench.factor!r}")
-    if bench.engine not in ENGINES:
-        raise SosbenchError(f"{where}: engine must be one of {', '.join(ENGINES)}, not {bench.engine!r}")
+        bench = _BENCHMARK.validate_python({**data, "plugin": plugin})
+    except ValidationError as exc:
+        raise SosbenchError(f"{where}: {_first_error(exc)}") from None
     if bench.engine == "lm-eval" and bench.score is None:
         raise SosbenchError(f"{where}: an lm-eval benchmark needs a `score` section")
     if bench.engine == "livebench" and bench.livebench is None:

@@ -1,45 +1,76 @@
 """The benchmark registry and selection by name or factor.
 
-Benchmarks come from YAML files named by the ``sosbench.benchmarks`` entry-point group: each
-entry point is a callable returning the path of a suite file (the built-in suite registers the
-same way). A plugin package therefore adds benchmarks without touching sosbench.
+Benchmarks come from suite files: the built-in ``benchmarks.yaml``, then one YAML file per entry point
+of the ``sosbench.benchmarks`` group (a callable returning the file's path), in entry-point name order.
+A plugin package therefore adds benchmarks without touching sosbench; every file is validated by
+``load_suite_file`` (what `sosbench validate` runs too).
 """
 
 from __future__ import annotations
 
 import functools
-from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from sosbench._registry import Registry, plugin_entry_points, suggest
 from sosbench.errors import SosbenchError
 from sosbench.suite._benchmark import FACTORS, Benchmark, benchmark_from_dict
-from sosbench.suite._builtin import SUITE_FILE
-from sosbench.suite._registry import Registry, suggest
+from sosbench.suite._livebench import livebench_release
 
 ENTRY_POINT_GROUP = "sosbench.benchmarks"
+BUILTIN = "builtin"
+"""The ``plugin`` name of the built-in suite (reserved: no entry point may use it)."""
+SUITE_FILE = Path(__file__).with_name("benchmarks.yaml")
+
+
+def read_suite_file(path: Path, plugin: str = "plugin") -> list[Benchmark]:
+    """The validated benchmarks of one suite file; any error is one line naming the file and the field."""
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SosbenchError(f"cannot read suite file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise SosbenchError(f"{path}{line}: not valid YAML; fix the file") from None
+    if not isinstance(data, dict):
+        raise SosbenchError(f"{path}: a suite file is a mapping with `version: 1` and `benchmarks:`")
+    unknown = sorted(set(data) - {"version", "benchmarks"})
+    if unknown:
+        raise SosbenchError(f"{path}: unknown key {unknown[0]!r} (allowed: benchmarks, version)")
+    if data.get("version") != 1:
+        raise SosbenchError(f"{path}: suite file needs `version: 1`")
+    entries = data.get("benchmarks") or []
+    if not isinstance(entries, list):
+        raise SosbenchError(f"{path}: `benchmarks` must be a list of benchmark entries")
+    release = livebench_release()
+    return [benchmark_from_dict(entry, str(path), plugin, release) for entry in entries]
 
 
 def load_suite_file(path: Path, plugin: str, registry: Registry[Benchmark]) -> None:
     """Register every benchmark of one suite file."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if "version" not in data:
-        raise SosbenchError(f"{path}: suite file has no `version`: add `version: 1`")
-    for entry in data.get("benchmarks", []):
-        registry.register(entry.get("name", "?"), benchmark_from_dict(entry, str(path), plugin))
+    for bench in read_suite_file(path, plugin):
+        registry.register(bench.name, bench)
+
+
+def suite_files() -> list[tuple[str, Path]]:
+    """``(plugin name, suite file)`` for the built-in suite and every installed plugin, in load order."""
+    found = [(BUILTIN, SUITE_FILE)]
+    for ep in plugin_entry_points(ENTRY_POINT_GROUP):
+        if ep.name == BUILTIN:
+            raise SosbenchError(f"entry point {ENTRY_POINT_GROUP}:{BUILTIN} is reserved: rename the plugin's")
+        found.append((ep.name, Path(ep.load()())))
+    return found
 
 
 @functools.cache
 def registry() -> Registry[Benchmark]:
     """All registered benchmarks: the built-in suite first, then plugins in name order."""
     reg: Registry[Benchmark] = Registry("benchmark")
-    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    load_suite_file(SUITE_FILE, "builtin", reg)
-    for name in sorted(found):
-        if name == "builtin":
-            continue
-        load_suite_file(Path(found[name].load()()), name, reg)
+    for plugin, path in suite_files():
+        load_suite_file(path, plugin, reg)
     return reg
 
 

@@ -12,7 +12,19 @@ from sosbench.run.engines._random_model import LLAMA3_8B, RandomModelSpec, build
 SOS_HF = "sos-hf"
 _TARGET = "sosbench.run.engines._prefix_cache_hf:PrefixCacheHFLM"
 
-__all__ = ["LLAMA3_8B", "SOS_HF", "RandomModelSpec", "build_random_model", "register_models"]
+# `--batch-size` for lm-eval's own transformers models when none is given: a fixed size, because
+# their `auto` probes (docs/engines.md, "Fast defaults"). Measured best of 1, 4, 16 on CPU.
+HF_DEFAULT_BATCH_SIZE = "4"
+
+__all__ = [
+    "HF_DEFAULT_BATCH_SIZE",
+    "LLAMA3_8B",
+    "SOS_HF",
+    "RandomModelSpec",
+    "build_random_model",
+    "default_batch_size",
+    "register_models",
+]
 
 
 def register_models() -> None:
@@ -27,3 +39,28 @@ def register_models() -> None:
 
     if SOS_HF not in model_registry:
         model_registry.register(SOS_HF, target=_TARGET)
+
+
+def default_batch_size(model: str) -> str:
+    """The batch size a run of ``model`` gets when the user gives none; never one that probes.
+
+    ``sos-hf``: ``auto``, which is its token budget (no probe). lm-eval's other transformers models
+    (``hf`` and its aliases, whose ``auto`` runs a probe that can cost more than the scoring):
+    ``HF_DEFAULT_BATCH_SIZE``. Everything else (vLLM, SGLang, API models): ``auto``, their own
+    scheduling, unchanged.
+    """
+    if model == SOS_HF:
+        return "auto"
+    from sosbench.errors import SosbenchError
+
+    try:
+        register_models()
+        from lm_eval.api.registry import get_model
+        from lm_eval.models.huggingface import HFLM
+    except (ImportError, SosbenchError):  # no lm-eval or transformers: the run says what to install
+        return "auto"
+    try:
+        cls = get_model(model)
+    except (ValueError, ImportError):  # an unknown model type: the run names it in one line
+        return "auto"
+    return HF_DEFAULT_BATCH_SIZE if isinstance(cls, type) and issubclass(cls, HFLM) else "auto"

@@ -131,6 +131,7 @@ class PrefixCacheHFLM(HFLM):
         self.generate_backend_name = _check_generate_backend(generate_backend, backend_options)
         self.generate_backend_options = backend_options
         self._generator: Any = None
+        self._longest_generation: int | None = None
         super().__init__(*args, **kwargs)
         self.token_counts = TokenCounts()
         self._cache_arg = _cache_argument_name(self.model)
@@ -292,12 +293,35 @@ class PrefixCacheHFLM(HFLM):
                 self.token_counts.scored_requests += 1
                 progress.update(1)
 
+    # ------------------------------------------------------------------ batch_size=auto
+
+    def _detect_batch_size(self, requests: Sequence | None = None, pos: int = 0) -> int:
+        """``batch_size=auto`` without ``hf``'s probe: the rows that fit ``max_batch_tokens``.
+
+        ``hf`` runs 5 passes of ``max_batch_size`` rows at the longest length and keeps the
+        largest that does not fail; on CPU nothing fails, it only grows (64 rows x 2,048 tokens x
+        a 49k vocabulary is 26 GB of logits). Here the batch is ``max_batch_tokens`` divided by
+        the longest length (the longest generation request's prompt plus its new tokens, or
+        ``max_length`` when unknown), at least 1 and at most ``max_batch_size``.
+        """
+        if requests:
+            _, context, continuation = requests[pos]
+            length = len((context + continuation)[-(self.max_length + 1) :][:-1])
+        else:
+            length = self._longest_generation or self.max_length
+        rows = max(1, self.max_batch_tokens // max(1, length))
+        return min(rows, self.max_batch_size) if self.max_batch_size else rows
+
     # ------------------------------------------------------------------ generation
 
     def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
         """HFLM's own generation, or the configured vLLM/SGLang model for the same weights."""
         if self.generate_backend_name is None:
-            return super().generate_until(requests, disable_tqdm=disable_tqdm)
+            self._longest_generation = _longest_generation(self, requests)
+            try:
+                return super().generate_until(requests, disable_tqdm=disable_tqdm)
+            finally:
+                self._longest_generation = None
         return self.generation_backend().generate_until(requests, disable_tqdm=disable_tqdm)
 
     def generation_backend(self) -> Any:
@@ -346,6 +370,19 @@ def _check_generate_backend(name: str | None, options: dict[str, Any]) -> str | 
     _, module, extra = GENERATE_BACKENDS[name]
     require(module, extra)
     return name
+
+
+def _longest_generation(lm: HFLM, requests: list[Any]) -> int | None:
+    """Tokens of the longest generation request: its prompt (as HFLM truncates it) plus max_gen_toks."""
+    if not requests:
+        return None
+    longest = 0
+    for request in requests:
+        context, gen_kwargs = request.args[0], request.args[1]
+        new_tokens = int(gen_kwargs.get("max_gen_toks", lm.max_gen_toks))
+        prompt = len(lm.tok_encode(context))
+        longest = max(longest, min(prompt, lm.max_length - new_tokens) + new_tokens)
+    return min(longest, lm.max_length)
 
 
 def _check_request(context: Sequence[int], continuation: Sequence[int], max_length: int) -> None:

@@ -6,16 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
-from sosbench.errors import SosbenchError
 from sosbench.run._units import Job
 from sosbench.run._worker import ModelWorker, model_worker
-from sosbench.run.executors._base import Events, Failure, one_line
+from sosbench.run.executors._base import Events, Failure, RetryPolicy
 from sosbench.suite import get_benchmark
 
 
 @dataclass(frozen=True)
 class LocalExecutor:
-    """Runs units in order; a unit that raises is retried in place (the model stays loaded)."""
+    """Runs units in order; a unit that raises is retried in place (the model stays loaded).
+
+    A model that cannot be built at all (``prepare``) stops the run at once: each of its units would fail.
+    """
 
     retries: int = 1
     name: str = "local"
@@ -25,30 +27,29 @@ class LocalExecutor:
 
     def run(self, jobs: Sequence[Job], events: Events) -> list[Failure]:
         failures: list[Failure] = []
+        policy = RetryPolicy(self.retries)
         for (config, digest), group in groupby(jobs, key=lambda j: (j.config, j.config_hash)):
             model_jobs = list(group)
             benches = [get_benchmark(name) for name in dict.fromkeys(j.unit.benchmark for j in model_jobs)]
             with model_worker(config, digest, benches) as worker:
                 worker.prepare()
                 for job in model_jobs:
-                    failure = self._run_one(worker, job, events)
-                    if failure is not None:
-                        failures.append(failure)
+                    self._run_one(worker, job, events, policy, failures)
         return failures
 
-    def _run_one(self, worker: ModelWorker, job: Job, events: Events) -> Failure | None:
-        for attempt in range(self.retries + 1):
+    @staticmethod
+    def _run_one(
+        worker: ModelWorker, job: Job, events: Events, policy: RetryPolicy, failures: list[Failure]
+    ) -> None:
+        attempt = 0
+        while True:
             events.started(job)
             try:
                 info = worker.run(job.unit)
-            except SosbenchError:
-                raise  # bad input: every retry would fail the same way
-            except Exception as exc:  # noqa: BLE001 - any other failure of a unit is retried, then reported
-                retry = attempt < self.retries
-                events.failed(job, one_line(exc), retry)
-                if not retry:
-                    return Failure(job, one_line(exc))
-                continue
-            events.finished(job, info)
-            return None
-        return None
+            except Exception as exc:  # noqa: BLE001 - any failure of a unit is settled by the shared policy
+                again = policy.settle(job, attempt, events, failures, error=exc)
+            else:
+                again = policy.settle(job, attempt, events, failures, info=info)
+            if not again:
+                return
+            attempt += 1

@@ -3,7 +3,7 @@
 Ray places a task on a node with ``num_gpus`` free GPUs and sets CUDA_VISIBLE_DEVICES for it, so
 units of one or many models share every GPU of the cluster. Each task loads its model itself.
 Retries are ours rather than Ray's (``max_retries=0``), so a crashed worker and a raised error are
-retried the same way and each retry shows in the progress.
+retried the same way (``RetryPolicy``: never an input error) and each retry shows in the progress.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sosbench.errors import MissingExtraError, SosbenchError
+from sosbench.errors import MissingExtraError
 from sosbench.run._units import Job
 from sosbench.run._worker import run_job
-from sosbench.run.executors._base import Events, Failure, one_line
+from sosbench.run.executors._base import Events, Failure, RetryPolicy
 
 
 def import_ray() -> Any:
@@ -69,22 +69,17 @@ class RayExecutor:
         for job in jobs:
             submit(job, 0)
         failures: list[Failure] = []
+        policy = RetryPolicy(self.retries)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
                 job, attempt = pending.pop(ref)
                 try:
                     info = ray.get(ref)
-                except Exception as exc:  # noqa: BLE001 - a task error or a dead worker: retry, then report
-                    cause = getattr(exc, "cause", None)
-                    if isinstance(cause, SosbenchError):
-                        raise SosbenchError(str(cause)) from None
-                    retry = attempt < self.retries
-                    events.failed(job, one_line(exc), retry)
-                    if retry:
-                        submit(job, attempt + 1)
-                    else:
-                        failures.append(Failure(job, one_line(exc)))
-                    continue
-                events.finished(job, info)
+                except Exception as exc:  # noqa: BLE001 - a task error or a dead worker: settled by the policy
+                    again = policy.settle(job, attempt, events, failures, error=exc)
+                else:
+                    again = policy.settle(job, attempt, events, failures, info=info)
+                if again:
+                    submit(job, attempt + 1)
         return failures

@@ -1,14 +1,14 @@
 """The Slurm executor: units go out as submitit job arrays, one array task per unit.
 
-``local=True`` uses submitit's LocalExecutor (the same pickled jobs, run as local processes), which
-is how the tests exercise this path without a cluster. Failed array tasks are resubmitted as a new,
-smaller array, up to ``retries`` times.
+Failed array tasks are resubmitted as a new, smaller array, up to ``retries`` times; input errors are
+not (``RetryPolicy``). The tests run the same arrays as local processes by overriding ``_executor``
+with submitit's LocalExecutor (tests/test_executors.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from sosbench.errors import MissingExtraError
 from sosbench.run._units import Job
 from sosbench.run._worker import run_job
-from sosbench.run.executors._base import Events, Failure, one_line
+from sosbench.run.executors._base import Events, Failure, RetryPolicy, one_line
 
 POLL_SECONDS = 1.0
 
@@ -37,15 +37,10 @@ class SlurmExecutor:
     gpus_per_unit: int = 1
     cpus_per_unit: int = 8
     max_parallel: int | None = None
-    local: bool = False
     retries: int = 1
     name: str = "slurm"
 
     def _executor(self, submitit: Any) -> Any:
-        if self.local:
-            ex = submitit.LocalExecutor(folder=str(self.folder))
-            ex.update_parameters(timeout_min=self.time_min, gpus_per_node=self.gpus_per_unit)
-            return ex
         ex = submitit.AutoExecutor(folder=str(self.folder), cluster="slurm")
         params: dict[str, Any] = {
             "timeout_min": self.time_min,
@@ -68,39 +63,40 @@ class SlurmExecutor:
         executor = self._executor(submitit)
         todo = list(jobs)
         failures: list[Failure] = []
-        for attempt in range(self.retries + 1):
-            if not todo:
-                break
+        policy = RetryPolicy(self.retries)
+        attempt = 0
+        while todo:
             for job in todo:
                 events.started(job)
             handles = executor.map_array(run_job, todo)
-            again: list[Job] = []
-            for job, error in self._wait(list(zip(todo, handles)), events):
-                retry = attempt < self.retries
-                events.failed(job, error, retry)
-                if retry:
-                    again.append(job)
-                else:
-                    failures.append(Failure(job, error))
-            todo = again
+            ended = self._wait(list(zip(todo, handles, strict=True)))
+            todo = [
+                job for job, handle in ended if self._settle(policy, job, attempt, handle, events, failures)
+            ]
+            attempt += 1
         return failures
 
-    def _wait(self, running: list[tuple[Job, Any]], events: Events) -> list[tuple[Job, str]]:
-        """Report each array task as it ends; returns the failed ones with their error."""
-        failed: list[tuple[Job, str]] = []
+    @staticmethod
+    def _settle(
+        policy: RetryPolicy, job: Job, attempt: int, handle: Any, events: Events, failures: list[Failure]
+    ) -> bool:
+        """Whether the ended array task ``handle`` of ``job`` is to be submitted again."""
+        try:
+            info = handle.result()
+        except Exception as exc:  # noqa: BLE001 - a raised error or a killed job (submitit gives only its text)
+            return policy.settle(job, attempt, events, failures, error=one_line(exc))
+        return policy.settle(job, attempt, events, failures, info=info)
+
+    @staticmethod
+    def _wait(running: list[tuple[Job, Any]]) -> Iterator[tuple[Job, Any]]:
+        """Each array task as it ends (polling submitit, which has no wait-for-any)."""
         while running:
             still: list[tuple[Job, Any]] = []
             for job, handle in running:
-                if not handle.done():
+                if handle.done():
+                    yield job, handle
+                else:
                     still.append((job, handle))
-                    continue
-                try:
-                    info = handle.result()
-                except Exception as exc:  # noqa: BLE001 - a raised error or a killed job: retry, then report
-                    failed.append((job, one_line(exc)))
-                    continue
-                events.finished(job, info)
             running = still
             if running:
                 time.sleep(POLL_SECONDS)
-        return failed
