@@ -10,7 +10,7 @@ import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -148,7 +148,7 @@ def test_greedy_flags_and_overlapping_continuations_equal_hf(hf: Any, sos: Any, 
     for instance in instances[::25]:
         context, _ = hf._encode_pair(*instance.args)
         best = _greedy(hf, context, 3)
-        spoiled = best[:2] + [(best[2] + 1) % 100]
+        spoiled = [*best[:2], (best[2] + 1) % 100]
         requests += [
             (("c", str(i)), context, cont) for i, cont in enumerate((best, best[:1], best[:2], spoiled))
         ]
@@ -310,9 +310,9 @@ def test_run_without_batch_size_never_probes(
     given: list[str], probes: bool, tiny_model: Path, sample_mirror: Path, tmp_path: Path
 ) -> None:
     """`sosbench run --model hf` without --batch-size: no probe; `--batch-size auto` still asks for one."""
-    args = ["run", "--model", "hf", "--model-args", f"pretrained={tiny_model},dtype=float32", "--device", "cpu",
-            "--benchmarks", "xstest", "--limit", "2", "--data-dir", str(sample_mirror), "--output", str(tmp_path / "o"),
-            *given]  # fmt: skip
+    args = ["run", "--model", "hf", "--model-args", f"pretrained={tiny_model},dtype=float32",
+            "--device", "cpu", "--benchmarks", "xstest", "--limit", "2", "--data-dir", str(sample_mirror),
+            "--output", str(tmp_path / "o"), *given]  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "sosbench.cli", *args], capture_output=True, text=True, check=False
     )
@@ -326,7 +326,7 @@ def test_run_without_batch_size_never_probes(
 class _FakeBackend:
     """Stands in for lm-eval's vllm model: records how it was built and what it was asked."""
 
-    built: list[dict[str, Any]] = []
+    built: ClassVar[list[dict[str, Any]]] = []
 
     def __init__(self, **options: Any) -> None:
         self.built.append(options)
@@ -392,7 +392,7 @@ def _targets(items: list[Any]) -> list[int]:
 
 def test_plan_runs_a_shared_fewshot_prefix_once_and_folds_short_segments() -> None:
     fewshot = tuple(range(100, 140))  # 40 shared tokens
-    docs = [fewshot + (1, 2, 3), fewshot + (4, 5, 6)]
+    docs = [(*fewshot, 1, 2, 3), (*fewshot, 4, 5, 6)]
     windows = [scoring_window(list(doc), [7 + c, 8], max_length=100) for doc in docs for c in range(3)]
     items = plan(windows, min_shared=16)
     assert len(items) == 1 and isinstance(items[0], Segment)

@@ -14,6 +14,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -220,13 +221,19 @@ def test_attacks_are_contained_as_root(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @needs_bwrap
-def test_attacks_are_contained_as_an_ordinary_user(tmp_path_factory: pytest.TempPathFactory) -> None:
-    workdir = Path(tmp_path_factory.mktemp("ordinary", numbered=True))
-    script = [sys.executable, str(Path(attacks.__file__).resolve()), str(workdir / "work")]
+def test_attacks_are_contained_as_an_ordinary_user(tmp_path: Path) -> None:
     if os.geteuid() != 0:
+        script = [sys.executable, str(Path(attacks.__file__).resolve()), str(tmp_path / "work")]
         done = subprocess.run(script, capture_output=True, text=True, timeout=1200, check=False)
     else:
-        done = _run_as_nobody(script, workdir)
+        # Not under pytest's /tmp/pytest-of-root: any other pytest session resets that folder to 0700,
+        # which would lock uid 65534 out of its own work folder mid-test.
+        workdir = Path(tempfile.mkdtemp(prefix="sosbench-nobody-", dir="/tmp"))
+        try:
+            script = [sys.executable, str(Path(attacks.__file__).resolve()), str(workdir / "work")]
+            done = _run_as_nobody(script, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
     assert done.returncode == 0, done.stderr[-3000:]
     _check_contained(json.loads(done.stdout.strip().splitlines()[-1]))
 

@@ -17,7 +17,7 @@ import inspect
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -88,7 +88,9 @@ class _Block:
 
         # Layers filled by assignment: DynamicCache(ddp_cache_data=...) would concatenate (copy) once more.
         cache = DynamicCache(ddp_cache_data=[(None, None)] * len(self.cache.layers))
-        for layer, source in zip(cache.layers, self.cache.layers, strict=True):
+        layers: list[Any] = list(cache.layers)  # DynamicLayer here; the stubs name every cache layer kind
+        sources: list[Any] = list(self.cache.layers)
+        for layer, source in zip(layers, sources, strict=True):
             keys, values = pick(source.keys), pick(source.values)
             layer.lazy_initialization(keys, values)
             layer.keys, layer.values = keys, values
@@ -173,7 +175,7 @@ class PrefixCacheHFLM(HFLM):
 
     def _run(
         self,
-        pairs: list[tuple[Item, int | None]],
+        pairs: Sequence[tuple[Item, int | None]],
         parent: _Block | None,
         results: list[tuple[float, bool] | None],
         progress: tqdm,
@@ -192,7 +194,7 @@ class PrefixCacheHFLM(HFLM):
             ]
             self._run(below, block, results, progress)
 
-    def _batches(self, pairs: list[tuple[Item, int | None]], parent: _Block | None) -> Iterator[_Batch]:
+    def _batches(self, pairs: Sequence[tuple[Item, int | None]], parent: _Block | None) -> Iterator[_Batch]:
         """Longest rows first (a too-large budget fails at once), packed while the batch fits.
 
         A batch closes when rows x (cached width + widest row) would pass ``max_batch_tokens``,
@@ -276,13 +278,14 @@ class PrefixCacheHFLM(HFLM):
         output, _ = self._forward(batch, parent, keep=keep, use_cache=False)
         logits = output.logits[:, -keep:] if self._keeps_logits else output.logits
         offset = logits.shape[1] - width  # where padded position 0 sits in `logits`
-        for row, leaf in enumerate(batch.items):
+        for row, item in enumerate(batch.items):
+            leaf = cast(Leaf, item)  # _run batches leaves and segments apart
             end = offset + len(leaf.tokens)
             log_probs = F.log_softmax(
                 logits[row, end - leaf.n_scored : end], dim=-1, dtype=self.softmax_dtype
-            )  # type: ignore[union-attr]
+            )
             greedy = log_probs.argmax(dim=-1)
-            for target in leaf.targets:  # type: ignore[union-attr]
+            for target in leaf.targets:
                 continuation = torch.tensor(target.continuation, dtype=torch.long, device=log_probs.device)
                 scored = log_probs[-len(continuation) :]
                 logprob = torch.gather(scored, 1, continuation[:, None]).sum()
@@ -334,7 +337,7 @@ class PrefixCacheHFLM(HFLM):
                     f"{MODEL_NAME}: generate_backend needs `pretrained` as a model name or folder, "
                     "not a model object"
                 )
-            name = GENERATE_BACKENDS[self.generate_backend_name][0]
+            name = GENERATE_BACKENDS[str(self.generate_backend_name)][0]
             options = {
                 "pretrained": self.pretrained,
                 "revision": self.revision,
