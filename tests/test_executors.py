@@ -307,7 +307,145 @@ def test_unknown_executor_is_one_line(tmp_path: Path) -> None:
         "run", "--model", "hf", "--executor", "dask", "--benchmarks", "xstest", "-o", str(tmp_path / "o")
     )
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: unknown --executor 'dask': use one of local, ray, slurm"
+    assert result.stderr.strip() == "error: unknown executor 'dask': use one of local, ray, slurm"
+
+
+def test_registry_builds_each_executor_from_the_run_options(tmp_path: Path) -> None:
+    from sosbench._registry import UnknownNameError
+    from sosbench.run.executors import ExecutorOptions, RayExecutor, executors
+
+    options = ExecutorOptions(
+        output=tmp_path,
+        retries=3,
+        ray_address="auto",
+        gpus_per_unit=0.5,
+        cpus_per_unit=2.5,
+        slurm_partition="gpu",
+        slurm_time_min=90,
+        slurm_gpus=2,
+        slurm_max_parallel=4,
+    )
+    registry = executors()
+    assert registry.names() == ["local", "ray", "slurm"]
+    assert registry.get("local")(options) == LocalExecutor(retries=3)
+    assert registry.get("ray")(options) == RayExecutor(
+        address="auto", gpus_per_unit=0.5, cpus_per_unit=2.5, retries=3
+    )
+    assert registry.get("slurm")(options) == SlurmExecutor(
+        folder=tmp_path / ".submitit",
+        partition="gpu",
+        time_min=90,
+        gpus_per_unit=2,
+        cpus_per_unit=2,
+        max_parallel=4,
+        retries=3,
+    )
+    assert all(registry.get(name)(options).name == name for name in registry.names())
+    with pytest.raises(UnknownNameError, match=r"^unknown executor 'rey': did you mean ray\?$"):
+        registry.get("rey")
+
+
+PLUGIN_EXECUTOR = """
+from dataclasses import dataclass
+
+from sosbench.run._worker import run_job
+from sosbench.run.executors import RetryPolicy
+
+
+@dataclass(frozen=True)
+class InlineExecutor:
+    retries: int
+    name: str = "inline"
+
+    @classmethod
+    def from_options(cls, options):
+        return cls(retries=options.retries)
+
+    def check(self):
+        pass
+
+    def run(self, jobs, events):
+        failures, policy = [], RetryPolicy(self.retries)
+        for job in jobs:
+            attempt = 0
+            while True:
+                events.started(job)
+                try:
+                    info = run_job(job)
+                except Exception as exc:
+                    again = policy.settle(job, attempt, events, failures, error=exc)
+                else:
+                    again = policy.settle(job, attempt, events, failures, info=info)
+                if not again:
+                    break
+                attempt += 1
+        return failures
+"""
+
+
+@pytest.fixture
+def plugin_executor(tmp_path: Path, install_plugin: Callable[..., None]) -> Any:
+    """An executor installed as a plugin would be: a real `sosbench.executors` entry point."""
+    from sosbench.run.executors import executors
+
+    site = tmp_path / "site"
+    install_plugin(
+        site,
+        "sosbench.executors",
+        "inline",
+        "my_executor_plugin:InlineExecutor.from_options",
+        PLUGIN_EXECUTOR,
+    )
+    executors.cache_clear()
+    yield site
+    executors.cache_clear()
+
+
+def test_plugin_executor_registers_through_an_entry_point(plugin_executor: Path, tmp_path: Path) -> None:
+    from sosbench.cli._run import _executor
+    from sosbench.run.executors import ExecutorOptions, executors
+
+    assert executors().names() == ["local", "ray", "slurm", "inline"]
+    built = _executor("inline", ExecutorOptions(output=tmp_path, retries=2))
+    assert type(built).__name__ == "InlineExecutor" and built.name == "inline" and built.retries == 2
+    env = {**os.environ, "PYTHONPATH": f"{plugin_executor}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = sosbench("run", "--model", "hf", "--executor", "dask", "-o", str(tmp_path / "o"), env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: unknown executor 'dask': use one of local, ray, slurm, inline"
+
+
+@pytest.mark.slow
+def test_plugin_executor_runs_units(
+    plugin_executor: Path, tiny_model: Path, sample_mirror: Path, tmp_path: Path
+) -> None:
+    """The plugin's units go through ``run_job`` and the shared ``RetryPolicy`` into a finished run."""
+    from sosbench.run.executors import ExecutorOptions, executors
+
+    out = tmp_path / "run"
+    events = Recorder()
+    config = config_for(tiny_model, sample_mirror, out, benchmarks=("mmlu-pro",), limit=2)
+    execute_all(
+        [config], executors().get("inline")(ExecutorOptions(output=out)), shards=1, hooks=events.hooks()
+    )
+    assert events.done == ["mmlu-pro"] and events.failed == []
+    assert json.loads((out / "manifest.json").read_text())["finished"]
+    assert (out / "mmlu-pro" / "results.json").is_file()
+
+
+def test_a_plugin_executor_that_fails_to_import_is_one_line(
+    tmp_path: Path, install_plugin: Callable[..., None]
+) -> None:
+    from sosbench.run.executors import executors
+
+    install_plugin(
+        tmp_path, "sosbench.executors", "broken", "my_broken_executor:make", "import not_a_module\n"
+    )
+    executors.cache_clear()
+    try:
+        with pytest.raises(SosbenchError, match=r"^entry point sosbench.executors:broken \(package"):
+            executors()
+    finally:
+        executors.cache_clear()
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -491,9 +492,7 @@ def test_correlation_skips_missing_and_nan_values() -> None:
     assert correlation([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])["spearman"] is None  # constant column
 
 
-def test_audit_skips_models_without_a_criterion_and_factors_without_a_score(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_audit_skips_models_without_a_criterion_and_factors_without_a_score(tmp_path: Path) -> None:
     folder = tmp_path / "j"
     folder.mkdir()
     rows = []
@@ -509,33 +508,36 @@ def test_audit_skips_models_without_a_criterion_and_factors_without_a_score(
             rows.append({"question_id": f"q{q}", "model": model, "judge": "j", "games": games})
     (folder / "all.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
-    class Factor:
-        def __init__(self, score: float | None, complete: bool = True) -> None:
-            self.score, self.complete = score, complete
+    from _synthetic_runs import write_run_folder
 
-    class Entry:
-        def __init__(self, model: str, factors: dict) -> None:
-            self.model, self.factors = model, factors
+    from sosbench.scoring import score_paths
 
-    class Report:
-        models = [  # noqa: RUF012 - a stand-in for ScoreReport
-            Entry("a", {"WK": Factor(0.1), "Safety": Factor(None), "IF": Factor(0.2, complete=False)}),
-            Entry("b", {"WK": Factor(0.2), "Safety": Factor(math.nan), "IF": Factor(0.3, complete=False)}),
-            Entry("c", {"WK": Factor(0.4), "Safety": Factor(0.5), "IF": Factor(0.4, complete=False)}),
-            Entry("d", {"WK": Factor(0.3), "Safety": Factor(None), "IF": Factor(0.5, complete=False)}),
-        ]
+    runs = tmp_path / "runs"
+    for k, model in enumerate(["a", "b", "c", "d"]):  # real run folders, scored by the real scoring layer
+        write_run_folder(runs / model, model, with_samples=False)
+        for results_file in runs.glob(f"{model}/*/results.json"):  # each model scores differently
+            data = json.loads(results_file.read_text())
+            for values in data["results"].values():
+                for key in [name for name in values if name.endswith(",none") and "_stderr" not in name]:
+                    values[key] = (
+                        values[key] * (0.4 + 0.15 * k) if k % 2 else 1 - values[key] * (0.3 + 0.1 * k)
+                    )
+            results_file.write_text(json.dumps(data))
+    report = score_paths([runs], allow_partial=True, bootstrap=0)
+    factors = {e.model: {n: f.score for n, f in e.factors.items() if f.complete} for e in report.models}
+    assert set(factors) == {"a", "b", "c", "d"} and factors["a"]
 
-    import sosbench.scoring
-
-    monkeypatch.setattr(sosbench.scoring, "score_paths", lambda *a, **k: Report(), raising=False)
-    result = audit_judges([folder], BASE, [tmp_path / "runs"])
+    result = audit_judges([folder], BASE, [runs])
     entry = result["judges"][0]
     assert entry["n_models"] == 4
     assert entry["criteria"]["style"]["n"] == 3 and entry["criteria"]["style"]["pearson"] > 0.99
     assert "style" not in entry["scores"]["d"] and "c@concise" not in entry["scores"]
-    assert entry["factors"]["WK"]["n"] == 4 and entry["factors"]["WK"]["spearman"] == pytest.approx(0.8)
-    assert entry["factors"]["Safety"] == {"pearson": None, "spearman": None, "n": 1}
-    assert "IF" not in entry["factors"]  # averaged over only some of its benchmarks: not a factor score
+    assert set(entry["factors"]) == set(factors["a"])
+    overall = [entry["scores"][m]["overall"] for m in "abcd"]
+    for name, corr in entry["factors"].items():
+        assert corr["n"] == 4
+        assert corr == correlation([factors[m][name] for m in "abcd"], overall), name
+    assert any(corr["pearson"] is not None for corr in entry["factors"].values())
     json.dumps(result, allow_nan=False)  # valid JSON for the report
 
 
@@ -612,6 +614,56 @@ def test_a_template_asking_for_an_unknown_criterion_is_an_error_not_dropped(tmp_
     assert plain.sha256 == load_template("sos-multicriteria").sha256  # model_list, name etc. do not enter
     assert load_template("arena-hard").sha256 != plain.sha256
     assert load_template(str(_template_file(tmp_path, {"max_tokens": 48}))).sha256 != plain.sha256
+
+
+@pytest.fixture
+def plugin_template(
+    tmp_path: Path, install_plugin: Callable[..., None]
+) -> Iterator[Callable[[str, Path], None]]:
+    """Install a judge template file through a real `sosbench.judge_templates` entry point."""
+    from sosbench.judge import _templates
+
+    def install(name: str, template: Path) -> None:
+        code = f"from pathlib import Path\n\nTEMPLATE = Path({str(template)!r})\n"
+        install_plugin(
+            tmp_path / "site", "sosbench.judge_templates", name, "my_template_plugin:TEMPLATE", code
+        )
+        _templates.templates.cache_clear()
+
+    yield install
+    _templates.templates.cache_clear()
+
+
+def test_plugin_template_is_loaded_by_name_and_validated_strictly(
+    tmp_path: Path, plugin_template: Callable[[str, Path], None]
+) -> None:
+    from sosbench.judge._templates import templates
+
+    path = _template_file(tmp_path, {"criteria": ["style", "safety"]})
+    plugin_template("mine", path)
+    assert templates().names() == ["arena-hard", "sos-multicriteria", "mine"]
+    mine = load_template("mine")
+    assert mine.name == "mine" and mine.criteria == ("safety", "style")
+    assert mine.sha256 == load_template(str(path)).sha256
+    with pytest.raises(
+        SosbenchError, match=r"neither a built-in or plugin template \(arena-hard, sos-multicriteria, mine\)"
+    ):
+        load_template("yours")
+    path.write_text(
+        path.read_text() + "max_token: 48\n"
+    )  # a typo in the plugin's file is caught as in any file
+    with pytest.raises(SosbenchError, match=f"^{path}: max_token: Extra inputs are not permitted"):
+        load_template("mine")
+
+
+def test_plugin_template_cannot_shadow_a_built_in_one(
+    tmp_path: Path, plugin_template: Callable[[str, Path], None]
+) -> None:
+    from sosbench.judge._templates import templates
+
+    plugin_template("arena-hard", _template_file(tmp_path))
+    with pytest.raises(SosbenchError, match=r"^judge template 'arena-hard' is registered twice"):
+        templates()
 
 
 def test_retry_after_is_capped_and_read_as_seconds_ms_or_a_date() -> None:

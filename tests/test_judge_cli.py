@@ -782,8 +782,9 @@ def test_refused_and_exhausted_requests_end_in_one_line_and_keep_nothing_half_do
 
 
 def test_answer_with_a_local_hf_model_is_its_greedy_chat_completion(tiny_model: Path, tmp_path: Path) -> None:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """Checked against lm-eval's own greedy chat generation (HFLM), not a copy of sosbench's code."""
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
 
     bench = tmp_path / "bench"
     result = cli(
@@ -804,20 +805,11 @@ def test_answer_with_a_local_hf_model_is_its_greedy_chat_completion(tiny_model: 
     rows = [json.loads(x) for x in (bench / "model_answer" / "tiny-llama.jsonl").read_text().splitlines()]
     questions = BenchDir(bench).questions(2)
     assert sorted(r["uid"] for r in rows) == sorted(q.uid for q in questions)
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model).eval()
+    lm = HFLM(pretrained=str(tiny_model), device="cpu", batch_size=1, dtype="float32")
     for question in questions:
         row = next(r for r in rows if r["uid"] == question.uid)
         assert row["messages"][0] == {"role": "user", "content": question.prompt}
-        ids = tokenizer.apply_chat_template(
-            [{"role": "user", "content": question.prompt}],
-            add_generation_prompt=True,
-            return_tensors="pt",
-            return_dict=True,
-        )
-        with torch.no_grad():
-            out = model.generate(
-                **ids, max_new_tokens=12, do_sample=False, pad_token_id=tokenizer.pad_token_id
-            )
-        expected = tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
+        prompt = lm.apply_chat_template([{"role": "user", "content": question.prompt}])
+        greedy = {"until": [], "max_gen_toks": 12, "do_sample": False}
+        (expected,) = lm.generate_until([Instance("generate_until", {}, (prompt, greedy), 0)])
         assert row["messages"][1]["content"]["answer"] == expected

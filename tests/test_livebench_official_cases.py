@@ -21,7 +21,13 @@ from typing import Any
 import pytest
 from conftest import SHARED
 
-from sosbench.livebench import CATEGORIES, TASK_CATEGORY, answer_record, finalize_run, score_answer_files
+from sosbench.livebench import (
+    CATEGORIES,
+    TASK_CATEGORY,
+    finalize_run,
+    model_answer_record,
+    score_answer_files,
+)
 
 CASES = SHARED / "data" / "livebench" / "official-cases" / "dev.jsonl"
 CODING = set(CATEGORIES["coding"])
@@ -53,7 +59,7 @@ def _score_path(folder: Path, rows: list[dict[str, Any]], workers: int) -> dict[
     """Row id -> score through ``score_answer_files`` (``sosbench livebench score``), protocol paper."""
     folder.mkdir(parents=True, exist_ok=True)
     questions = _write_jsonl(folder / "question.jsonl", [row["question"] for row in rows])
-    records = [answer_record(row["id"], MODEL, row["answer"]) for row in rows]
+    records = [model_answer_record(row["id"], MODEL, row["answer"]) for row in rows]
     answers = _write_jsonl(folder / f"{MODEL}.jsonl", records)
     scored = score_answer_files(questions, answers, protocol="paper", workers=workers)
     return {row["question_id"]: row["score"] for row in scored}

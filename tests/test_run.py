@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -17,14 +18,16 @@ import time
 from pathlib import Path
 
 import pytest
+from _synthetic_runs import write_run_folder
 from _tiny_model import CHAT_TEMPLATE
 
 from sosbench.errors import SosbenchError
 from sosbench.run import parse_model_args
-from sosbench.suite import get_benchmark
+from sosbench.suite import benchmarks, get_benchmark
 
 EVERY_KIND = ["xstest", "saladbench", "bbq", "wmdp", "mmlu-pro", "bbh", "musr", "math-lvl5", "ifeval"]
 LIMIT = 2
+UNKNOWN_HFF = "error: unknown --model 'hff': did you mean hf?"
 
 
 def sosbench(
@@ -150,13 +153,23 @@ def test_manifest_records_versions_and_provenance(full_run: Path, tiny_model: Pa
     assert manifest["finished"] and len(manifest["config_hash"]) == 16
 
 
-def test_rerun_skips_finished_benchmarks(full_run: Path, tiny_model: Path, sample_mirror: Path) -> None:
+def test_rerun_skips_finished_benchmarks(
+    full_run: Path, tiny_model: Path, sample_mirror: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process, with model loading made to fail: nothing left to do loads no model at all."""
+    from typer.testing import CliRunner
+
+    from sosbench.cli import app
+    from sosbench.run import _lmeval
+
+    def no_model(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a model was loaded although every benchmark had finished")
+
+    monkeypatch.setattr(_lmeval, "make_model", no_model)
     before = {b: (full_run / b / "done.json").read_text() for b in EVERY_KIND}
-    started = time.monotonic()
-    result = sosbench(*run_args(tiny_model, sample_mirror, full_run, EVERY_KIND))
-    assert result.returncode == 0, result.stderr
-    assert time.monotonic() - started < 30  # no model is loaded when nothing is left to do
-    assert "9 already finished" in result.stderr
+    result = CliRunner().invoke(app, run_args(tiny_model, sample_mirror, full_run, EVERY_KIND))
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "9 already finished" in result.output
     assert {b: (full_run / b / "done.json").read_text() for b in EVERY_KIND} == before
 
 
@@ -187,7 +200,8 @@ def test_kill_9_loses_only_the_benchmark_in_flight(
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     finished_bbq = (out / "bbq" / "done.json").read_text()
-    assert not (out / "wmdp" / "done.json").exists() or proc.returncode != -signal.SIGKILL
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it was killed"
+    assert not (out / "wmdp" / "done.json").exists()  # in flight when killed
 
     result = sosbench(*run_args(tiny_model, sample_mirror, out, names, limit=8))
     assert result.returncode == 0, result.stderr[-2000:]
@@ -195,15 +209,21 @@ def test_kill_9_loses_only_the_benchmark_in_flight(
     for name in names:
         assert (out / name / "done.json").exists()
     assert not list(out.glob(".*.partial"))
-    assert "bbq" in result.stderr.split("already finished")[0] or "1 already finished" in result.stderr
+    assert "1 already finished (skipped): bbq" in result.stderr
 
 
-def test_missing_dataset_in_mirror_fails_fast_naming_the_fix(tiny_model: Path, tmp_path: Path) -> None:
+def not_a_model(tmp_path: Path) -> Path:
+    """An existing folder with no weights: a run that tried to load it would fail with a model error."""
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    return folder
+
+
+def test_missing_dataset_in_mirror_fails_fast_naming_the_fix(tmp_path: Path) -> None:
+    """Fails before loading the model: the model folder is empty, and the error is still the dataset's."""
     empty = tmp_path / "empty-mirror"
     empty.mkdir()
-    started = time.monotonic()
-    result = sosbench(*run_args(tiny_model, empty, tmp_path / "out", ["xstest"]))
-    assert time.monotonic() - started < 10
+    result = sosbench(*run_args(not_a_model(tmp_path), empty, tmp_path / "out", ["xstest"]))
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"error: benchmark 'xstest' needs dataset walledai/XSTest, which is not in the mirror {empty}: "
@@ -212,18 +232,16 @@ def test_missing_dataset_in_mirror_fails_fast_naming_the_fix(tiny_model: Path, t
 
 
 @pytest.mark.parametrize("how", ["offline", "unreachable"])
-def test_missing_dataset_without_hub_fails_fast(tiny_model: Path, tmp_path: Path, how: str) -> None:
+def test_missing_dataset_without_hub_fails_fast(tmp_path: Path, how: str) -> None:
     env = dict(os.environ)
     if how == "unreachable":  # offline switches off, but the hub endpoint cannot be reached
         env.pop("HF_HUB_OFFLINE")
         env.pop("HF_DATASETS_OFFLINE")
         env.pop("TRANSFORMERS_OFFLINE", None)
         env["HF_ENDPOINT"] = "http://127.0.0.1:9"
-    args = run_args(tiny_model, tmp_path, tmp_path / "out", ["bbq"])
+    args = run_args(not_a_model(tmp_path), tmp_path, tmp_path / "out", ["bbq"])
     args = args[: args.index("--data-dir")] + args[args.index("--output") :]
-    started = time.monotonic()
-    result = sosbench(*args, env=env)
-    assert time.monotonic() - started < 10
+    result = sosbench(*args, env=env)  # the model folder is empty: the data check comes before any loading
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -232,20 +250,12 @@ def test_missing_dataset_without_hub_fails_fast(tiny_model: Path, tmp_path: Path
 
 
 def test_unknown_model_type_is_one_line(tmp_path: Path, sample_mirror: Path) -> None:
-    result = sosbench(
-        *run_args(tmp_path, sample_mirror, tmp_path / "o", ["xstest"])[:0],
-        "run",
-        "--model",
-        "hff",
-        "--data-dir",
-        str(sample_mirror),
-        "--benchmarks",
-        "xstest",
-        "--output",
-        str(tmp_path / "o"),
-    )
+    args = run_args(tmp_path, sample_mirror, tmp_path / "o", ["xstest"])
+    args[args.index("--model") + 1] = "hff"
+    result = sosbench(*args)
     assert result.returncode == 1
-    assert result.stderr.strip().startswith("error: unknown --model 'hff': did you mean hf")
+    assert result.stderr.strip().splitlines() == [UNKNOWN_HFF]
+    assert not (tmp_path / "o" / "xstest").exists()  # nothing ran
 
 
 @pytest.mark.parametrize("model", ["hf", "sos-hf"])
@@ -338,3 +348,133 @@ def test_livebench_benchmarks_run_through_sosbench_run(
     benches = json.loads(scored.stdout)["models"][0]["benchmarks"]
     assert set(benches) == {"livebench-reasoning", "livebench-math"}
     assert all(0.0 <= b["score"] <= 1.0 for b in benches.values())
+
+
+def test_config_hash_is_unchanged_by_the_read_only_config(tmp_path: Path) -> None:
+    """Hash computed before model_args became read-only: old run folders still resume."""
+    from sosbench.run import RunConfig
+
+    args = {
+        "pretrained": "x/y",
+        "dtype": "float32",
+        "chat_template_args": {"enable_thinking": False, "l": [1, 2]},
+    }
+    config = RunConfig(model="hf", model_args=args, benchmarks=("xstest",), output=tmp_path, limit=2,
+                       gen_kwargs="max_gen_toks=8", apply_chat_template=True)  # fmt: skip
+    assert config.config_hash("0.4.9") == "2e0829b0d54f6b53"
+    assert config.hashed()["model_args"] == args
+    with pytest.raises(TypeError):
+        config.model_args["dtype"] = "bfloat16"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        config.model_args["chat_template_args"]["enable_thinking"] = True
+    args["dtype"] = "bfloat16"  # the caller's dict is copied, not shared
+    assert config.model_args["dtype"] == "float32"
+    assert pickle.loads(pickle.dumps(config)) == config  # Ray and process workers receive it pickled
+
+
+def _old_run(output: Path) -> list[Path]:
+    """A finished run of another configuration in ``output``; returns its finished benchmarks' markers."""
+    write_run_folder(
+        output, "old-model", skip=tuple(b.name for b in benchmarks() if b.name not in ("bbq", "wmdp"))
+    )
+    return [output / "bbq" / "done.json", output / "wmdp" / "done.json"]
+
+
+def test_plan_with_overwrite_deletes_nothing(tiny_model: Path, tmp_path: Path) -> None:
+    from sosbench.run import RunConfig, plan
+
+    out = tmp_path / "out"
+    markers = _old_run(out)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    config = RunConfig(
+        model="hf", model_args={"pretrained": str(tiny_model)}, benchmarks=("bbq",), output=out
+    )
+    with pytest.raises(SosbenchError, match="pass --overwrite"):
+        plan(config)
+    the_plan = plan(config, overwrite=True)
+    assert the_plan.clear and not the_plan.done and [b.name for b in the_plan.todo] == ["bbq"]
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    assert all(m.exists() for m in markers)
+
+
+def test_overwrite_replaces_the_old_run_and_touches_nothing_else(
+    tiny_model: Path, sample_mirror: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    markers = _old_run(out)
+    notes = out / "notes.txt"  # not written by sosbench: kept
+    notes.write_text("mine")
+    outside = tmp_path / "outside" / "done.json"
+    outside.parent.mkdir()
+    outside.write_text("{}")
+    refused = sosbench(*run_args(tiny_model, sample_mirror, out, ["xstest"]))
+    assert refused.returncode == 1 and "pass --overwrite" in refused.stderr
+    assert all(m.exists() for m in markers)
+
+    result = sosbench(*run_args(tiny_model, sample_mirror, out, ["xstest"]), "--overwrite")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not any(m.exists() for m in markers)
+    assert not (out / "bbq").exists() and not (out / "wmdp").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["benchmarks"] == ["xstest"] and manifest["model_args"]["pretrained"] == str(tiny_model)
+    assert json.loads((out / "xstest" / "done.json").read_text())["config_hash"] == manifest["config_hash"]
+    assert notes.read_text() == "mine" and outside.read_text() == "{}"
+
+
+def test_corrected_protocol_runs_the_corrected_tasks_and_scores_them(
+    tiny_model: Path, sample_mirror: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "corrected"
+    result = sosbench(*run_args(tiny_model, sample_mirror, out, ["dttoxicity"]), "--protocol", "corrected")
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads((out / "dttoxicity" / "results.json").read_text())
+    assert set(results["results"]) == {"sos_dttoxicity_corrected"}
+    assert json.loads((out / "manifest.json").read_text())["protocol"] == "corrected"
+    scored = sosbench("score", str(out), "--allow-partial", "--format", "json", "--bootstrap", "0")
+    assert scored.returncode == 0, scored.stderr
+    bench = json.loads(scored.stdout)["models"][0]["benchmarks"]["dttoxicity"]
+    acc = _results_value(results, "sos_dttoxicity_corrected/acc")
+    assert bench["score"] == pytest.approx(acc) or bench["score"] == pytest.approx(1 - acc)
+
+
+def test_wandb_args_log_to_an_offline_wandb_run(
+    tiny_model: Path, sample_mirror: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("wandb")
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"}
+    out = tmp_path / "wb"
+    result = sosbench(*run_args(tiny_model, sample_mirror, out, ["xstest"]), "--wandb-args",
+                      f"project=sosbench-test,dir={tmp_path}", env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run,) = (tmp_path / "wandb").glob("offline-run-*")
+    assert list(run.glob("*.wandb"))  # the run's log, which `wandb sync` would upload
+
+
+def test_ctrl_c_stops_a_run_with_exit_130(tiny_model: Path, sample_mirror: Path, tmp_path: Path) -> None:
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sosbench.cli",
+            *run_args(tiny_model, sample_mirror, out, ["bbq", "xstest"], 8),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(out / "manifest.json", proc)  # written when the run starts, before the model loads
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1].startswith("error: interrupted")
+    assert not (out / "xstest" / "done.json").exists()
+
+
+def wait_for(path: Path, proc: subprocess.Popen[str], limit: float = 300) -> None:
+    """Poll until ``path`` exists; fail if the process ends first (an event, not a fixed sleep)."""
+    deadline = time.monotonic() + limit
+    while not path.exists():
+        assert proc.poll() is None, f"the run ended (rc {proc.returncode}) before {path.name} appeared"
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.02)

@@ -113,7 +113,7 @@ def score(
     from sosbench import livebench
 
     chosen = livebench.load_questions(questions, release=release)
-    given = livebench.read_answers(Path(answers))
+    given = livebench.read_model_answers(Path(answers))
     note = left_out_note(given, chosen, questions, release)
     if note:
         console_err().print(note, markup=False, highlight=False)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sosbench.cli._common import Benchmarks, DataDir, Factor, console_err
 from sosbench.errors import SosbenchError
+
+if TYPE_CHECKING:  # the run layer is imported only when a command runs
+    from sosbench.run.executors import Executor, ExecutorOptions
 
 EXAMPLES = """
 Examples:
@@ -173,7 +176,8 @@ def run(
         str,
         typer.Option(
             "--executor",
-            help="Where units run: local (this process), ray (Ray tasks) or slurm (submitit job arrays).",
+            help="Where units run: local (this process), ray (Ray tasks), slurm (submitit job arrays), or "
+            "an executor a plugin registers (`sosbench.executors` entry point; docs/scale.md).",
             envvar="SOSBENCH_EXECUTOR",
             rich_help_panel="Scale out",
         ),
@@ -264,11 +268,23 @@ def run(
     """Run SOS-Bench benchmarks on one model (or a list of models) through lm-eval, resumably."""
     from sosbench.run import RunConfig, load_model_specs, parse_model_args
     from sosbench.run.engines import default_batch_size
-    from sosbench.run.executors import EXECUTORS
+    from sosbench.run.executors import ExecutorOptions
     from sosbench.suite import select
 
-    if executor not in EXECUTORS:
-        raise SosbenchError(f"unknown --executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+    runner = _executor(
+        executor,
+        ExecutorOptions(
+            output=output,
+            retries=retries,
+            ray_address=ray_address,
+            gpus_per_unit=gpus_per_unit,
+            cpus_per_unit=cpus_per_unit,
+            slurm_partition=slurm_partition,
+            slurm_time_min=slurm_time,
+            slurm_gpus=slurm_gpus,
+            slurm_max_parallel=slurm_max_parallel,
+        ),
+    )
     if (model is None) == (models is None):
         raise SosbenchError("give either --model (one model) or --models FILE (a list of model specs)")
     chosen = select(benchmarks, factor)
@@ -311,19 +327,6 @@ def run(
                 )
             args["generate_backend"] = generate_backend
         configs = [replace(base, model_args=args)]
-    runner = _executor(
-        executor,
-        retries,
-        ray={"address": ray_address, "gpus_per_unit": gpus_per_unit, "cpus_per_unit": cpus_per_unit},
-        slurm={
-            "folder": output / ".submitit",
-            "partition": slurm_partition,
-            "time_min": slurm_time,
-            "gpus_per_unit": slurm_gpus,
-            "cpus_per_unit": int(cpus_per_unit),
-            "max_parallel": slurm_max_parallel,
-        },
-    )
     _execute(configs, runner, overwrite=overwrite, shards=shards)
 
 
@@ -344,17 +347,13 @@ def _configs_from_specs(base: Any, specs: list[dict[str, Any]]) -> list[Any]:
     return configs
 
 
-def _executor(name: str, retries: int, ray: dict[str, Any], slurm: dict[str, Any]) -> Any:
-    """The executor ``name`` with its own options (the other executor's options are ignored)."""
-    from sosbench.run.executors import LocalExecutor, RayExecutor, SlurmExecutor
+def _executor(name: str, options: ExecutorOptions) -> Executor:
+    """The executor ``name`` built from the registry (an unknown name: one line with the known ones)."""
+    from sosbench.run.executors import executors
 
-    if retries < 0:
-        raise SosbenchError(f"--retries must be 0 or more, not {retries}")
-    if name == "ray":
-        return RayExecutor(retries=retries, **ray)
-    if name == "slurm":
-        return SlurmExecutor(retries=retries, **slurm)
-    return LocalExecutor(retries=retries)
+    if options.retries < 0:
+        raise SosbenchError(f"--retries must be 0 or more, not {options.retries}")
+    return executors().get(name)(options)
 
 
 class _UnitProgress:

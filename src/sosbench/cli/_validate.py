@@ -125,9 +125,9 @@ def _judgments(path: Path) -> str | None:
 
 
 def _livebench_answers(path: Path) -> str | None:
-    from sosbench.livebench import read_answers
+    from sosbench.livebench import read_model_answers
 
-    return f"{len(read_answers(path))} answer(s)"
+    return f"{len(read_model_answers(path))} answer(s)"
 
 
 def _livebench_questions(path: Path) -> str | None:

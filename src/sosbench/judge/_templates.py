@@ -3,7 +3,8 @@
 A template is the judge config of Arena-Hard-Auto (``judge_config.yaml``): system prompt, the user-prompt
 template with ``{question_1}``, ``{answer_1}`` (assistant A) and ``{answer_2}`` (assistant B), the verdict
 regex, the number of attempts and the sampling settings. The two templates of the paper ship as package
-data; any other Arena-Hard-style YAML file can be given by path.
+data, a plugin package can add named ones (``sosbench.judge_templates`` entry points, each naming the path
+of its template file), and any other Arena-Hard-style YAML file can be given by path.
 
 Every file is validated strictly (:class:`JudgeConfigFile`, unknown keys refused): a typo such as
 ``max_token: 48`` would otherwise be ignored and the judge run with 4096 tokens. :func:`load_template` is
@@ -12,8 +13,10 @@ also what ``sosbench validate`` calls on a template file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -22,6 +25,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sosbench._io import read_text
+from sosbench._registry import Registry, load_entry_points
 from sosbench.errors import SosbenchError
 
 CRITERIA: tuple[str, ...] = ("correctness", "completeness", "safety", "conciseness", "style")
@@ -31,6 +35,9 @@ BUILTIN_TEMPLATES: dict[str, str] = {
     "arena-hard": "judge_arena_hard_default.yaml",
     "sos-multicriteria": "judge_sos_multicriteria.yaml",
 }
+"""The paper's templates: name -> file under the package's ``data/judge/``."""
+
+ENTRY_POINT_GROUP = "sosbench.judge_templates"
 
 # The follow-up message the reference sends when no verdict parsed (Arena-Hard-Auto v0.1 gen_judgment.py).
 CONTINUE_MESSAGE = "continue your judgment and finish by outputting a final verdict label"
@@ -107,22 +114,34 @@ def data_file(*parts: str) -> Path:
     return Path(str(resources.files("sosbench").joinpath("data", *parts)))
 
 
+@functools.cache
+def templates() -> Registry[str | os.PathLike[str]]:
+    """Name -> template file: the built-in templates, then plugins' (``sosbench.judge_templates`` entry
+    points, each naming a path)."""
+    registry: Registry[str | os.PathLike[str]] = Registry("judge template")
+    for name, file in BUILTIN_TEMPLATES.items():
+        registry.register(name, data_file("judge", file))
+    return load_entry_points(registry, ENTRY_POINT_GROUP)
+
+
 def load_template(spec: str) -> JudgeTemplate:
-    """A built-in template by name (``arena-hard``, ``sos-multicriteria``) or an Arena-Hard YAML file by path.
+    """A registered template by name (``arena-hard``, ``sos-multicriteria``, a plugin's) or an Arena-Hard
+    YAML file by path.
 
     Any problem (not YAML, unknown or mistyped key, a prompt without its placeholders, a regex that does not
     compile, a criterion sosbench cannot score) is one :class:`SosbenchError` line naming the file.
     """
     import yaml
 
-    if spec in BUILTIN_TEMPLATES:
-        path, name = data_file("judge", BUILTIN_TEMPLATES[spec]), spec
+    registry = templates()
+    if spec in registry:
+        path, name = Path(registry.get(spec)), spec
     else:
         path, name = Path(spec), Path(spec).stem
         if not path.is_file():
-            known = ", ".join(BUILTIN_TEMPLATES)
+            known = ", ".join(registry.names())
             raise SosbenchError(
-                f"--template {spec!r} is neither a built-in template ({known}) nor a YAML file"
+                f"--template {spec!r} is neither a built-in or plugin template ({known}) nor a YAML file"
             )
     try:
         config = yaml.safe_load(read_text(path, "judge config (YAML)"))

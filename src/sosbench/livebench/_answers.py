@@ -19,7 +19,7 @@ from typing import Any
 
 from sosbench.errors import SosbenchError
 from sosbench.livebench._parallel import score_many
-from sosbench.livebench._questions import Question, load_questions, read_jsonl
+from sosbench.livebench._questions import LiveBenchQuestion, load_questions, read_jsonl
 from sosbench.livebench._report import task_scores
 from sosbench.livebench._sandbox import SandboxMode, check_available
 from sosbench.livebench._tasks import CATEGORIES, RELEASE, category_of, check_protocol
@@ -40,7 +40,7 @@ def write_jsonl_atomic(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
     os.replace(temporary, path)
 
 
-def answer_record(question_id: str, model_id: str, answer: str) -> dict[str, Any]:
+def model_answer_record(question_id: str, model_id: str, answer: str) -> dict[str, Any]:
     """One LiveBench/FastChat answer record (answer_id is a content hash, so reruns are reproducible)."""
     digest = hashlib.sha256(f"{model_id}\0{question_id}\0{answer}".encode()).hexdigest()[:22]
     return {
@@ -70,7 +70,7 @@ def model_file_name(model_id: str) -> str:
     return re.sub(r"[^\w.+-]", "_", model_id).strip("._") or "model"
 
 
-def read_answers(source: Path) -> list[dict[str, Any]]:
+def read_model_answers(source: Path) -> list[dict[str, Any]]:
     """Answer records from a model_answer JSONL file or a folder of them; later rows win per (model,
     question)."""
     files = sorted(source.glob("*.jsonl")) if source.is_dir() else [source]
@@ -94,7 +94,7 @@ def read_answers(source: Path) -> list[dict[str, Any]]:
 
 
 def score_rows(
-    questions: list[Question],
+    questions: list[LiveBenchQuestion],
     answers: list[dict[str, Any]],
     *,
     protocol: str = "paper",
@@ -146,7 +146,7 @@ def score_answer_files(
     """Score existing model_answer files against questions (a question.jsonl, folder, mirror or hub id)."""
     return score_rows(
         load_questions(questions, release=release),
-        read_answers(Path(answers)),
+        read_model_answers(Path(answers)),
         protocol=protocol,
         workers=workers,
         progress=progress,
@@ -184,7 +184,7 @@ def finalize_run(
     if category not in CATEGORIES:
         raise SosbenchError(f"unknown LiveBench category {category!r}: use one of {', '.join(CATEGORIES)}")
     benchmark_dir = Path(benchmark_dir)
-    questions: list[Question] = []
+    questions: list[LiveBenchQuestion] = []
     answers: list[dict[str, Any]] = []
     for task in CATEGORIES[category]:
         path = benchmark_dir / f"samples_livebench_{task}.jsonl"
@@ -196,7 +196,7 @@ def finalize_run(
             question = sample["doc"]
             text = _sample_answer(sample, f"{path}:{number}")
             questions.append(question)
-            answers.append({**answer_record(question["question_id"], model_id, text), "_text": text})
+            answers.append({**model_answer_record(question["question_id"], model_id, text), "_text": text})
     write_jsonl_atomic(
         benchmark_dir / ANSWER_DIR / f"{model_file_name(model_id)}.jsonl",
         ({k: v for k, v in a.items() if k != "_text"} for a in answers),

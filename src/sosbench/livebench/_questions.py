@@ -18,7 +18,7 @@ from typing import Any
 from sosbench.errors import SosbenchError
 from sosbench.livebench._tasks import CATEGORIES, RELEASE, TASK_CATEGORY
 
-Question = dict[str, Any]
+LiveBenchQuestion = dict[str, Any]
 
 
 def _date(value: Any) -> str | None:
@@ -36,7 +36,7 @@ def _date(value: Any) -> str | None:
     return None if text in ("", "NaT", "None", "nan") else text[:10]
 
 
-def in_release(row: Question, release: str = RELEASE) -> bool:
+def in_release(row: LiveBenchQuestion, release: str = RELEASE) -> bool:
     """Whether a question belongs to the benchmark as released on ``release`` (YYYY-MM-DD)."""
     released = _date(row.get("livebench_release_date")) if "livebench_release_date" in row else RELEASE
     if released is None or released > release:
@@ -46,12 +46,12 @@ def in_release(row: Question, release: str = RELEASE) -> bool:
 
 
 def select_questions(
-    rows: Iterable[Question],
+    rows: Iterable[LiveBenchQuestion],
     *,
     release: str = RELEASE,
     tasks: Iterable[str] | None = None,
     source: str = "questions",
-) -> list[Question]:
+) -> list[LiveBenchQuestion]:
     """The rows of the 17 tasks (or ``tasks``) in the release, sorted by task then id; ids must be unique."""
     wanted = set(tasks) if tasks is not None else set(TASK_CATEGORY)
     unknown = wanted - set(TASK_CATEGORY)
@@ -91,7 +91,7 @@ def _hub_like(folder: Path) -> bool:
     return readme.is_file() and "configs:" in readme.read_text(encoding="utf-8", errors="replace")
 
 
-def _from_dataset(location: str, revision: str | None = None) -> list[Question]:
+def _from_dataset(location: str, revision: str | None = None) -> list[LiveBenchQuestion]:
     """The ``test`` split of a hub dataset id or a hub-like folder (the offline mirror layout)."""
     from sosbench.errors import require
 
@@ -117,7 +117,7 @@ def _pinned_revision(dataset_id: str) -> str | None:
 
 def load_questions(
     source: str | Path, *, release: str = RELEASE, tasks: Iterable[str] | None = None
-) -> list[Question]:
+) -> list[LiveBenchQuestion]:
     """Questions of ``release`` from a question.jsonl file, a folder of them (searched recursively for
     ``question*.jsonl``), a hub-like dataset folder, a mirror root holding ``livebench/<category>/``,
     or a hub id ``livebench/<category>`` (read at the revision the suite registry pins)."""
@@ -136,7 +136,7 @@ def load_questions(
     return questions
 
 
-def _rows_in_folder(folder: Path) -> Iterator[Question]:
+def _rows_in_folder(folder: Path) -> Iterator[LiveBenchQuestion]:
     if _hub_like(folder):
         yield from _from_dataset(str(folder))
         return

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -21,12 +23,30 @@ from sosbench.suite import PROTOCOLS
 HASHED_FIELDS = ("model", "model_args", "protocol", "limit", "apply_chat_template", "gen_kwargs")
 
 
+def freeze(value: Any) -> Any:
+    """A read-only copy: mappings become ``MappingProxyType`` and lists tuples, all the way down."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """The plain JSON-shaped copy of a frozen value (dicts and lists), for hashing, manifests and lm-eval."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything `sosbench run` was asked to do."""
+    """Everything `sosbench run` was asked to do; read-only, ``model_args`` included (it is hashed)."""
 
     model: str
-    model_args: dict[str, Any]
+    model_args: Mapping[str, Any]
     benchmarks: tuple[str, ...]
     output: Path
     protocol: str = "paper"
@@ -40,18 +60,26 @@ class RunConfig:
     model_name: str | None = None
     sandbox: str = "bwrap"
     """Where LiveBench coding answers run: bwrap, or none (unsafe; flagged in the manifest and scores)."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "model_args", freeze(self.model_args))
         if self.protocol not in PROTOCOLS:
             raise SosbenchError(f"unknown --protocol {self.protocol!r}: use one of {', '.join(PROTOCOLS)}")
         if self.sandbox not in ("bwrap", "none"):
             raise SosbenchError(f"unknown --sandbox {self.sandbox!r}: use bwrap or none")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle (for Ray and process workers) as plain values: a ``MappingProxyType`` does not pickle."""
+        values = (getattr(self, f.name) for f in fields(self))
+        return (type(self), tuple(thaw(v) if isinstance(v, Mapping) else v for v in values))
+
     def hashed(self) -> dict[str, Any]:
-        """The part of the config that determines results."""
-        data = asdict(self)
-        return {k: data[k] for k in HASHED_FIELDS}
+        """The part of the config that determines results, as plain JSON-shaped values."""
+        return {k: thaw(getattr(self, k)) for k in HASHED_FIELDS}
+
+    def plain_model_args(self) -> dict[str, Any]:
+        """A mutable copy of ``model_args`` for the model loader and the manifest."""
+        return thaw(self.model_args)
 
     def config_hash(self, lm_eval_version: str) -> str:
         payload = json.dumps({**self.hashed(), "lm_eval": lm_eval_version}, sort_keys=True, default=str)

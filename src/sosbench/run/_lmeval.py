@@ -6,6 +6,7 @@ import importlib
 import json
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def make_model(config: RunConfig) -> Any:
         )
     try:
         return cls.create_from_arg_obj(
-            dict(config.model_args), {k: v for k, v in extra.items() if v is not None}
+            config.plain_model_args(), {k: v for k, v in extra.items() if v is not None}
         )
     except (
         OSError,
@@ -73,7 +74,7 @@ def make_model(config: RunConfig) -> Any:
 PATH_ARGS = ("pretrained", "tokenizer", "peft", "delta")
 
 
-def _missing_local_path(model_args: dict[str, Any]) -> tuple[str, str] | None:
+def _missing_local_path(model_args: Mapping[str, Any]) -> tuple[str, str] | None:
     """A path-like model argument (``/x``, ``./x``, ``../x``, ``~/x``) whose folder does not exist."""
     for key in PATH_ARGS:
         value = model_args.get(key)
@@ -86,7 +87,7 @@ def _missing_local_path(model_args: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _shown_args(model_args: dict[str, Any]) -> str:
+def _shown_args(model_args: Mapping[str, Any]) -> str:
     """The model arguments for an error line, with anything that looks like a key left out."""
     return ",".join(f"{k}={'***' if 'key' in k or 'token' in k else v}" for k, v in model_args.items())
 

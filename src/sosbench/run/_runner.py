@@ -40,6 +40,8 @@ class Plan:
     units: tuple[Unit, ...] = ()
     shards: dict[str, int] = field(default_factory=dict)
     """Shard count of each benchmark still to do (1 = run whole)."""
+    clear: bool = False
+    """The folder holds another configuration's files, removed when the run starts (not when planning)."""
 
 
 def _version(dist: str) -> str | None:
@@ -52,10 +54,15 @@ def _version(dist: str) -> str | None:
 def plan(
     config: RunConfig, *, overwrite: bool = False, shards: int | None = None, executor: str = "local"
 ) -> Plan:
-    """Decide what to run, refusing to mix a changed configuration into an old output folder."""
+    """Decide what to run, refusing to mix a changed configuration into an old output folder.
+
+    Planning only reads: an old run that ``--overwrite`` replaces is marked ``clear`` and removed by
+    `execute_all`, under the folder lock, once every model's checks passed.
+    """
     lm_eval_version = _version("lm-eval") or "missing"
     digest = config.config_hash(lm_eval_version)
     run_dir = RunDir(config.output)
+    clear = False
     if run_dir.manifest.exists():
         try:
             old = read_json_object(run_dir.manifest, "run manifest")
@@ -73,15 +80,18 @@ def plan(
                     f"{config.output} holds a run with a different configuration ({what} changed): "
                     "pass --overwrite to start over there, or choose another --output"
                 )
-            _clear(run_dir)  # --overwrite, or an attempt that finished nothing: its manifest is replaced
+            clear = True  # --overwrite, or an attempt that finished nothing: its manifest is replaced
     benches = [get_benchmark(name) for name in config.benchmarks]
-    done = tuple(b for b in benches if run_dir.is_done(b.name, digest))
+    done = () if clear else tuple(b for b in benches if run_dir.is_done(b.name, digest))
     todo = tuple(b for b in benches if b not in done)
     counts = {b.name: shard_count(b, shards, executor) for b in todo}
     units = tuple(
-        u for b in todo for u in units_of(b, counts[b.name]) if not unit_done(config.output, u, digest)
+        u
+        for b in todo
+        for u in units_of(b, counts[b.name])
+        if clear or not unit_done(config.output, u, digest)
     )
-    return Plan(todo=todo, done=done, config_hash=digest, units=units, shards=counts)
+    return Plan(todo=todo, done=done, config_hash=digest, units=units, shards=counts, clear=clear)
 
 
 def _jsonable(value: Any) -> Any:
@@ -117,7 +127,7 @@ def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[
         "protocol": config.protocol,
         "livebench_sandbox": config.sandbox,
         "model": config.model,
-        "model_args": config.model_args,
+        "model_args": config.plain_model_args(),
         "model_name": config.display_name(),
         "config": _jsonable(config.hashed()),
         "config_hash": digest,
@@ -255,6 +265,7 @@ def _execute_locked(
     configs: list[RunConfig], executor: Executor, *, overwrite: bool, shards: int | None, hooks: RunHooks
 ) -> list[dict[str, Any]]:
     runs: dict[Path, _ModelRun] = {}
+    plans: list[tuple[RunConfig, Plan]] = []
     for config in configs:
         the_plan = plan(config, overwrite=overwrite, shards=shards, executor=executor.name)
         if hooks.planned:
@@ -263,6 +274,10 @@ def _execute_locked(
             check_engine(config.model, local=executor.name == "local")
             check_data(the_plan.todo, config.data_dir)
             check_sandbox(the_plan.todo, config.sandbox)
+        plans.append((config, the_plan))
+    for config, the_plan in plans:
+        if the_plan.clear:
+            _clear(RunDir(config.output))
         runs[config.output] = _ModelRun(config, the_plan)
     for run in runs.values():  # shards finished by an earlier, interrupted run
         for bench in run.plan.todo:

@@ -10,12 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from sosbench.errors import SosbenchError
 from sosbench.run._units import INPUT_ERROR, Job
 
-EXECUTORS = ("local", "ray", "slurm")
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """What `sosbench run` hands every executor's factory; each executor reads the options it has."""
+
+    output: Path
+    """The run folder (or the parent of one folder per model); an executor may keep its own files in it."""
+    retries: int = 1
+    ray_address: str | None = None
+    gpus_per_unit: float | None = None
+    """GPUs each Ray unit asks for; None: 1 where CUDA is available, else 0."""
+    cpus_per_unit: float = 1.0
+    slurm_partition: str | None = None
+    slurm_time_min: int = 24 * 60
+    slurm_gpus: int = 1
+    slurm_max_parallel: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,10 @@ class Executor(Protocol):
     def run(self, jobs: Sequence[Job], events: Events) -> list[Failure]:
         """Run every job (finished units are skipped by the worker); return those that failed for good."""
         ...
+
+
+ExecutorFactory = Callable[[ExecutorOptions], Executor]
+"""What the executor registry holds: builds an executor from the run's options (e.g. ``from_options``)."""
 
 
 def one_line(exc: BaseException) -> str:

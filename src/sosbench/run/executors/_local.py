@@ -8,7 +8,7 @@ from itertools import groupby
 
 from sosbench.run._units import Job
 from sosbench.run._worker import ModelWorker, model_worker
-from sosbench.run.executors._base import Events, Failure, RetryPolicy
+from sosbench.run.executors._base import Events, ExecutorOptions, Failure, RetryPolicy
 from sosbench.suite import get_benchmark
 
 
@@ -21,6 +21,10 @@ class LocalExecutor:
 
     retries: int = 1
     name: str = "local"
+
+    @classmethod
+    def from_options(cls, options: ExecutorOptions) -> LocalExecutor:
+        return cls(retries=options.retries)
 
     def check(self) -> None:
         """Nothing to check: the local executor needs no extra package."""

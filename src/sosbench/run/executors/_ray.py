@@ -15,7 +15,7 @@ from typing import Any
 from sosbench.errors import MissingExtraError
 from sosbench.run._units import Job
 from sosbench.run._worker import run_job
-from sosbench.run.executors._base import Events, Failure, RetryPolicy
+from sosbench.run.executors._base import Events, ExecutorOptions, Failure, RetryPolicy
 
 
 def import_ray() -> Any:
@@ -42,6 +42,15 @@ class RayExecutor:
     cpus_per_unit: float = 1.0
     retries: int = 1
     name: str = "ray"
+
+    @classmethod
+    def from_options(cls, options: ExecutorOptions) -> RayExecutor:
+        return cls(
+            address=options.ray_address,
+            gpus_per_unit=options.gpus_per_unit,
+            cpus_per_unit=options.cpus_per_unit,
+            retries=options.retries,
+        )
 
     def check(self) -> None:
         import_ray()

@@ -16,7 +16,7 @@ from typing import Any
 from sosbench.errors import MissingExtraError
 from sosbench.run._units import Job
 from sosbench.run._worker import run_job
-from sosbench.run.executors._base import Events, Failure, RetryPolicy, one_line
+from sosbench.run.executors._base import Events, ExecutorOptions, Failure, RetryPolicy, one_line
 
 POLL_SECONDS = 1.0
 
@@ -39,6 +39,19 @@ class SlurmExecutor:
     max_parallel: int | None = None
     retries: int = 1
     name: str = "slurm"
+
+    @classmethod
+    def from_options(cls, options: ExecutorOptions) -> SlurmExecutor:
+        """submitit's logs and pickles go to OUTPUT/.submitit."""
+        return cls(
+            folder=options.output / ".submitit",
+            partition=options.slurm_partition,
+            time_min=options.slurm_time_min,
+            gpus_per_unit=options.slurm_gpus,
+            cpus_per_unit=int(options.cpus_per_unit),
+            max_parallel=options.slurm_max_parallel,
+            retries=options.retries,
+        )
 
     def _executor(self, submitit: Any) -> Any:
         ex = submitit.AutoExecutor(folder=str(self.folder), cluster="slurm")
