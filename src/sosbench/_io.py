@@ -28,6 +28,10 @@ from typing import Any
 from sosbench.errors import SosbenchError
 
 LOCK_FILE = ".sosbench.lock"
+# The files of a run folder (docs/results-layout.md) that the results layer reads and the run layer writes.
+MANIFEST = "manifest.json"
+RESULTS = "results.json"
+DONE = "done.json"
 
 
 # ------------------------------------------------------------------------------------------ modes

@@ -16,7 +16,6 @@ from sosbench.livebench._answers import (
     read_model_answers,
     score_answer_files,
     score_rows,
-    write_jsonl_atomic,
 )
 from sosbench.livebench._parallel import default_workers, score_many
 from sosbench.livebench._punkt import ensure_punkt_tab
@@ -55,5 +54,4 @@ __all__ = [
     "select_questions",
     "task_scores",
     "tasks_csv",
-    "write_jsonl_atomic",
 ]

@@ -9,14 +9,13 @@ Files (see docs/livebench.md):
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sosbench._io import write_jsonl_atomic
 from sosbench.errors import SosbenchError
 from sosbench.livebench._parallel import score_many
 from sosbench.livebench._questions import LiveBenchQuestion, load_questions, read_jsonl
@@ -26,18 +25,6 @@ from sosbench.livebench._tasks import CATEGORIES, RELEASE, category_of, check_pr
 
 SCORES_FILE = "livebench_scores.jsonl"
 ANSWER_DIR = "model_answer"
-
-
-def write_jsonl_atomic(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Write all rows to a temporary file, fsync, then rename over ``path`` (never a half file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def model_answer_record(question_id: str, model_id: str, answer: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from collections.abc import Callable
 from html import escape
 from importlib.resources import files
@@ -11,6 +10,7 @@ from pathlib import Path
 from string import Template
 
 from sosbench import __version__
+from sosbench._io import write_text_atomic
 from sosbench.report._figures import Figure, all_figures
 from sosbench.report._model import ReportData, Row
 from sosbench.scoring import OVERALL
@@ -312,8 +312,5 @@ def write_html_report(
     figures = all_figures(data, png_dir)
     step("writing HTML")
     html = render_html(data, figures)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, out)
+    write_text_atomic(out, html)
     return out, figures

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sosbench._io import DONE, MANIFEST, RESULTS
 from sosbench.errors import SosbenchError
 from sosbench.results._livebench import (
     csv_layout,
@@ -21,7 +22,6 @@ from sosbench.results._lmeval import benchmark_from_results, load_json
 from sosbench.results._model import BenchmarkResult, ModelResults
 from sosbench.results._schema import read_done, read_manifest, read_results
 from sosbench.results._wide import is_wide_header, read_wide_csv
-from sosbench.run import DONE, MANIFEST, RESULTS
 from sosbench.suite import benchmarks
 
 LIVEBENCH_SCORES = "livebench_scores.jsonl"

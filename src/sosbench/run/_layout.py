@@ -18,12 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sosbench._io import read_json, write_json_atomic, write_text_atomic
+from sosbench._io import DONE, MANIFEST, read_json, write_json_atomic, write_text_atomic
 from sosbench.errors import SosbenchError
-
-MANIFEST = "manifest.json"
-RESULTS = "results.json"
-DONE = "done.json"
 
 
 def utc_now() -> str:

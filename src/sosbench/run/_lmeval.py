@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sosbench._io import write_json_atomic
+from sosbench._io import RESULTS, write_json_atomic
 from sosbench.errors import SosbenchError, require
 from sosbench.run._config import RunConfig
-from sosbench.run._layout import RESULTS, write_jsonl
+from sosbench.run._layout import write_jsonl
 from sosbench.run._mirror import repo_folder
 from sosbench.run._units import Unit, shard_doc_ids
 from sosbench.suite import Benchmark, suggest

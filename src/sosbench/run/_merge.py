@@ -17,11 +17,11 @@ from typing import Any
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 
-from sosbench._io import read_json_object, read_jsonl, write_json_atomic
+from sosbench._io import RESULTS, read_json_object, read_jsonl, write_json_atomic
 from sosbench.errors import SosbenchError
 from sosbench.run import _lmeval
 from sosbench.run._config import RunConfig
-from sosbench.run._layout import RESULTS, write_jsonl
+from sosbench.run._layout import write_jsonl
 from sosbench.run._units import Unit, shards_root
 from sosbench.suite import Benchmark
 
