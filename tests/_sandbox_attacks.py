@@ -49,7 +49,10 @@ def candidates():
             yield from (a for a in args if a.endswith(".jsonl"))
         except Exception:
             pass
-    for root in ("/tmp", "/work", "/home", "/root"):
+    # The test's own folder first (a real attacker would guess it from cwd or argv), then whole trees;
+    # walking a busy /tmp alone can outlast the 6 s test limit and hide a working exploit.
+    roots = [r for r in (os.environ.get("SOSBENCH_ATTACK_ROOT"), "/tmp", "/work", "/home", "/root") if r]
+    for root in roots:
         for folder, _dirs, files in os.walk(root):
             yield from (os.path.join(folder, f) for f in files if f.endswith(".jsonl"))
 data = sys.stdin.read()
