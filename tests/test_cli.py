@@ -7,13 +7,12 @@ import errno
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import get_args, get_origin
 
 import pytest
 import typer
+from _cli import sosbench
 from _synthetic_runs import write_run_folder
 from typer.core import TyperArgument, TyperOption
 from typer.testing import CliRunner
@@ -149,12 +148,11 @@ def test_ctrl_c_is_exit_130_with_one_line(monkeypatch) -> None:
 def test_debug_prints_the_traceback_of_the_real_command(tmp_path: Path) -> None:
     bad = tmp_path / "results.json"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
-    run = [sys.executable, "-m", "sosbench.cli", "score", str(bad)]
-    plain = subprocess.run(run, capture_output=True, text=True, check=False, timeout=120)
+    plain = sosbench("score", str(bad))
     assert plain.returncode == 1 and plain.stderr.strip().count("\n") == 0
     assert plain.stderr.startswith(f"error: {bad} is not UTF-8 text")
     env = {**os.environ, "SOSBENCH_DEBUG": "1"}
-    debug = subprocess.run(run, capture_output=True, text=True, check=False, timeout=120, env=env)
+    debug = sosbench("score", str(bad), env=env)
     assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli import run_args, sosbench
 from _synthetic_runs import planted_pair, write_run_folder
 from typer.testing import CliRunner
 
@@ -190,8 +191,6 @@ def test_real_model_against_itself_and_a_damaged_copy(tiny_model: Path, sample_m
     """The tiny random model twice with --limit changes nothing; a copy with perturbed weights answers
     differently, and the flips it reports are what moved the score. (A random model is at chance, so
     its damaged copy is not worse in expectation: "worse" can only be checked on a trained model.)"""
-    import subprocess
-
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -206,34 +205,18 @@ def test_real_model_against_itself_and_a_damaged_copy(tiny_model: Path, sample_m
     outs = {}
     for name, path in (("a", tiny_model), ("b", tiny_model), ("damaged", damaged)):
         outs[name] = tmp_path / name
-        args = [
-            "run",
-            "--model",
-            "hf",
-            "--model-args",
-            f"pretrained={path},dtype=float32",
-            "--device",
-            "cpu",
-            "--batch-size",
-            "8",
-            "--benchmarks",
-            "mmlu-pro",
-            "--limit",
-            "30",
-            "--data-dir",
-            str(sample_mirror),
-            "--output",
-            str(outs[name]),
+        args = run_args(
+            path,
+            sample_mirror,
+            outs[name],
+            ["mmlu-pro"],
             "--model-name",
             name,
-        ]
-        done = subprocess.run(
-            [sys.executable, "-m", "sosbench.cli", *args],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=600,
+            limit=30,
+            batch_size="8",
+            max_gen_toks=None,
         )
+        done = sosbench(*args)
         assert done.returncode == 0, done.stderr[-2000:]
     same = compare_runs(read_items(outs["a"]), read_items(outs["b"]), rounds=300, permutations=300)
     assert [(r.diff, r.lost, r.gained, r.verdict) for r in same.rows] == [(0.0, 0, 0, "no detectable change")]

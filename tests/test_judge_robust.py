@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_judge_cli import JUDGE, ScriptedServer, cli, endpoint, error_line, make_bench
+from _fake_endpoint import JUDGE, ScriptedServer, cli, endpoint, error_line, make_bench
 from typer.testing import CliRunner
 
 from sosbench.cli._app import app

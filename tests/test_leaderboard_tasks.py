@@ -92,9 +92,14 @@ def test_shipped_math_files_are_the_74d23a67_files(shared_data: Path) -> None:
         )
 
 
-def _load(
-    include: list[Path], tasks: list[str], folder: Path, work: Path, defaults: bool = False
-) -> dict[str, Any]:
+def _builtin_tasks() -> Path:
+    """The installed lm-eval's own task folder (indexing only the part a test needs: a second, not 15)."""
+    import lm_eval.tasks
+
+    return Path(lm_eval.tasks.__file__).parent
+
+
+def _load(include: list[Path], tasks: list[str], folder: Path, work: Path) -> dict[str, Any]:
     """Leaf tasks of ``tasks`` read from a mirror folder, as `sosbench run --data-dir` wraps them."""
     from lm_eval.tasks import TaskManager
 
@@ -102,7 +107,7 @@ def _load(
     (work / "wrap.yaml").write_text(
         yaml.safe_dump({"group": "wrap", "task": tasks, "dataset_path": str(folder)})
     )
-    manager = TaskManager(include_path=[*map(str, include), str(work)], include_defaults=defaults)
+    manager = TaskManager(include_path=[*map(str, include), str(work)], include_defaults=False)
     return manager.load(["wrap"])["tasks"]
 
 
@@ -118,7 +123,9 @@ def bbh(
         "74d23a67": _load(
             [shared_data / "protocol" / "leaderboard_74d23a67"], ["leaderboard_bbh"], folder, work / "ref"
         ),
-        "0.4.13": _load([], ["leaderboard_bbh"], folder, work / "builtin", defaults=True),
+        "0.4.13": _load(
+            [_builtin_tasks() / "leaderboard" / "bbh_mc"], ["leaderboard_bbh"], folder, work / "builtin"
+        ),
     }
 
 

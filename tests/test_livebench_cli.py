@@ -6,25 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _cli import sosbench
 
 from sosbench.livebench import average_score, category_scores, groups_csv, tasks_csv
-
-
-def sosbench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sosbench.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-        env=dict(os.environ),
-    )
 
 
 @pytest.fixture(scope="module")

@@ -70,9 +70,23 @@ def official_scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float
     return _score_path(tmp_path_factory.mktemp("official"), OTHER, workers=1)
 
 
+FAST_CODING_EVERY, FAST_CODING_FIRST = 4, 2
+"""The fast tier sandboxes every 4th coding case from the 3rd (both tasks, passes and failures, none of
+the two that wait out a test timeout); the rest are ``slow``."""
+
+
 @pytest.fixture(scope="module")
-def coding_scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
-    return _score_path(tmp_path_factory.mktemp("official_coding"), CODE, workers=CODING_WORKERS)
+def coding_scores(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, float]:
+    """Scores of the coding cases this session collected, sandboxed together (two at a time)."""
+    collected = {
+        item.callspec.params["row"]["id"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == "test_coding_rows_match_official"
+    }
+    rows = [row for row in CODE if row["id"] in collected]
+    return _score_path(tmp_path_factory.mktemp("official_coding"), rows, workers=CODING_WORKERS)
 
 
 def test_the_cases_cover_every_task_of_the_file(shared_data: Path) -> None:
@@ -109,7 +123,15 @@ def _numpy_major() -> int:
     return int(numpy.__version__.split(".")[0])
 
 
-@pytest.mark.parametrize("row", CODE, ids=[row["id"] for row in CODE])
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param(
+            row, id=row["id"], marks=() if i % FAST_CODING_EVERY == FAST_CODING_FIRST else pytest.mark.slow
+        )
+        for i, row in enumerate(CODE)
+    ],
+)
 def test_coding_rows_match_official(row: dict[str, Any], coding_scores: dict[str, float]) -> None:
     if row["id"] in ENVIRONMENT_DEPENDENT and _numpy_major() >= 2:
         assert coding_scores[row["id"]] == 0.0, "the numpy 2 behaviour changed: update ENVIRONMENT_DEPENDENT"

@@ -8,30 +8,17 @@ way an air-gapped cluster meets them: copy a mirror, verify it, notice damage.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from _cli import sosbench
 
 from sosbench.run import load_manifest, missing_from_mirror, verify
 from sosbench.suite import select
 
 BENCHES = "xstest,bbq"
-
-
-def sosbench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sosbench.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ),
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

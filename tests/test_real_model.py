@@ -14,9 +14,9 @@ dequantize on every load (about a minute on 2 cores), so only two tests take tha
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ pytest.importorskip("torch")
 pytest.importorskip("lm_eval")
 pytest.importorskip("gguf", reason="the test extra installs gguf: pip install -e '.[test]'")
 
+from _cli import run_args as cli_run_args
+from _cli import sosbench as cli_sosbench
 from _real_model import GGUF_NAME, damaged_copy, dequantized_copy, gguf_path
 
 pytestmark = [pytest.mark.real_model, pytest.mark.slow]
@@ -40,26 +42,17 @@ GEN_TOKENS = 32
 CHAT_MARKERS = ("<|im_start|>", "<|im_end|>")  # SmolLM2's turn delimiters: a generation must stop before them
 
 
-def sosbench(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sosbench.cli", *args],
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=timeout,
-        env=dict(os.environ),
-    )
+sosbench = partial(cli_sosbench, timeout=900)  # a real model on 2 cores: a run takes minutes
 
 
 def run_args(
     pretrained: str, mirror: Path, out: Path, benchmarks: list[str], limit: int, *extra: str
 ) -> list[str]:
     """`sosbench run --model sos-hf` with the default batch size (what a user gets)."""
-    return [
-        "run", "--model", "sos-hf", "--model-args", f"pretrained={pretrained},dtype=float32",
-        "--device", "cpu", "--benchmarks", ",".join(benchmarks), "--limit", str(limit),
-        "--gen-kwargs", f"max_gen_toks={GEN_TOKENS}", "--data-dir", str(mirror), "--output", str(out), *extra,
-    ]  # fmt: skip
+    return cli_run_args(
+        pretrained, mirror, out, benchmarks, *extra,
+        backend="sos-hf", limit=limit, batch_size=None, max_gen_toks=GEN_TOKENS,
+    )  # fmt: skip
 
 
 def samples(folder: Path) -> list[dict[str, Any]]:

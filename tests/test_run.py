@@ -13,11 +13,11 @@ import os
 import pickle
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from _cli import LIMIT, run_args, sosbench, sosbench_command
 from _synthetic_runs import write_run_folder
 from _tiny_model import CHAT_TEMPLATE
 
@@ -26,45 +26,7 @@ from sosbench.run import parse_model_args
 from sosbench.suite import benchmarks, get_benchmark
 
 EVERY_KIND = ["xstest", "saladbench", "bbq", "wmdp", "mmlu-pro", "bbh", "musr", "math-lvl5", "ifeval"]
-LIMIT = 2
 UNKNOWN_HFF = "error: unknown --model 'hff': did you mean hf?"
-
-
-def sosbench(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 600
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sosbench.cli", *args],
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=timeout,
-        env=env or dict(os.environ),
-    )
-
-
-def run_args(model: Path, mirror: Path, out: Path, benchmarks: list[str], limit: int = LIMIT) -> list[str]:
-    return [
-        "run",
-        "--model",
-        "hf",
-        "--model-args",
-        f"pretrained={model},dtype=float32",
-        "--device",
-        "cpu",
-        "--batch-size",
-        "4",
-        "--benchmarks",
-        ",".join(benchmarks),
-        "--limit",
-        str(limit),
-        "--gen-kwargs",
-        "max_gen_toks=8",
-        "--data-dir",
-        str(mirror),
-        "--output",
-        str(out),
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +152,7 @@ def test_kill_9_loses_only_the_benchmark_in_flight(
     out = tmp_path / "killed"
     names = ["bbq", "wmdp", "xstest"]  # run in suite order: bbq first
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sosbench.cli", *run_args(tiny_model, sample_mirror, out, names, limit=8)],
+        sosbench_command(*run_args(tiny_model, sample_mirror, out, names, limit=8)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -453,12 +415,7 @@ def test_wandb_args_log_to_an_offline_wandb_run(
 def test_ctrl_c_stops_a_run_with_exit_130(tiny_model: Path, sample_mirror: Path, tmp_path: Path) -> None:
     out = tmp_path / "interrupted"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sosbench.cli",
-            *run_args(tiny_model, sample_mirror, out, ["bbq", "xstest"], 8),
-        ],
+        sosbench_command(*run_args(tiny_model, sample_mirror, out, ["bbq", "xstest"], limit=8)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

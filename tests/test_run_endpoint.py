@@ -1,66 +1,27 @@
 """`sosbench run --model local-completions` against OpenAI-compatible servers that refuse lm-eval's requests.
 
-The servers here are small stdlib HTTP servers on loopback that behave like the real ones met in
-issue 12: one answers without prompt logprobs (``KeyError: 'logprobs'`` in lm-eval), one rejects
-``echo`` with 400 Bad Request, one rejects IFEval's ``"stop": []`` with HTTP 500. Each must end in one
-line that says what to do, and units the server can serve must still finish.
+The server here (tests/_fake_endpoint.py) is a small stdlib HTTP server on loopback that behaves like
+the real ones met in issue 12: one answers without prompt logprobs (``KeyError: 'logprobs'`` in lm-eval),
+one rejects ``echo`` with 400 Bad Request, one rejects IFEval's ``"stop": []`` with HTTP 500. Each must end
+in one line that says what to do, and units the server can serve must still finish.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
-
-class FakeCompletions(BaseHTTPRequestHandler):
-    """`/v1/completions` that generates "ok" and fails the way ``server.behaviour`` says."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the test reads the requests from ``server.requests``."""
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append(body)  # type: ignore[attr-defined]
-        behaviour = self.server.behaviour  # type: ignore[attr-defined]
-        if behaviour == "rejects-echo" and body.get("echo"):
-            return self._reply(
-                400, {"error": {"message": "echo is not supported with logprobs", "code": 400}}
-            )
-        if behaviour == "rejects-empty-stop" and body.get("stop") == []:
-            return self._reply(500, {"error": "Internal Server Error"})
-        prompts = body["prompt"] if isinstance(body["prompt"], list) else [body["prompt"]]
-        choices = [{"index": i, "text": " ok", "finish_reason": "length"} for i in range(len(prompts))]
-        return self._reply(
-            200, {"id": "cmpl-1", "object": "text_completion", "model": body.get("model"), "choices": choices}
-        )
-
-    def _reply(self, status: int, payload: dict[str, object]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+from _cli import sosbench
+from _fake_endpoint import CompletionsServer
 
 
 @pytest.fixture
-def server(request: pytest.FixtureRequest) -> Iterator[ThreadingHTTPServer]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeCompletions)
-    httpd.behaviour = request.param  # type: ignore[attr-defined]
-    httpd.requests = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    thread.join()
+def server(request: pytest.FixtureRequest) -> Iterator[CompletionsServer]:
+    with CompletionsServer(request.param) as httpd:
+        yield httpd
 
 
 def run(
@@ -68,34 +29,24 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     url = f"http://127.0.0.1:{server.server_address[1]}/v1/completions"
     args = f"model=tiny,base_url={url},{tokenizer},max_retries=1"
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sosbench.cli",
-            "run",
-            "--model",
-            "local-completions",
-            "--model-args",
-            args,
-            "--batch-size",
-            "1",
-            "--benchmarks",
-            benchmarks,
-            "--limit",
-            "2",
-            "--gen-kwargs",
-            "max_gen_toks=8",
-            "--data-dir",
-            str(mirror),
-            "--output",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-        env=dict(os.environ),
+    return sosbench(
+        "run",
+        "--model",
+        "local-completions",
+        "--model-args",
+        args,
+        "--batch-size",
+        "1",
+        "--benchmarks",
+        benchmarks,
+        "--limit",
+        "2",
+        "--gen-kwargs",
+        "max_gen_toks=8",
+        "--data-dir",
+        str(mirror),
+        "--output",
+        str(out),
     )
 
 

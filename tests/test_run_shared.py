@@ -17,47 +17,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from _cli import run_args as cli_run_args
+from _cli import sosbench
 
 from sosbench._io import folder_lock
 from sosbench.errors import SosbenchError
 from sosbench.run import RunConfig, model_folder
 
 
-def sosbench(
-    *args: str, env: dict[str, str] | None = None, umask: int | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sosbench.cli", *args],
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=600,
-        env=env or dict(os.environ),
-        cwd=cwd,
-        preexec_fn=None if umask is None else (lambda: os.umask(umask)),
-    )
-
-
 def run_args(model: Path | str, mirror: Path, out: Path, benchmarks: str = "xstest") -> list[str]:
-    return [
-        "run",
-        "--model",
-        "hf",
-        "--model-args",
-        f"pretrained={model},dtype=float32",
-        "--device",
-        "cpu",
-        "--batch-size",
-        "4",
-        "--benchmarks",
-        benchmarks,
-        "--limit",
-        "2",
-        "--data-dir",
-        str(mirror),
-        "--output",
-        str(out),
-    ]
+    """Two items per task at lm-eval's own generation length (no --gen-kwargs)."""
+    return cli_run_args(model, mirror, out, benchmarks.split(","), max_gen_toks=None)
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _cli import sosbench
 
 from sosbench.errors import SosbenchError
 from sosbench.suite import (
@@ -238,18 +239,8 @@ def test_behaviour_flags_replace_name_checks() -> None:
         assert shipped == (bench.task_source == "sosbench"), bench.name
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sosbench.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_list_json_has_the_documented_keys() -> None:
-    out = _cli("list", "--format", "json")
+    out = sosbench("list", "--format", "json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert len(rows) == 24
@@ -259,7 +250,7 @@ def test_list_json_has_the_documented_keys() -> None:
 
 
 def test_list_unknown_name_is_one_line_no_traceback() -> None:
-    out = _cli("list", "--benchmarks", "mmlu_prp")
+    out = sosbench("list", "--benchmarks", "mmlu_prp")
     assert out.returncode == 1
     assert out.stderr.strip() == "error: unknown benchmark 'mmlu_prp': did you mean mmlu-pro, musr?"
 

@@ -297,7 +297,7 @@ def run(
         output=output,
         protocol=protocol,
         limit=int_limit,
-        batch_size=batch_size or default_batch_size(model or "hf"),
+        batch_size=batch_size or "auto",  # replaced per model below: a default can cost an import
         device=device,
         apply_chat_template=template,
         gen_kwargs=gen_kwargs,
@@ -326,7 +326,7 @@ def run(
                     "--generate-backend needs --model sos-hf (other models generate with their own backend)"
                 )
             args["generate_backend"] = generate_backend
-        configs = [replace(base, model_args=args)]
+        configs = [replace(base, model_args=args, batch_size=batch_size or default_batch_size(base.model))]
     _execute(configs, runner, overwrite=overwrite, shards=shards)
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sosbench._io import append_jsonl, iter_jsonl, read_json_object, read_text, write_json_atomic
-from sosbench.errors import SosbenchError
+from sosbench.errors import SosbenchError, from_validation
 from sosbench.judge._client import ChatModel, Completion, gather_tolerant
 from sosbench.judge._files import BenchDir, Question, repair_tail
 from sosbench.judge._parsing import ParsedVerdict, parse_criteria, parse_verdict
@@ -297,11 +297,8 @@ class JudgmentStore:
         try:
             call = JournalCall.model_validate(row)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            field_name = ".".join(str(p) for p in error["loc"]) or "(line)"
-            raise SosbenchError(
-                f"{where}: not a judge-call record ({field_name}: {error['msg']}); "
-                "delete the journal to redo its calls"
+            raise from_validation(
+                exc, f"{where}: not a judge-call record", "delete the journal to redo its calls"
             ) from None
         if call.game not in (0, 1) or call.call < 0:
             raise SosbenchError(

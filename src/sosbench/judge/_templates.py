@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sosbench._io import read_text
 from sosbench._registry import Registry, load_entry_points
-from sosbench.errors import SosbenchError
+from sosbench.errors import SosbenchError, from_validation
 
 CRITERIA: tuple[str, ...] = ("correctness", "completeness", "safety", "conciseness", "style")
 """The per-criterion verdicts of the SOS multi-criteria template, in the template's order."""
@@ -160,11 +160,7 @@ def _from_config(config: object, name: str, path: Path) -> JudgeTemplate:
     try:
         parsed = JudgeConfigFile.model_validate(config)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        raise SosbenchError(
-            f"{path}: {where}: {error['msg']} (Arena-Hard-Auto judge_config.yaml keys)"
-        ) from None
+        raise from_validation(exc, str(path), "fix it (Arena-Hard-Auto judge_config.yaml keys)") from None
     if not parsed.pairwise or parsed.reference or not parsed.baseline:
         raise SosbenchError(
             f"{path}: sosbench judges pairwise against a baseline without reference answers "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -16,19 +15,8 @@ from sosbench.run._config import RunConfig
 from sosbench.run._layout import write_jsonl
 from sosbench.run._mirror import repo_folder
 from sosbench.run._units import Unit, shard_doc_ids
-from sosbench.suite import Benchmark, suggest
+from sosbench.suite import Benchmark
 from sosbench.tasks import definitions_dir
-
-
-def _register_engines() -> None:
-    """sosbench's own lm-eval models (e.g. `sos-hf`), when that part of the package is present."""
-    try:
-        engines = importlib.import_module("sosbench.run.engines")
-    except ModuleNotFoundError:
-        return
-    register = getattr(engines, "register_models", None)
-    if register is not None:
-        register()
 
 
 def make_model(config: RunConfig) -> Any:
@@ -39,16 +27,10 @@ def make_model(config: RunConfig) -> Any:
     """
     from sosbench.run._preflight import check_engine
 
-    check_engine(config.model, local=True)
-    from lm_eval.api.registry import MODEL_REGISTRY, get_model
+    check_engine(config.model, local=True)  # installed and a known model type
+    from lm_eval.api.registry import get_model
 
-    _register_engines()
-    try:
-        cls = get_model(config.model)
-    except ValueError:
-        close = suggest(config.model, sorted(MODEL_REGISTRY))
-        hint = f"did you mean {', '.join(close)}?" if close else "see lm-eval's model types (hf, vllm, ...)"
-        raise SosbenchError(f"unknown --model {config.model!r}: {hint}") from None
+    cls = get_model(config.model)
     extra = {"batch_size": config.batch_size, "device": config.device or _default_device(cls)}
     missing = _missing_local_path(config.model_args)
     if missing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import urllib.error
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from sosbench.errors import SosbenchError, require
 from sosbench.run._mirror import HUB_PROBE_TIMEOUT_S, missing_from_mirror
-from sosbench.suite import Benchmark
+from sosbench.suite import Benchmark, suggest
 
 OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 
@@ -36,6 +37,32 @@ def check_engine(model: str, *, local: bool) -> None:
     extra, engine_modules = ENGINE_EXTRAS.get(model, ("eval", ()))
     for module in (*EVAL_MODULES, *(engine_modules if local else ())):
         require(module, extra)
+    check_model_type(model)
+
+
+def register_engines() -> None:
+    """sosbench's own lm-eval models (e.g. `sos-hf`), when that part of the package is present."""
+    try:
+        engines = importlib.import_module("sosbench.run.engines")
+    except ModuleNotFoundError:
+        return
+    register = getattr(engines, "register_models", None)
+    if register is not None:
+        register()
+
+
+def check_model_type(model: str) -> None:
+    """One line for a model type lm-eval does not know (a typo), before a run writes or loads anything.
+
+    lm-eval's registry holds names, not classes, until one is used, so this imports no engine.
+    """
+    register_engines()
+    from lm_eval.api.registry import model_registry
+
+    if model not in model_registry:
+        close = suggest(model, sorted(model_registry.keys()))
+        hint = f"did you mean {', '.join(close)}?" if close else "see lm-eval's model types (hf, vllm, ...)"
+        raise SosbenchError(f"unknown --model {model!r}: {hint}")
 
 
 def _truthy(name: str) -> bool:

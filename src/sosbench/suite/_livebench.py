@@ -13,7 +13,7 @@ from types import MappingProxyType
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sosbench.errors import SosbenchError
+from sosbench.errors import SosbenchError, from_validation
 
 RELEASES_FILE = Path(__file__).with_name("livebench_releases.yaml")
 
@@ -93,9 +93,7 @@ def _read_releases() -> _ReleasesFile:
     try:
         parsed = _ReleasesFile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise SosbenchError(f"{RELEASES_FILE}: {field}: {first['msg']}") from None
+        raise from_validation(exc, str(RELEASES_FILE), "fix the release entry") from None
     if parsed.default not in {r.date for r in parsed.releases}:
         raise SosbenchError(f"{RELEASES_FILE}: default {parsed.default!r} is not one of the releases")
     return parsed

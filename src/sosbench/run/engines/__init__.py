@@ -55,12 +55,14 @@ def default_batch_size(model: str) -> str:
 
     try:
         register_models()
-        from lm_eval.api.registry import get_model
-        from lm_eval.models.huggingface import HFLM
-    except (ImportError, SosbenchError):  # no lm-eval or transformers: the run says what to install
+        from lm_eval.api.registry import get_model, model_registry
+    except (ImportError, SosbenchError):  # no lm-eval: the run says what to install
+        return "auto"
+    if model not in model_registry:  # a typo: the run names it in one line (before importing an engine)
         return "auto"
     try:
         cls = get_model(model)
-    except (ValueError, ImportError):  # an unknown model type: the run names it in one line
+        from lm_eval.models.huggingface import HFLM
+    except ImportError:  # the engine's packages are missing: the run says what to install
         return "auto"
     return HF_DEFAULT_BATCH_SIZE if isinstance(cls, type) and issubclass(cls, HFLM) else "auto"
