@@ -130,17 +130,21 @@ def test_judgments_are_keyed_by_the_full_judge_id_and_the_template(tmp_path: Pat
         for args in (other, [*other, "--dry-run"]):
             message = error_line(invoke(*args))
             assert "holds judgments of judge 'org1/tinychat', template arena-hard" in message
-            assert "not judge 'org1/tinychat', template sos-multicriteria" in message
+            assert "; judge 'org1/tinychat', template sos-multicriteria" in message
+            assert message.endswith(
+                "would mix with them: judge into another --bench-dir, or move that folder away"
+            )
         assert server.counts["requests"] == 8 and judgment_bytes(bench, "org1/tinychat") == before
 
         (one / "tiny.jsonl").write_bytes((two / "tiny.jsonl").read_bytes())  # another judge's file, copied in
-        assert "judged by 'org2/tinychat'" in error_line(
+        assert "tiny.jsonl:1 holds judgments of judge 'org2/tinychat', template " in error_line(
             invoke(*run_args(bench, server, judge="org1/tinychat"))
         )
     (one / "tiny.jsonl").write_bytes(before["tiny.jsonl"])
     (one / "short.jsonl").write_bytes((two / "tiny.jsonl").read_bytes())
     mixed = error_line(invoke("judge", "score", "--judgments", str(one), "--rounds", "0"))
-    assert f"{one} mixes judgments of " in mixed and "'org1/tinychat'" in mixed and "'org2/tinychat'" in mixed
+    assert mixed.startswith(f"error: {one} holds judgments of judge ")
+    assert "'org1/tinychat'" in mixed and "'org2/tinychat'" in mixed and "would mix with them" in mixed
 
 
 def test_a_folder_of_judgments_without_a_key_is_refused_not_extended(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from sosbench._io import iter_jsonl
 from sosbench.errors import SosbenchError
+from sosbench.judge._files import judged_by, mixing_refused
 from sosbench.judge._parsing import normalize_verdict, parse_criterion, parse_verdict
 
 STRONG_WEIGHT = 3
@@ -95,9 +96,11 @@ def read_judgments(directory: Path) -> list[Judgment]:
                 keys.setdefault((str(record.get("judge")), str(record["template_sha256"])), where)
                 if len(keys) > 1:
                     (judge_a, sha_a), (judge_b, sha_b) = list(keys)[:2]
-                    raise SosbenchError(
-                        f"{directory} mixes judgments of {judge_a!r} (template {sha_a[:12]}) and {judge_b!r} "
-                        f"(template {sha_b[:12]}, {where}): score each judge and template from its own folder"
+                    raise mixing_refused(
+                        directory,
+                        judged_by(judge_a, sha_a),
+                        f"{judged_by(judge_b, sha_b)} ({where})",
+                        "score each judge and template from its own folder",
                     )
             for index, game in enumerate(pair[:2]):
                 games.append(Judgment(model, str(uid), index, game or {}))

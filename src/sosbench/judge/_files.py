@@ -30,6 +30,16 @@ from sosbench.judge._templates import data_file
 PACKAGED_MODELS: tuple[str, ...] = ("gpt-4-0314", "gpt-4-0613", "gpt-3.5-turbo-0125")
 
 
+def judged_by(judge: object, template_sha256: object) -> str:
+    """A judgment's judge and template as every refusal to mix them names it."""
+    return f"judge {judge!r}, template {str(template_sha256)[:12]}"
+
+
+def mixing_refused(where: object, held: str, other: str, fix: str) -> SosbenchError:
+    """The one refusal for judgments of two judges or templates meeting in a folder, a file or a score."""
+    return SosbenchError(f"{where} holds judgments of {held}; {other} would mix with them: {fix}")
+
+
 @dataclass(frozen=True)
 class Question:
     uid: str

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sosbench._io import append_jsonl, iter_jsonl, read_json_object, read_text, write_json_atomic
 from sosbench.errors import SosbenchError, from_validation
 from sosbench.judge._client import ChatModel, Completion, gather_tolerant
-from sosbench.judge._files import BenchDir, Question, repair_tail
+from sosbench.judge._files import BenchDir, Question, judged_by, mixing_refused, repair_tail
 from sosbench.judge._parsing import ParsedVerdict, parse_criteria, parse_verdict
 from sosbench.judge._templates import CONTINUE_MESSAGE, JudgeTemplate
 
@@ -140,9 +140,8 @@ def check_judge_folder(folder: Path, key: JudgeKey) -> bool:
         return False
     if not holds:  # a key file left by a run that judged nothing: nothing to mix with
         return True
-    raise SosbenchError(
-        f"{folder} holds judgments of {found.describe()}, not {key.describe()}: "
-        "judge into another --bench-dir (or move that folder away) instead of mixing them"
+    raise mixing_refused(
+        folder, found.describe(), key.describe(), "judge into another --bench-dir, or move that folder away"
     )
 
 
@@ -286,10 +285,11 @@ class JudgmentStore:
                 "move that file away; it belongs to another model"
             )
         if line.get("judge") != self.key.judge or line.get("template_sha256") != self.key.template_sha256:
-            raise SosbenchError(
-                f"{where}: judged by {line.get('judge')!r} with template "
-                f"{str(line.get('template_sha256'))[:12]}, not {self.key.describe()}: "
-                "move that file away instead of mixing judgments"
+            raise mixing_refused(
+                where,
+                judged_by(line.get("judge"), line.get("template_sha256")),
+                f"this run ({self.key.describe()})",
+                "move that file away",
             )
         return str(uid)
 
