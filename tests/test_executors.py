@@ -542,8 +542,13 @@ def test_finished_unit_is_reported_once() -> None:
 def test_slurm_array_task_with_an_input_error_is_not_resubmitted(sample_mirror: Path, tmp_path: Path) -> None:
     pytest.importorskip("submitit")
     events = Recorder()
+    missing = tmp_path / "no-such-model"  # found only where the unit loads its model: inside the array task
     config = RunConfig(
-        model="hff", model_args={}, benchmarks=("xstest",), output=tmp_path / "o", data_dir=sample_mirror
+        model="hf",
+        model_args={"pretrained": str(missing)},
+        benchmarks=("xstest",),
+        output=tmp_path / "o",
+        data_dir=sample_mirror,
     )
     with pytest.raises(SosbenchError) as raised:
         execute_all(
@@ -551,7 +556,7 @@ def test_slurm_array_task_with_an_input_error_is_not_resubmitted(sample_mirror: 
             LocalSlurm(folder=tmp_path / "submitit", gpus_per_unit=0, retries=2),
             hooks=events.hooks(),
         )
-    assert str(raised.value).startswith("unknown --model 'hff': did you mean hf")
+    assert str(raised.value).startswith(f"--model-args pretrained={missing}: no such folder")
     assert events.failed == [("xstest", False)]  # one attempt, not resubmitted
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["finished"] is None and manifest["timings"] == {}

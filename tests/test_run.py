@@ -218,6 +218,7 @@ def test_unknown_model_type_is_one_line(tmp_path: Path, sample_mirror: Path) -> 
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [UNKNOWN_HFF]
     assert not (tmp_path / "o" / "xstest").exists()  # nothing ran
+    assert not (tmp_path / "o" / "manifest.json").exists()  # the preflight refused it before the run began
 
 
 @pytest.mark.parametrize("model", ["hf", "sos-hf"])
