@@ -85,6 +85,22 @@ def game_bucket(prompt: str) -> int:
     return int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16) % BUCKETS
 
 
+def send_json(
+    handler: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict | None = None
+) -> None:
+    """One reply of these bytes as JSON (broken JSON too, when a test scripts it); a client that hung up
+    (its timeout) is not an error of the server."""
+    try:
+        handler.send_response(status)
+        for key, value in {"Content-Type": "application/json", **(headers or {})}.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
 class ScriptedServer:
     """An OpenAI-compatible /v1/chat/completions with a planted judging rule and fixed-rate faults."""
 
@@ -113,7 +129,7 @@ class ScriptedServer:
                 scripted = server.raw(body, self.headers) if server.raw else None
                 if scripted is not None:
                     server.count("requests")
-                    server.send_raw(self, *scripted)
+                    send_json(self, *scripted)  # exactly the bytes the test scripted
                     return
                 if self.headers.get("Authorization") == "Bearer bad-key":
                     status, text, headers = 401, {"error": {"message": "invalid api key"}}, {}
@@ -128,15 +144,7 @@ class ScriptedServer:
                     server.trickle(self)
                     return
                 payload = json.dumps(text if status != 200 else server.completion(body, text)).encode()
-                try:
-                    self.send_response(status)
-                    for key, value in {"Content-Type": "application/json", **headers}.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
-                    pass
+                send_json(self, status, payload, headers)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -152,18 +160,6 @@ class ScriptedServer:
         """Block until ``predicate(counts)`` holds (an event, not a sleep); False if it never does."""
         with self.lock:
             return self.changed.wait_for(lambda: predicate(self.counts), timeout)
-
-    def send_raw(self, handler: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict) -> None:
-        """Send exactly these bytes (broken JSON, a reply without choices, ...), as the test scripted them."""
-        try:
-            handler.send_response(status)
-            for key, value in {"Content-Type": "application/json", **headers}.items():
-                handler.send_header(key, value)
-            handler.send_header("Content-Length", str(len(payload)))
-            handler.end_headers()
-            handler.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def trickle(self, handler: BaseHTTPRequestHandler) -> None:
         """A 200 whose JSON body never comes: leading whitespace, one byte at a time, until the client leaves.
@@ -351,12 +347,7 @@ class CompletionsHandler(BaseHTTPRequestHandler):
         )
 
     def _reply(self, status: int, payload: dict[str, object]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, json.dumps(payload).encode())
 
 
 class CompletionsServer(ThreadingHTTPServer):
