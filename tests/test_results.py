@@ -170,7 +170,8 @@ def test_exported_layouts_read_back(tmp_path: Path, shared_data: Path) -> None:
     for name in lb:
         original = models[0].benchmarks[name].components
         category = sum(c.value for c in original) / len(original)
-        assert lb[name].components[0].value == pytest.approx(category, abs=1e-5)
+        # LiveBench's own rounding (one writer with `sosbench livebench score`): categories 1 decimal
+        assert lb[name].components[0].value == pytest.approx(category, abs=0.0005)
         assert [c.value for c in lt[name].components] == pytest.approx([c.value for c in original], abs=1e-5)
     # the header matches the artifact's task CSV header
     with (shared_data / "artifacts" / "livebench_tasks.csv").open() as handle:

@@ -196,6 +196,31 @@ def safe_file_name(name: str) -> str:
     return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
 
 
+MODEL_PATH_ARGS = ("pretrained", "model", "model_name", "path")
+"""The model arguments that name the model, most specific first (lm-eval's hf, vllm, API backends)."""
+
+
+def model_name_from_args(model_args: Mapping[str, Any] | str | None) -> str | None:
+    """A readable model name from lm-eval model arguments: the last part of ``pretrained=`` (or
+    ``model=``, ...), e.g. ``meta-llama/Meta-Llama-3-8B`` -> ``Meta-Llama-3-8B``; None when none is given.
+
+    The one rule for `sosbench run`'s default ``--model-name`` and for results files that name no model.
+    """
+    if isinstance(model_args, str):
+        pairs = (part.partition("=") for part in model_args.split(","))
+        model_args = {key.strip(): value.strip() for key, sep, value in pairs if sep}
+    for key in MODEL_PATH_ARGS:
+        value = (model_args or {}).get(key)
+        if value:
+            return last_path_part(str(value))
+    return None
+
+
+def last_path_part(name: str) -> str:
+    """``org/model/`` -> ``model``: the part of a hub id or path that names the model."""
+    return name.rstrip("/").rsplit("/", 1)[-1]
+
+
 def inside(folder: Path, relative: str, what: str) -> Path:
     """``folder / relative``, refused when ``relative`` is absolute or climbs out of ``folder``."""
     candidate = Path(relative)

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sosbench._io import write_jsonl_atomic
+from sosbench._io import read_jsonl, write_jsonl_atomic
 from sosbench.errors import SosbenchError
 from sosbench.livebench._parallel import score_many
-from sosbench.livebench._questions import LiveBenchQuestion, load_questions, read_jsonl
+from sosbench.livebench._questions import LiveBenchQuestion, load_questions
 from sosbench.livebench._report import task_scores
 from sosbench.livebench._sandbox import SandboxMode, check_available
 from sosbench.livebench._tasks import CATEGORIES, RELEASE, category_of, check_protocol

@@ -9,12 +9,12 @@ Rows without a ``livebench_release_date`` column come from the June 2024 uploads
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sosbench._io import read_jsonl
 from sosbench.errors import SosbenchError
 from sosbench.livebench._tasks import CATEGORIES, RELEASE, TASK_CATEGORY
 
@@ -66,24 +66,6 @@ def select_questions(
             )
         seen.add(row["question_id"])
     return sorted(kept, key=lambda row: (row["task"], row["question_id"]))
-
-
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a JSON Lines file, with a one-line error naming the bad line."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise SosbenchError(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SosbenchError(
-                    f"{path}:{number}: not valid JSON ({exc.msg}); fix or remove the line"
-                ) from None
 
 
 def _hub_like(folder: Path) -> bool:

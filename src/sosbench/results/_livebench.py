@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sosbench._io import read_text
+from sosbench._io import iter_jsonl, read_json, read_text
 from sosbench.errors import SosbenchError, from_validation
 from sosbench.results._model import BenchmarkResult, Component, Items
 from sosbench.results._schema import check_score, scoring_constants
@@ -65,17 +65,12 @@ def _category_result(bench: Benchmark, tasks: dict[str, Component], source: str)
 
 def _rows(path: Path) -> list[ScoreRow]:
     """JSONL rows (or a JSON list of rows) of a per-question score file, each validated."""
-    text = read_text(path, "LiveBench score file")
-    try:
-        if text.lstrip().startswith("["):
-            raw = json.loads(text)
-            numbered = list(enumerate(raw, 1)) if isinstance(raw, list) else [(1, raw)]
-        else:
-            numbered = [(n, json.loads(line)) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise SosbenchError(
-            f"{path}: malformed JSON ({exc.msg}, line {exc.lineno}): re-export the file"
-        ) from None
+    numbered: list[tuple[int, Any]]
+    if read_text(path, "LiveBench score file").lstrip().startswith("["):
+        raw = read_json(path, "LiveBench score file")
+        numbered = list(enumerate(raw, 1)) if isinstance(raw, list) else [(1, raw)]
+    else:
+        numbered = list(iter_jsonl(path, "LiveBench score file"))
     rows = []
     for number, row in numbered:
         if not isinstance(row, dict) or "task" not in row or "score" not in row:
@@ -99,14 +94,14 @@ def read_livebench_scores(path: Path, model: str | None = None) -> dict[str, dic
     one of its tasks is left out (its score would not be comparable).
     """
     categories = livebench_release().task_category
-    scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    scores: dict[str, dict[str, list[ScoreRow]]] = defaultdict(lambda: defaultdict(list))
     for lineno, row in enumerate(_rows(path), 1):
         if row.task not in categories:
             continue
         name = model or row.model or row.model_id or path.stem
         if not 0.0 <= row.score <= 1.0:  # also refuses NaN and infinities
             raise SosbenchError(f"{path}: row {lineno} score {row.score!r} is not a number in [0, 1]")
-        scores[str(name)][row.task].append(row.score)
+        scores[str(name)][row.task].append(row)
     if not scores:
         raise SosbenchError(
             f"{path}: no row belongs to a LiveBench task of the suite ({', '.join(sorted(categories))}): "
@@ -115,10 +110,11 @@ def read_livebench_scores(path: Path, model: str | None = None) -> dict[str, dic
     out: dict[str, dict[str, BenchmarkResult]] = {}
     for name, by_task in scores.items():
         components = {}
-        for task, values in by_task.items():
-            arr = np.asarray(values)
+        for task, task_rows in by_task.items():
+            arr = np.asarray([r.score for r in task_rows])
             stderr = float(arr.std(ddof=1) / math.sqrt(len(arr))) if len(arr) > 1 else None
-            components[task] = Component(task, task, float(arr.mean()), stderr, len(arr), Items(arr), task)
+            items = Items(arr, ids=tuple(str(r.question_id) for r in task_rows))
+            components[task] = Component(task, task, float(arr.mean()), stderr, len(arr), items, task)
         results = (_category_result(b, components, str(path)) for b in livebench_benchmarks().values())
         out[name] = {r.name: r for r in results if r is not None}
     return out

@@ -142,6 +142,13 @@ class DoneMarker(_Strict):
     shards: int | None = None
 
 
+class RunSettings(BaseModel):
+    """The manifest's ``config`` (the hashed run settings); scoring reads only ``limit`` from it."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    limit: Annotated[int, Field(gt=0)] | Annotated[float, Field(gt=0)] | None = None
+
+
 class ManifestView(BaseModel):
     """The fields of a run's ``manifest.json`` that scoring reads, strictly typed.
 
@@ -154,6 +161,11 @@ class ManifestView(BaseModel):
     protocol: Literal["paper", "corrected"] = "paper"
     config_hash: str | None = None
     benchmarks: list[str] | None = None
+    config: RunSettings | None = None
+
+    @property
+    def limit(self) -> int | float | None:
+        return None if self.config is None else self.config.limit
 
 
 # ---------------------------------------------------------------------------------- scoring.yaml

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
-from sosbench._io import read_text, safe_file_name
+from sosbench._io import model_name_from_args, read_text, safe_file_name
 from sosbench.errors import SosbenchError
 from sosbench.suite import PROTOCOLS
 
@@ -87,12 +87,7 @@ class RunConfig:
 
     def display_name(self) -> str:
         """A readable model name for tables: --model-name, else the last part of the model path."""
-        if self.model_name:
-            return self.model_name
-        for key in ("pretrained", "model", "model_name", "path"):
-            if key in self.model_args:
-                return str(self.model_args[key]).rstrip("/").split("/")[-1]
-        return self.model
+        return self.model_name or model_name_from_args(self.model_args) or self.model
 
 
 def parse_model_args(model_args: str | None, model_arg: list[str] | None = None) -> dict[str, Any]:
