@@ -100,7 +100,7 @@ def test_analytic_confidence_intervals() -> None:
     se = math.sqrt(12 * 0.02**2) / 12
     assert safety.stderr == pytest.approx(se)
     assert (safety.ci_low, safety.ci_high) == pytest.approx((safety.score - Z * se, safety.score + Z * se))
-    assert safety.ci_method == "analytic" and safety.bootstrap is None
+    assert safety.ci_method == "analytic from stderr" and safety.bootstrap is None
     ses = [scored.factors[f].stderr for f in ("WK", "IF", "Safety")]
     assert scored.factors["Overall"].stderr == pytest.approx(math.sqrt(sum(s * s for s in ses)) / 3)
 
@@ -188,7 +188,7 @@ def test_bootstrap_agrees_with_analytic_for_independent_items() -> None:
     scored = score_model(_binary_model(400, 0.3), bootstrap=2000, seed=1)
     for name in FACTOR_NAMES:
         f = scored.factors[name]
-        assert f.ci_method == "bootstrap"
+        assert f.ci_method == "item bootstrap"
         width_boot = f.bootstrap[1] - f.bootstrap[0]
         width_analytic = f.analytic[1] - f.analytic[0]
         assert width_boot == pytest.approx(width_analytic, rel=0.15), name
@@ -203,9 +203,9 @@ def test_bootstrap_is_seeded_and_carried_to_factors(tmp_path: Path) -> None:
     assert a.factors["Overall"].bootstrap == b.factors["Overall"].bootstrap
     assert a.factors["Overall"].bootstrap != c.factors["Overall"].bootstrap
     for name in FACTOR_NAMES:
-        assert a.factors[name].ci_method == "bootstrap"
+        assert a.factors[name].ci_method == "item bootstrap"
         assert a.factors[name].complete
-    assert a.benchmarks["bbh"].ci_method == "bootstrap"
+    assert a.benchmarks["bbh"].ci_method == "item bootstrap"
 
 
 def test_index_matrix_resampling_of_ratio_and_fractional_items() -> None:
@@ -252,7 +252,7 @@ def test_score_cli_formats(tmp_path: Path) -> None:
     out = runner.invoke(
         app, ["score", str(tmp_path / "run"), "--format", "csv", "--export", str(tmp_path / "x")]
     )
-    assert out.exit_code == 0 and out.stdout.startswith("model,WK,")
+    assert out.exit_code == 0 and out.stdout.startswith("model,items_per_task,WK,")
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == [
         "livebench_groups.csv",
         "livebench_tasks.csv",
