@@ -169,11 +169,9 @@ def planted_pair(
     """
     import numpy as np
 
-    from sosbench.analysis import RunItems
-    from sosbench.analysis._compare import BenchmarkItems, ItemScores
-    from sosbench.suite import get_benchmark
+    from sosbench.results import BenchmarkResult, Component, Items, ModelResults
 
-    base, cand = RunItems("base", "paper", None), RunItems("candidate", "paper", None)
+    base, cand = ModelResults("base", protocol="paper"), ModelResults("candidate", protocol="paper")
     for name in names:
         before = (rng.random(n) < accuracy).astype(float)
         after = before.copy()
@@ -183,9 +181,9 @@ def planted_pair(
         if name == planted:
             both_wrong = np.flatnonzero((before == 0.0) & (after == 0.0))
             after[rng.choice(both_wrong, effect_items, replace=False)] = 1.0
-        ids = tuple(str(i) for i in range(n))
-        factor = get_benchmark(name).factor
+        ids = tuple(f"x:{i}" for i in range(n))
         for run, values in ((base, before), (cand, after)):
-            items = ItemScores(ids, values, np.ones(n), tuple(None for _ in ids))
-            run.benchmarks[name] = BenchmarkItems(name, factor, (("x/acc", "x", items),))
+            items = Items(values, ids=ids)
+            component = Component("x/acc", "x/acc", items.value, None, n, items, "x")
+            run.benchmarks[name] = BenchmarkResult(name, (component,), "synthetic")
     return base, cand

@@ -13,15 +13,16 @@ from sosbench.analysis._artifacts import (
 )
 from sosbench.analysis._compare import (
     ADJUSTMENTS,
+    PERMUTATIONS,
     Comparison,
     Row,
-    RunItems,
     adjust_pvalues,
     compare_paths,
     compare_runs,
-    read_items,
+    read_run,
 )
 from sosbench.analysis._correlation import Correlation, correlate, rowwise_kendall
+from sosbench.analysis._judge_gain import judge_only_gain
 from sosbench.analysis._paper import (
     ARENA,
     LIVEBENCH_AVERAGE,
@@ -41,6 +42,7 @@ __all__ = [
     "ADJUSTMENTS",
     "ARENA",
     "LIVEBENCH_AVERAGE",
+    "PERMUTATIONS",
     "ArenaScore",
     "Comparison",
     "Correlation",
@@ -51,7 +53,6 @@ __all__ = [
     "Regression",
     "RollupCheck",
     "Row",
-    "RunItems",
     "adjust_pvalues",
     "artifacts_dir",
     "compare_paths",
@@ -59,13 +60,14 @@ __all__ = [
     "correlate",
     "factor_value",
     "judge_correlations",
+    "judge_only_gain",
     "livebench_rollup",
     "load_mapping",
     "load_paper",
     "paper_analysis",
     "po_deltas",
     "read_arena_hard",
-    "read_items",
+    "read_run",
     "rowwise_kendall",
     "size_regressions",
 ]

@@ -22,8 +22,16 @@ from sosbench.analysis._artifacts import (
     load_paper,
 )
 from sosbench.analysis._correlation import Correlation, correlate
+from sosbench.analysis._judge_gain import judge_only_gain
 from sosbench.results import livebench_benchmarks
-from sosbench.scoring import FACTOR_NAMES, OVERALL, ModelScore, ScoreReport, score_models
+from sosbench.scoring import (
+    ANALYTIC,
+    BOOTSTRAP_ROUNDS,
+    FACTOR_NAMES,
+    ModelScore,
+    ScoreReport,
+    score_models,
+)
 
 Z95 = 1.959963984540054
 ARENA = "arena_hard"
@@ -47,10 +55,8 @@ class Delta:
 
     @property
     def judge_only_gain(self) -> bool:
-        """The judge calls the PO model better (CI above 0) while no factor's CI is above 0."""
-        if self.arena_hard_ci is None or self.arena_hard_ci[0] <= 0:
-            return False
-        return not any(ci is not None and ci[0] > 0 for f, ci in self.factor_ci.items() if f != OVERALL)
+        """The judge-only gain (analysis/_judge_gain.py), on these analytic CIs."""
+        return judge_only_gain(self.arena_hard_ci, self.factor_ci)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,7 +65,7 @@ class Delta:
             "method": self.method,
             "factors": self.factors,
             "factor_ci": {f: list(ci) if ci else None for f, ci in self.factor_ci.items()},
-            "ci_method": "analytic (aggregates only: not paired)",
+            "ci_method": f"{ANALYTIC} (aggregates only: independent, not paired)",
             "arena_hard": self.arena_hard,
             "arena_hard_ci": list(self.arena_hard_ci) if self.arena_hard_ci else None,
             "judge_only_gain": self.judge_only_gain,
@@ -167,7 +173,7 @@ def judge_correlations(
     extra: dict[str, dict[str, float]] | None = None,
     *,
     x_name: str = ARENA,
-    rounds: int = 1000,
+    rounds: int = BOOTSTRAP_ROUNDS,
     seed: int = 0,
 ) -> list[Correlation]:
     """Judge score versus each complete factor (and any extra per-model series), over shared models."""
@@ -333,7 +339,7 @@ def size_regressions(scores: list[ModelScore], mapping: list[MappedModel]) -> li
 
 def paper_analysis(
     *,
-    bootstrap: int = 1000,
+    bootstrap: int = BOOTSTRAP_ROUNDS,
     seed: int = 0,
     normalize: str | None = None,
     folder: Path | None = None,

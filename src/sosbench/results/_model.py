@@ -44,6 +44,21 @@ class Items:
         """``den``, or one point per item."""
         return np.ones(len(self)) if self.den is None else self.den
 
+    def subset(self, index: Sequence[int]) -> Items:
+        """The items at ``index``, in that order (two runs aligned on the items both answered)."""
+        at = np.asarray(index, dtype=np.intp)
+
+        def pick(values: tuple | None) -> tuple | None:
+            return None if values is None else tuple(values[i] for i in at)
+
+        return Items(
+            self.num[at],
+            None if self.den is None else self.den[at],
+            pick(self.ids),
+            pick(self.prompts),
+            pick(self.details),
+        )
+
     @classmethod
     def concat(cls, parts: Sequence[Items]) -> Items:
         """The items of several logs pooled into one component (BBQ's 11 splits)."""

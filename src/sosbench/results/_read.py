@@ -196,13 +196,13 @@ def read_path(path: Path, item_details: bool = False) -> list[ModelResults]:
     raise SosbenchError(f"{path}: unsupported input (use a run folder, .json, .jsonl or .csv)")
 
 
-def read_paths(paths: list[Path]) -> list[ModelResults]:
-    """All inputs, merged per model in the order first seen."""
+def read_paths(paths: list[Path], item_details: bool = False) -> list[ModelResults]:
+    """All inputs, merged per model in the order first seen (``item_details``: see :func:`read_path`)."""
     if not paths:
         raise SosbenchError("no input given: pass run folders or results files")
     merged: dict[str, ModelResults] = {}
     for path in paths:
-        for item in read_path(Path(path)):
+        for item in read_path(Path(path), item_details):
             into = merged.setdefault(item.model, ModelResults(item.model, protocol=item.protocol))
             for name, result in item.benchmarks.items():
                 if name in into.benchmarks:
