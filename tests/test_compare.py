@@ -60,7 +60,9 @@ def test_planted_flips_are_counted_and_signed(runs):
     csv_out = _invoke(
         "compare", str(base), str(cand), "--format", "csv", "--bootstrap", "200", "--permutations", "200"
     )
-    assert csv_out.stdout.splitlines()[0].startswith("candidate,name,kind")
+    lines = csv_out.stdout.splitlines()
+    assert lines[0].startswith("# cand: summary: ")
+    assert next(line for line in lines if not line.startswith("#")).startswith("candidate,name,kind,partial")
 
 
 def test_refuses_runs_of_different_protocol_or_limit(runs):

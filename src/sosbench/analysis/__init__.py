@@ -22,6 +22,7 @@ from sosbench.analysis._compare import (
     read_run,
 )
 from sosbench.analysis._correlation import Correlation, correlate, rowwise_kendall
+from sosbench.analysis._judge_gain import DEFINITION as JUDGE_ONLY_GAIN
 from sosbench.analysis._judge_gain import judge_only_gain
 from sosbench.analysis._paper import (
     ARENA,
@@ -41,6 +42,7 @@ from sosbench.analysis._paper import (
 __all__ = [
     "ADJUSTMENTS",
     "ARENA",
+    "JUDGE_ONLY_GAIN",
     "LIVEBENCH_AVERAGE",
     "PERMUTATIONS",
     "ArenaScore",

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from sosbench._defaults import PERMUTATIONS
 from sosbench.analysis._judge_gain import DEFINITION, judge_only_gain
 from sosbench.analysis._paired import (
     Paired,
@@ -41,7 +42,6 @@ from sosbench.scoring import (
 from sosbench.suite import FACTORS
 
 ADJUSTMENTS = ("holm", "bh", "none")
-PERMUTATIONS = 5000
 POWER = 0.80
 CHUNK_ELEMENTS = 4_000_000
 NO_CHANGE = "no detectable change"
@@ -105,13 +105,18 @@ class Comparison:
             if names:
                 within = f" within {self.margin:g} points" if verdict == "equivalent" else ""
                 parts.append(f"{verdict}{within}: {', '.join(names)}")
+        same = self.differing_total == 0 and all(r.kind != "judge" for r in self.rows)
         if not any(r.verdict in ("better", "worse") for r in self.rows):
-            parts.insert(0, "no row changed")
+            parts.insert(
+                0, "no row changed" + (": the two runs score every shared item the same" if same else "")
+            )
         if self.limit is not None:
             parts[0] += f" ({limit_text(self.limit)})"
         undetected = [r.mde * 100 for r in self.rows if r.verdict == NO_CHANGE]
-        if undetected:
-            low, high = round(min(undetected)), round(max(undetected))
+        if undetected and not same:
+            # A row whose items all agree has no variability and an MDE of 0: it says nothing about n.
+            spread = [m for m in undetected if m > 0] or undetected
+            low, high = round(min(spread)), round(max(spread))
             span = f"{low}" if low == high else f"{low}-{high}"
             parts.append(
                 f"{len(undetected)} of {len(self.rows)} rows no detectable change: at this n only changes "

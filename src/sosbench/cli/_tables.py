@@ -21,17 +21,20 @@ def natural_width(console: Console, renderable: RenderableType) -> int:
     """Columns ``renderable`` takes with every cell on one line (rich's own measurement)."""
     from rich.measure import Measurement
 
-    return Measurement.get(console, console.options, renderable).maximum
+    unbounded = console.options.update_width(1_000_000)  # rich clamps a measurement to the width given
+    return Measurement.get(console, unbounded, renderable).maximum
 
 
 def fits(console: Console, renderable: RenderableType) -> bool:
     return natural_width(console, renderable) <= console.width
 
 
-def print_first_fitting(console: Console, layouts: Sequence[Sequence[RenderableType]]) -> None:
-    """Print the first layout (a list of tables) whose every table fits the console, else the last one."""
-    for layout in layouts[:-1]:
+def print_first_fitting(console: Console, layouts: Sequence[Sequence[RenderableType]]) -> int:
+    """Print the first layout (a list of tables) whose every table fits the console, else the last one;
+    return which was printed (its index), so a legend can follow the layout."""
+    for index, layout in enumerate(layouts[:-1]):
         if all(fits(console, part) for part in layout):
             console.print(*layout)
-            return
+            return index
     console.print(*layouts[-1])
+    return len(layouts) - 1

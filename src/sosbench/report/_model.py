@@ -79,6 +79,16 @@ def read_audit(path: Path) -> list[dict[str, Any]]:
     return judges
 
 
+def _marked(label: str, model: ModelScore) -> str:
+    """The label every table and figure shows: '*' for a partial factor, the items per task of a --limit
+    run."""
+    if any(f.partial for f in model.factors.values()):
+        label += " *"
+    if model.limited:
+        label += f" [{model.limited}]"
+    return label
+
+
 def build_report_data(
     user: ScoreReport | None,
     paper: PaperAnalysis | None,
@@ -89,8 +99,13 @@ def build_report_data(
     audit_source: str | None = None,
     inputs: list[str] | None = None,
     comparison: Comparison | None = None,
+    rank_limited: bool = False,
 ) -> ReportData:
-    """Your models beside the paper's: paper rows carry the artifact Arena-Hard score as judge score."""
+    """Your models beside the paper's: paper rows carry the artifact Arena-Hard score as judge score.
+
+    A --limit run is refused beside the paper's full runs unless ``rank_limited``; its label says how many
+    items per task it scored, and a model with a partial factor carries a ``*`` (tables and figures).
+    """
     if user is None and paper is None:
         raise SosbenchError("nothing to report: pass run folders / results files, or --paper")
     rows: list[Row] = []
@@ -112,9 +127,16 @@ def build_report_data(
         notes += paper.scores.notes
     if user is not None:
         judge = judge_scores or {}
+        limited = [m for m in user.models if m.limited]
+        if paper is not None and limited and not rank_limited:
+            m = limited[0]
+            raise SosbenchError(
+                f"{m.model} is a --limit run ({m.limited}): it does not rank among the paper's full runs; "
+                "pass --rank-limited to show it in the leaderboard anyway (marked), or leave out --paper"
+            )
         for m in user.models:
             label = f"{m.model} (yours)" if m.model in paper_names else m.model
-            rows.append(Row(m, "user", label, judge.get(m.model)))
+            rows.append(Row(m, "user", _marked(label, m), judge.get(m.model)))
         notes += [n for n in user.notes if n not in notes]
         if paper is not None and judge_scores:
             notes.append(

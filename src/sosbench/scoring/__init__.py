@@ -5,6 +5,7 @@ The formula is ``scoring/_formula.py``, over arrays of bootstrap rounds: `score`
 resamples, `compare` (sosbench.analysis) to paired ones.
 """
 
+from sosbench._defaults import BOOTSTRAP_ROUNDS
 from sosbench.scoring._baselines import (
     NORMALIZATIONS,
     answer_choices,
@@ -16,7 +17,6 @@ from sosbench.scoring._bootstrap import component_rounds, percentile_ci, resampl
 from sosbench.scoring._formula import (
     ANALYTIC,
     BATTLE_BOOTSTRAP,
-    BOOTSTRAP_ROUNDS,
     FACTOR_NAMES,
     ITEM_BOOTSTRAP,
     MODEL_BOOTSTRAP,

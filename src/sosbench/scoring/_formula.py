@@ -25,9 +25,6 @@ from sosbench.suite import FACTORS, Benchmark, benchmarks
 OVERALL = "Overall"
 FACTOR_NAMES = (*FACTORS, OVERALL)
 
-BOOTSTRAP_ROUNDS = 2000
-"""The default bootstrap rounds of every command (score, compare, report, paper): 2.5% tails of 50 rounds."""
-
 # What every CI says it is (tables, CSV, JSON and the report name the kind beside the interval).
 ITEM_BOOTSTRAP = "item bootstrap"
 PAIRED_BOOTSTRAP = "paired item bootstrap"

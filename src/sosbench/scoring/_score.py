@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from sosbench._defaults import BOOTSTRAP_ROUNDS
 from sosbench.results import BenchmarkResult, Component, Items, ModelResults, limit_text, read_paths
 from sosbench.scoring._baselines import check_normalization
 from sosbench.scoring._bootstrap import component_rounds, percentile_ci
 from sosbench.scoring._formula import (
     ANALYTIC,
-    BOOTSTRAP_ROUNDS,
     FACTOR_NAMES,
     ITEM_BOOTSTRAP,
     OVERALL,
