@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _cli import run_args, sosbench
-from _synthetic_runs import planted_pair, write_run_folder
+from _synthetic_runs import perturb_run, planted_pair, write_run_folder
 from typer.testing import CliRunner
 
 from sosbench.analysis import adjust_pvalues, compare_runs, read_run
@@ -258,3 +259,72 @@ def test_judge_only_gain_definition(judge, factors, flagged):
     from sosbench.analysis import judge_only_gain
 
     assert judge_only_gain(judge, factors) is flagged
+
+
+def _short(name: str) -> str:
+    return "lb-" + name.removeprefix("livebench-") if name.startswith("livebench-") else name
+
+
+def test_the_table_reads_at_80_columns_with_every_cell_whole(tmp_path: Path) -> None:
+    """Piped output is 80 columns: the table splits in two with a legend, and no cell is cut; a wide
+    terminal gets one table with the full names."""
+    from _tables import assert_not_cut, render
+
+    base, cand = tmp_path / "base", tmp_path / "cand"
+    write_run_folder(base, "base", skip=("gpqa",))
+    write_run_folder(cand, "cand", skip=("gpqa",))
+    perturb_run(cand, seed=2)
+    judge = tmp_path / "model_judgment" / "claude-3-5-sonnet-20240620"
+    _write_judge(judge, {"base": 20, "cand": 40})
+    args = ["compare", str(base), str(cand), "--judgments", str(judge), "--allow-partial"]
+    args += ["--bootstrap", "200", "--permutations", "200"]
+    data = json.loads(_invoke(*args, "--format", "json").stdout)["comparisons"][0]
+    narrow = render(*args)
+    cells = ["judge"] + [_short(r["name"]) + (" *" if r["partial"] else "") for r in data["rows"][:-1]]
+    cells += [f"[{r['ci'][0] * 100:+.1f}, {r['ci'][1] * 100:+.1f}]" for r in data["rows"]]
+    assert_not_cut(narrow, cells)
+    words = " ".join(narrow.split())  # the legend and the summary wrap at word boundaries
+    assert "tests" in narrow and "n.d. = no detectable change" in words
+    assert "judge = judge (claude-3-5-sonnet-20240620)" in words
+    assert "* WK: partial, over 9 of 10 benchmarks (--allow-partial)" in words
+    assert "bootstrap over battles" in words and "paired item bootstrap" in words
+    assert "summary: " in words and "no detectable change is not evidence of no change" in words
+    wide = render(*args, width=200)
+    full = [r["name"] + (" *" if r["partial"] else "") for r in data["rows"]]
+    assert_not_cut(wide, [*full, "no detectable change"], width=200)
+    assert "tests" not in wide.splitlines()[0]
+
+
+def test_summary_and_limit_marks(tmp_path: Path) -> None:
+    """The one-line summary says what changed and what could not be seen; a --limit pair says so."""
+    rng = np.random.default_rng(3)
+    base, cand = planted_pair(rng, ("gpqa", "mmlu-pro", "bbq"), planted="gpqa", n=400, effect_items=40)
+    comparison = compare_runs(base, cand, rounds=300, permutations=300)
+    assert comparison.summary.startswith("better: gpqa;")
+    assert "2 of 3 rows no detectable change: at this n only changes above ~" in comparison.summary
+    base.limit = cand.limit = 30
+    limited = compare_runs(base, cand, rounds=300, permutations=300)
+    assert limited.summary.startswith("better: gpqa (30 items per task);")
+    assert limited.to_json()["items_per_task"] == "30 items per task"
+    same = compare_runs(base, base, rounds=300, permutations=300)
+    assert same.summary.startswith("no row changed: the two runs score every shared item the same")
+
+
+def test_partial_rows_are_marked_in_every_format(tmp_path: Path) -> None:
+    base, cand = tmp_path / "base", tmp_path / "cand"
+    for folder in (base, cand):
+        write_run_folder(folder, folder.name, skip=("ifeval",))
+    args = ["compare", str(base), str(cand), "--allow-partial", "--bootstrap", "200", "--permutations", "200"]
+    data = json.loads(_invoke(*args, "--format", "json").stdout)["comparisons"][0]
+    partial = {r["name"]: r["partial"] for r in data["rows"] if r["partial"]}
+    assert partial == {"IF": "1 of 2 benchmarks", "Overall": "all 3 factors, some of them partial"}
+    assert any(n.startswith("IF is partial: over 1 of 2 benchmarks (ifeval missing)") for n in data["notes"])
+    rows = list(
+        csv.DictReader(
+            line for line in _invoke(*args, "--format", "csv").stdout.splitlines() if line[0] != "#"
+        )
+    )
+    assert {r["name"]: r["partial"] for r in rows if r["partial"]} == partial
+    strict = json.loads(_invoke(*args[:3], "--format", "json", *args[4:]).stdout)["comparisons"][0]
+    assert "IF" not in {r["name"] for r in strict["rows"]}
+    assert any(n.startswith("IF: 1 benchmarks not in both runs (ifeval), no row") for n in strict["notes"])

@@ -62,18 +62,23 @@ def print_factor_table(report: ScoreReport, title: str) -> None:
     console = Console()
     names = max((len(m.model) for m in report.models), default=5)
     one_line = wide_enough(console, names + len(FACTOR_NAMES) * 22 + 16)
-    caption = (
-        f"0-100; {report.ci_note()}; * = partial factor (--allow-partial); [N items per task] = a --limit run"
-    )
+    caption = f"0-100; {report.ci_note()}; * = partial factor (--allow-partial)"
+    if any(m.limit is not None for m in report.models):
+        caption += "; [N/task] = a --limit run of N items per task, not comparable with full runs"
     table = Table(title=title, caption=caption)
     table.add_column("model", overflow="fold", min_width=min(names, 16))
     for factor in FACTOR_NAMES:
         table.add_column(factor, justify="right", no_wrap=True)
     for model in report.models:
         cells = (factor_cell(model.factors[f]) for f in FACTOR_NAMES)
-        name = model.model + (f" [{model.limited}]" if model.limited else "")
+        name = model.model + (f" [{_per_task(model.limit)}]" if model.limit is not None else "")
         table.add_row(name, *(c if one_line else c.replace(" ", "\n", 1) for c in cells))
     console.print(table)
+
+
+def _per_task(limit: float) -> str:
+    """The short --limit mark of a table cell: '30/task', '10%/task'."""
+    return f"{limit:.0%}/task" if isinstance(limit, float) and limit < 1 else f"{int(limit)}/task"
 
 
 BENCH_CELL = 13  # "100.0 +- 10.0" plus padding
