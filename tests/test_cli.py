@@ -288,7 +288,8 @@ def test_sosbench_format_csv_works_for_every_command_that_reads_it(tmp_path: Pat
     assert scored.exit_code == 0 and scored.stdout.startswith("model,items_per_task,WK,")
     paper = invoke("paper", "--bootstrap", "0", env=env)
     assert paper.exit_code == 0, paper.output
-    assert paper.stdout.startswith("model,items_per_task,WK,") and len(paper.stdout.splitlines()) == 40  # 39 artifact models
+    assert paper.stdout.startswith("model,items_per_task,WK,")
+    assert len(paper.stdout.splitlines()) == 40  # 39 artifact models
 
 
 def test_readme_states_the_rule_the_tests_check() -> None:
