@@ -327,4 +327,4 @@ def test_partial_rows_are_marked_in_every_format(tmp_path: Path) -> None:
     assert {r["name"]: r["partial"] for r in rows if r["partial"]} == partial
     strict = json.loads(_invoke(*args[:3], "--format", "json", *args[4:]).stdout)["comparisons"][0]
     assert "IF" not in {r["name"] for r in strict["rows"]}
-    assert any(n.startswith("IF: 1 benchmarks not in both runs (ifeval), no row") for n in strict["notes"])
+    assert any(n.startswith("IF: 1 benchmark not in both runs (ifeval), no row") for n in strict["notes"])

@@ -363,8 +363,9 @@ def compare_runs(
         unit = "factors" if name == OVERALL else "benchmarks"
         if v is None:
             if agg.missing:
+                what = unit if len(agg.missing) > 1 else unit[:-1]
                 notes.append(
-                    f"{name}: {len(agg.missing)} {unit} not in both runs ({', '.join(agg.missing)}), "
+                    f"{name}: {len(agg.missing)} {what} not in both runs ({', '.join(agg.missing)}), "
                     "no row (--allow-partial averages over the rest)"
                 )
             continue

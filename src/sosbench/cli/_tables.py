@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-NARROW = 80  # the width of a pipe, and the width every table must read at
-
 
 def natural_width(console: Console, renderable: RenderableType) -> int:
     """Columns ``renderable`` takes with every cell on one line (rich's own measurement)."""
