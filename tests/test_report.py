@@ -181,7 +181,7 @@ def test_empty_panels_of_partial_runs_are_hidden_with_one_line_each(tmp_path: Pa
     assert 'id="leaderboard"' not in text and 'id="fig-factor_bars"' not in text
     assert (
         '<p class="hidden-panel" id="hidden-leaderboard">Leaderboard not drawn: no model has a complete '
-        "factor score (p1: WK misses gpqa, IF misses ifeval, Safety misses xstest; p2: " in text
+        "factor score (p1, p2, p3: WK misses gpqa, IF misses ifeval, Safety misses xstest). " in text
     )
     assert '<p class="hidden-panel" id="hidden-factor_bars">Not drawn: no factor to draw: ' in text
     assert "Not shown (no model here has them): ifeval, gpqa, xstest." in text
@@ -192,7 +192,7 @@ def test_a_factor_no_model_has_is_left_out_of_leaderboard_and_figures(tmp_path: 
     text = _partial_report(tmp_path, ("gpqa",))
     header = re.search(r'<table id="leaderboard" class="sortable"><thead><tr>(.*?)</tr>', text).group(1)
     assert re.findall(r"<th>(.*?)</th>", header) == ["model", "from", "IF", "Safety"]
-    assert "Not shown: WK, Overall, complete for no model (p1: WK misses gpqa; p2: WK misses gpqa" in text
+    assert "Not shown: WK, Overall, complete for no model (p1, p2, p3: WK misses gpqa)." in text
     assert "WK, Overall: not drawn, no model has a complete score" in text  # the factor bars' note
 
 

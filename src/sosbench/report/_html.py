@@ -41,17 +41,19 @@ def _ci_kinds(data: ReportData) -> str:
 
 
 def _missing(data: ReportData) -> str:
-    """What each of your models lacks for its factors, e.g. 'm: WK misses gpqa, IF misses ifeval'."""
-    parts = []
+    """What the models lack for their factors, models with the same gaps together, e.g. 'a, b: WK misses
+    gpqa, IF misses 2 benchmarks (ifeval, livebench-instruction-following)'."""
+    by_gaps: dict[str, list[str]] = {}
     for row in data.rows:
         gaps = [
-            f"{name} misses {', '.join(f.missing)}"
+            f"{name} misses "
+            + (", ".join(f.missing) if len(f.missing) <= 3 else f"{len(f.missing)} benchmarks")
             for name, f in row.model.factors.items()
             if f.missing and name != OVERALL
         ]
         if gaps:
-            parts.append(f"{row.label}: {', '.join(gaps)}")
-    return "; ".join(parts)
+            by_gaps.setdefault(", ".join(gaps), []).append(row.label)
+    return "; ".join(f"{', '.join(labels)}: {gaps}" for gaps, labels in by_gaps.items())
 
 
 def leaderboard(data: ReportData) -> str:
