@@ -61,3 +61,18 @@ def test_a_constant_criterion_is_explained(tmp_path: Path) -> None:
     assert "- (j: style): undefined: every model has the same score, so nothing varies to correlate" in (
         result.stdout
     )
+
+
+def test_a_judge_without_criterion_verdicts_is_explained(tmp_path: Path) -> None:
+    folder = tmp_path / "model_judgment" / "j"
+    _judgments(folder, {"a": 1, "b": 3, "c": 5})
+    for path in folder.glob("*.jsonl"):  # overall verdicts only
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        for row in rows:
+            for game in row["games"]:
+                del game["style_score"]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = CliRunner().invoke(app, ["judge", "audit", "-J", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "(no criterion verdicts)" in result.stdout
+    assert "- (j): its verdicts carry no criterion scores, only overall ones" in result.stdout

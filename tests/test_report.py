@@ -138,6 +138,8 @@ def test_report_is_self_contained_with_every_model_and_figure(report_files) -> N
     assert {f.removeprefix("fig-") for f in parsed.figures} == FIGURES
     assert {p.stem for p in report_files["png"].glob("*.png")} == FIGURES
     assert "Paper analyses" in html and "Judge audit" in html and "gpt-4o-mini-2024-07-18" in html
+    # the audit's undefined safety correlation: n/a with its reason in the table, left out of the heatmap
+    assert "safety: not drawn, no correlation of it is defined (see the audit table)." in html
 
 
 def test_report_without_judge_scores_or_paper(tmp_path: Path) -> None:

@@ -150,6 +150,7 @@ def legend(c: Comparison, short: bool) -> list[str]:
         + ("" if c.normalize == "none" else f"; --normalize {c.normalize}")
     ]
     lines += [f"* {r.name}: partial, over {r.partial} (--allow-partial)" for r in c.rows if r.partial]
+    lines += [f"{r.name}: n = questions judged for both models" for r in c.rows if r.kind == "judge"]
     if short:
         judge = next((r.name for r in c.rows if r.kind == "judge"), None)
         lines.append(
