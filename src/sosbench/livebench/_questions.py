@@ -9,12 +9,12 @@ Rows without a ``livebench_release_date`` column come from the June 2024 uploads
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sosbench._io import iter_lines, parse_json, read_bytes
 from sosbench.errors import SosbenchError
 from sosbench.livebench._tasks import CATEGORIES, RELEASE, TASK_CATEGORY
 
@@ -69,26 +69,17 @@ def select_questions(
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a JSON Lines file, with a one-line error naming the bad line."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise SosbenchError(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SosbenchError(
-                    f"{path}:{number}: not valid JSON ({exc.msg}); fix or remove the line"
-                ) from None
+    """Rows of a JSON Lines file (read within ``sosbench._io``'s limits); a bad line is one error."""
+    for number, line, _ in iter_lines(path):
+        if line.strip():
+            yield parse_json(line, str(path), "fix or remove the line", number)
 
 
 def _hub_like(folder: Path) -> bool:
     readme = folder / "README.md"
-    return readme.is_file() and "configs:" in readme.read_text(encoding="utf-8", errors="replace")
+    if not readme.is_file():
+        return False
+    return "configs:" in read_bytes(readme, "dataset card").decode("utf-8", "replace")
 
 
 def _from_dataset(location: str, revision: str | None = None) -> list[LiveBenchQuestion]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import itertools
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sosbench._io import read_text
+from sosbench._io import iter_lines, parse_json, read_text
 from sosbench.errors import SosbenchError, from_validation
 from sosbench.results._model import BenchmarkResult, Component, Items
 from sosbench.results._schema import check_score, scoring_constants
@@ -65,17 +65,17 @@ def _category_result(bench: Benchmark, tasks: dict[str, Component], source: str)
 
 def _rows(path: Path) -> list[ScoreRow]:
     """JSONL rows (or a JSON list of rows) of a per-question score file, each validated."""
-    text = read_text(path, "LiveBench score file")
-    try:
-        if text.lstrip().startswith("["):
-            raw = json.loads(text)
-            numbered = list(enumerate(raw, 1)) if isinstance(raw, list) else [(1, raw)]
-        else:
-            numbered = [(n, json.loads(line)) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise SosbenchError(
-            f"{path}: malformed JSON ({exc.msg}, line {exc.lineno}): re-export the file"
-        ) from None
+    what, fix = "LiveBench score file", "re-export the file"
+    lines = ((n, line) for n, line, _ in iter_lines(path, what) if line.strip())
+    first = next(lines, (0, ""))
+    if first[1].lstrip().startswith("["):  # one JSON list of rows
+        lines.close()
+        raw = parse_json(read_text(path, what), str(path), fix)
+        numbered = list(enumerate(raw, 1)) if isinstance(raw, list) else [(1, raw)]
+    else:
+        numbered = [
+            (n, parse_json(line, str(path), fix, n)) for n, line in itertools.chain([first], lines) if n
+        ]
     rows = []
     for number, row in numbered:
         if not isinstance(row, dict) or "task" not in row or "score" not in row:

@@ -7,7 +7,6 @@ files use), so a new benchmark in benchmarks.yaml is read without a change here.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -16,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sosbench._io import read_json, read_text
+from sosbench._io import iter_lines, parse_json, read_json
 from sosbench.errors import SosbenchError
 from sosbench.results._model import BenchmarkResult, Component, Items
 from sosbench.results._schema import check_score, check_stderr
@@ -177,15 +176,9 @@ def find_samples(folder: Path, task: str, stem_suffix: str = "") -> Path | None:
 
 def sample_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, parsed value) of every non-blank line of an lm-eval samples log."""
-    for lineno, line in enumerate(read_text(path, "lm-eval samples log").split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            yield lineno, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SosbenchError(
-                f"{path}:{lineno}: malformed JSON line ({exc.msg}): re-run the benchmark"
-            ) from None
+    for lineno, line, _ in iter_lines(path, "lm-eval samples log"):
+        if line.strip():
+            yield lineno, parse_json(line, str(path), "re-run the benchmark", lineno)
 
 
 def _item_value(value: Any, where: str, metric: str) -> float:
