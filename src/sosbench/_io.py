@@ -362,6 +362,21 @@ def read_json_object(path: Path, what: str = "JSON file") -> dict[str, Any]:
     return data
 
 
+def _read_line(handle: BinaryIO, limit: int) -> bytes | None:
+    """The next line (``b""`` at the end), or None past ``limit`` bytes without a newline; read a MiB at a
+    time, so a line of zeros costs at most ``limit`` bytes, not the copies one ``readline(limit)`` makes."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        part = handle.readline(min(1 << 20, limit + 1 - size))
+        parts.append(part)
+        size += len(part)
+        if not part or part.endswith(b"\n"):
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+        if size > limit:
+            return None
+
+
 def iter_lines(
     path: Path, what: str = "JSONL file", limit: int | None = None
 ) -> Iterator[tuple[int, str, bool]]:
@@ -376,18 +391,17 @@ def iter_lines(
         number = 0
         while True:
             try:
-                raw = handle.readline(limit + 1)
+                raw = _read_line(handle, limit)
             except OSError as exc:
                 raise _read_error(path, exc, what) from None
-            if not raw:
-                return
             number += 1
-            ended = raw.endswith(b"\n")
-            if len(raw) > limit and not ended:
+            if raw is None:
                 raise SosbenchError(
                     f"{path}:{number}: a line longer than {_size(limit)}: is this the right {what}?"
                 )
-            yield number, _decode(raw, path, what, number), ended
+            if not raw:
+                return
+            yield number, _decode(raw, path, what, number), raw.endswith(b"\n")
 
 
 def iter_jsonl(

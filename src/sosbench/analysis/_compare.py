@@ -224,7 +224,7 @@ _NO_DETAIL = {"prompt": "", "response": "", "gold": ""}
 
 def _livebench_details(samples: Path) -> dict[str, dict[str, str]]:
     """question_id -> prompt, response and ground truth, from the lm-eval samples log the run kept."""
-    if not samples.is_file():
+    if not samples.exists():
         return {}
     details = {}
     for row in _read_jsonl(samples):
@@ -240,7 +240,7 @@ def _livebench_details(samples: Path) -> dict[str, dict[str, str]]:
 
 def _livebench_items(bench: Benchmark, folder: Path) -> BenchmarkItems:
     path = folder / "livebench_scores.jsonl"
-    if not path.is_file():
+    if not path.exists():
         raise SosbenchError(f"{path}: missing although {folder / 'done.json'} exists: re-run the benchmark")
     by_task: dict[str, list[dict[str, Any]]] = {}
     for row in _read_jsonl(path):
@@ -271,7 +271,7 @@ def read_run_items(folder: Path) -> RunItems:
     run = RunItems(view.model_name or folder.name, view.protocol, config.get("limit"), source=str(folder))
     for bench in benchmarks():
         sub = folder / bench.name
-        if not (sub / "done.json").is_file():
+        if not (sub / "done.json").exists():
             continue
         read_done(sub / "done.json", bench.name)
         items: BenchmarkItems | None
@@ -315,7 +315,7 @@ def read_lmeval_items(path: Path) -> RunItems:
 def read_items(path: Path) -> RunItems:
     """A run folder or an lm-eval results JSON with per-sample logs."""
     if path.is_dir():
-        if (path / "manifest.json").is_file():
+        if (path / "manifest.json").exists():
             return read_run_items(path)
         found = sorted(path.rglob("results*.json"))
         if not found:

@@ -162,7 +162,7 @@ def _from_aggregates(
 def find_samples(folder: Path, task: str, stem_suffix: str = "") -> Path | None:
     """``samples_<task>.jsonl`` (run folder) or lm-eval's ``samples_<task>_<timestamp>.jsonl``."""
     exact = folder / f"samples_{task}{stem_suffix}.jsonl"
-    if exact.is_file():
+    if exact.exists():  # whatever it is: a FIFO or a device is refused by the reader, not skipped
         return exact
     if stem_suffix:
         return None

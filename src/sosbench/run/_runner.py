@@ -84,7 +84,12 @@ def plan(
             clear = True  # --overwrite, or an attempt that finished nothing: its manifest is replaced
     benches = [get_benchmark(name) for name in config.benchmarks]
     if old and not clear:
-        _check_same_data(config, old, benches)
+        try:
+            _check_same_data(config, old, benches)
+        except SosbenchError:
+            if not overwrite:
+                raise
+            clear = True  # --overwrite: start over with this data
     done = () if clear else tuple(b for b in benches if run_dir.is_done(b.name, digest))
     todo = tuple(b for b in benches if b not in done)
     counts = {b.name: shard_count(b, shards, executor) for b in todo}
