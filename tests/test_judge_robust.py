@@ -239,6 +239,22 @@ def test_models_sharing_a_last_name_part_get_their_own_files_and_escapes_are_ref
     assert file_stem("huge@concise") == "huge@concise" and file_stem("org/m@concise").endswith("@concise")
 
 
+def test_names_too_long_for_a_file_name_get_short_distinct_stems(tmp_path: Path) -> None:
+    from sosbench.judge import file_stem
+
+    long = "@".join(letter * 110 for letter in "abc")  # each part fits a file name, the whole does not
+    assert len(file_stem(long)) <= 200 and file_stem(long) != file_stem(long[:-1])
+    bench = make_bench(tmp_path / "bench")
+    with ScriptedServer(faults=False) as server:
+        answered = cli(
+            "judge", "answer", "--model", long, "-d", str(bench), "--limit", "1", *endpoint(server)
+        )
+        assert answered.exit_code == 0, answered.output
+        judged = cli(*run_args(bench, server, judge="j" * 300, models=long), "--limit", "1")
+        assert judged.exit_code == 0, judged.output
+        assert server.counts["requests"] == 3
+
+
 def test_perturb_base_url_help_names_the_rewriter_not_the_judge() -> None:
     import typer
 
