@@ -16,6 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MEMORY_LIMIT = 3 << 30  # the `prlimit --as` of issue 21
+ALIAS_BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9 if prev else ['lol'] * 9)}]\n"
+    for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+"""A YAML "billion laughs" of 342 bytes: nine levels of nine aliases, 9**9 strings once expanded."""
 CHILD = r"""
 import json, resource, sys, time
 results, limit, commands = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])

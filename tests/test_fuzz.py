@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from _bounded import run_bounded
+from _bounded import ALIAS_BOMB, run_bounded
 from _synthetic_runs import write_run_folder
 from typer.testing import CliRunner
 
@@ -333,10 +333,6 @@ def test_broken_input_is_one_error_line_and_nothing_is_lost(
 # ------------------------------------------------------------------------------------------ hostile inputs
 HOSTILE = ("nested 200k deep", "YAML alias bomb", "FIFO", "/dev/zero", "larger than memory", "name too long")
 DEEP = "[" * 200_000 + "]" * 200_000 + "\n"
-ALIAS_BOMB = "".join(
-    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9 if prev else ['lol'] * 9)}]\n"
-    for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
-)  # 9**9 strings once expanded
 CPU_LIMIT_S = 5.0
 
 

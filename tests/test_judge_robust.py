@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _bounded import run_bounded
+from _bounded import ALIAS_BOMB, run_bounded
 from _fake_endpoint import JUDGE, ScriptedServer, cli, endpoint, error_line, game_bucket, make_bench
 from typer.testing import CliRunner
 
@@ -634,3 +634,18 @@ def test_bad_templates_are_one_line_errors(tmp_path: Path) -> None:
         )
     )
     assert f"{path}: max_token: Extra inputs are not permitted" in message
+
+
+def test_a_template_that_is_an_alias_bomb_or_a_fifo_is_one_line_at_once(tmp_path: Path) -> None:
+    import time
+
+    bench = make_bench(tmp_path / "bench")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(ALIAS_BOMB)
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    dry = ["judge", "run", "--judge", JUDGE, "--models", "tiny", "-d", str(bench), "--dry-run", "-t"]
+    started = time.monotonic()
+    assert "is it an alias bomb?" in error_line(invoke(*dry, str(bomb)))
+    assert "nor a YAML file" in error_line(invoke(*dry, str(fifo)))
+    assert time.monotonic() - started < 30  # not minutes of expansion, not a wait for a writer

@@ -7,6 +7,9 @@ Every layer imports from here (like ``errors``), so the guarantees hold everywhe
   shared run folder or mirror out);
 - reads fail with one ``SosbenchError`` line naming the file (and line) instead of a traceback, for
   missing, unreadable, non-UTF-8 or non-JSON input;
+- reads are bounded whatever the file holds (see "reads" below): regular files only, sizes checked
+  before reading, JSONL streamed, JSON and YAML nesting and YAML aliases limited;
+- any valid JSON string round-trips through the JSON writers (lone surrogates are escaped);
 - a folder that one process writes is held with a lock file (``filelock``), so a second process on the same
   folder is refused with one line instead of corrupting it;
 - names that come from users (model names, judge ids) map to file names that cannot escape their folder
