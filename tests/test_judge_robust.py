@@ -457,6 +457,29 @@ def test_replies_over_the_cap_fail_alone_in_bounded_memory_whatever_their_encodi
         assert rerun.exit_code == 0 and server.counts["requests"] == failed, rerun.output
 
 
+def test_compressed_replies_under_the_cap_are_read_and_unknown_encodings_fail_alone(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    text = "a compressed answer " * 50
+    body = completion(text)
+    replies = {
+        "gzip": (zlib.compress(body, wbits=16 + zlib.MAX_WBITS), {"Content-Encoding": "gzip"}),
+        "deflate": (zlib.compress(body), {"Content-Encoding": "deflate"}),
+        "raw deflate": (zlib.compress(body, wbits=-zlib.MAX_WBITS), {"Content-Encoding": "deflate"}),
+        "br": (body, {"Content-Encoding": "br"}),
+    }
+    order = iter(replies.values())
+    with ScriptedServer(raw=lambda body, headers: (200, *next(order))) as server:
+        args = ["judge", "answer", "--model", "m", "-d", str(bench), "--limit", "4", "--parallel", "1"]
+        message = error_line(invoke(*args, *endpoint(server)))
+        assert server.counts["requests"] == 4
+    assert (
+        "1 questions kept failing (" in message
+        and "the reply is encoded as 'br', not gzip, deflate" in message
+    )
+    rows = [json.loads(x) for x in (bench / "model_answer" / "m.jsonl").read_text().splitlines()]
+    assert [r["messages"][1]["content"]["answer"] for r in rows] == [text] * 3
+
+
 def test_a_lone_surrogate_in_a_reply_is_stored_escaped_and_nothing_dies_on_it(tmp_path: Path) -> None:
     bench = make_bench(tmp_path / "bench")
     odd = completion("\ud800 odd \udfff text. My final verdict is: [[A>B]]")  # valid JSON, escaped

@@ -98,7 +98,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A UTF-16 surrogate on its own in a Python string (a JSON ``\\ud800`` escape decodes to one)."""
 
 
 def json_text(data: Any, indent: int | None = None, default: Any = None) -> str:
@@ -109,9 +110,9 @@ def json_text(data: Any, indent: int | None = None, default: Any = None) -> str:
     escape and reads back as the very same string.
     """
     text = json.dumps(data, indent=indent, ensure_ascii=False, default=default)
-    if _SURROGATE.search(text) is None:
+    if LONE_SURROGATE.search(text) is None:
         return text
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sosbench._io import MAX_DEPTH, check_depth
+from sosbench._io import LONE_SURROGATE, MAX_DEPTH, check_depth
 from sosbench.errors import SosbenchError, require
 
 
@@ -160,6 +160,10 @@ class _BoundedDecoder:
             yield self._count(piece)
             data = self._zlib.unconsumed_tail
 
+    def finish(self) -> bytes:
+        """What the decompressor still holds at the end of the body (at most its window)."""
+        return self._count(self._zlib.flush()) if self._zlib is not None else b""
+
 
 def _capped_stream(stream: Any, base: type, encoding: str, cap: int) -> Any:
     """``stream`` (an httpx async byte stream) as one of ``base``'s kind yielding at most ``cap`` decoded
@@ -172,6 +176,9 @@ def _capped_stream(stream: Any, base: type, encoding: str, cap: int) -> Any:
                 for piece in decoder.feed(chunk):
                     if piece:
                         yield piece
+            tail = decoder.finish()
+            if tail:
+                yield tail
 
         async def aclose(self) -> None:
             await stream.aclose()
@@ -239,15 +246,12 @@ def _reply_error_in(exc: BaseException) -> ReplyError | None:
     return None
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def sendable(messages: list[dict]) -> list[dict]:
     """``messages`` with lone UTF-16 surrogates (valid in JSON, stored as ``\\uXXXX`` escapes, but with no
     UTF-8 form to send) replaced by U+FFFD, the replacement character."""
 
     def clean(value: Any) -> Any:
-        return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+        return LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
     return [{key: clean(value) for key, value in message.items()} for message in messages]
 
