@@ -12,9 +12,11 @@ Every reply body, error bodies included, is capped at the transport (:func:`repl
 ``max_tokens``): an httpx response hook swaps the body stream for one that decompresses it itself (gzip
 or deflate, the only encodings asked for) and counts the decoded bytes as they arrive, so a reply over
 the cap, a gzip bomb among them, ends as a :class:`ReplyError` of its item after at most the cap in
-memory, and ``--parallel N`` holds at most N caps. A hook rather than a custom transport: hooks see every
-response of the client, also those that go through a proxy from the environment (a transport passed to
-the client would not serve those), and the openai client never sees an unbounded body.
+memory, and ``--parallel N`` holds at most N caps. A hook rather than a custom transport: the client keeps
+httpx's own transport, connection limits and proxies from the environment (httpx ignores HTTPS_PROXY once
+a transport is passed), the hook sees every response, error replies and redirects included, and the
+openai client never sees an unbounded body. Streaming the completion instead would bound only the
+success path: openai reads an error body whole.
 
 Why not the openai client's own retries: its delays are fixed class constants (0.5 s to 8 s), and tests and
 rate-limited users need to set them. The retry loop itself is tenacity's; only the policy lives here.
