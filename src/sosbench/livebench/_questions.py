@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sosbench._io import read_jsonl
+from sosbench._io import read_bytes, read_jsonl
 from sosbench.errors import SosbenchError
 from sosbench.livebench._tasks import CATEGORIES, RELEASE, TASK_CATEGORY
 
@@ -70,7 +70,9 @@ def select_questions(
 
 def _hub_like(folder: Path) -> bool:
     readme = folder / "README.md"
-    return readme.is_file() and "configs:" in readme.read_text(encoding="utf-8", errors="replace")
+    if not readme.is_file():
+        return False
+    return "configs:" in read_bytes(readme, "dataset card").decode("utf-8", "replace")
 
 
 def _from_dataset(location: str, revision: str | None = None) -> list[LiveBenchQuestion]:
