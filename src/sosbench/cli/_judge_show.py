@@ -108,7 +108,8 @@ def print_dry_run(
     typer.echo(
         f"  games to judge:     {est.games} of {total_games} ({total_games - est.games} already judged)"
     )
-    typer.echo(f"  calls:              {est.calls} (one per game; a reply without a verdict adds one more)")
+    retry = "; a reply without a verdict adds one more" if spec.attempts > 1 else ", none repeated"
+    typer.echo(f"  calls:              {est.calls} (one per game{retry})")
     typer.echo(f"  prompt tokens:      ~{est.prompt_tokens:,} (4 characters per token)")
     typer.echo(f"  completion tokens:  ~{est.completion_tokens:,} ({per_call} per call{capped})")
     if est.cost_usd is None or price is None:
