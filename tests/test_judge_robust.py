@@ -26,8 +26,10 @@ from _fake_endpoint import JUDGE, ScriptedServer, cli, endpoint, error_line, gam
 from typer.testing import CliRunner
 
 from sosbench.cli._app import app
-from sosbench.judge import BenchDir, ChatCaller, EndpointConfig, load_template, model_files
+from sosbench.judge import BenchDir, ChatCaller, EndpointConfig, load_template
 from sosbench.judge._client import reply_byte_cap
+from sosbench.judge._files import file_stem
+from sosbench.judge._judging import model_files
 from sosbench.judge._templates import data_file
 
 
@@ -167,6 +169,7 @@ def test_judgments_are_keyed_by_the_full_judge_id_and_the_template(tmp_path: Pat
             "template": "arena-hard",
             "template_sha256": template.sha256,
             "baseline": "gpt-4-0314",
+            "benchmark": "arena-hard-v0.1",
         }
         before = judgment_bytes(bench, "org1/tinychat")
 
@@ -234,13 +237,10 @@ def test_models_sharing_a_last_name_part_get_their_own_files_and_escapes_are_ref
             )
         assert server.counts["requests"] == 8
     assert not (tmp_path / "x.jsonl").exists() and not (bench.parent / "x.jsonl").exists()
-    from sosbench.judge import file_stem
-
     assert file_stem("huge@concise") == "huge@concise" and file_stem("org/m@concise").endswith("@concise")
 
 
 def test_names_too_long_for_a_file_name_get_short_distinct_stems(tmp_path: Path) -> None:
-    from sosbench.judge import file_stem
 
     long = "@".join(letter * 110 for letter in "abc")  # each part fits a file name, the whole does not
     assert len(file_stem(long)) <= 200 and file_stem(long) != file_stem(long[:-1])
