@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from sosbench.errors import SosbenchError
-from sosbench.livebench import SandboxLimits, check_available, score_many
-from sosbench.livebench._coding import (
+from sosbench.livebench import score_many
+from sosbench.livebench.scorers._coding import (
     call_matches,
     decode_test_cases,
     extract_code,
@@ -31,7 +31,8 @@ from sosbench.livebench._coding import (
     score_coding,
     stdout_matches,
 )
-from sosbench.livebench._sandbox import _json_depth_ok, bwrap_command
+from sosbench.sandbox import SandboxLimits, SandboxMode, check_available
+from sosbench.sandbox._run import _json_depth_ok, bwrap_command
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _sandbox_attacks as attacks
@@ -145,10 +146,10 @@ def test_missing_bubblewrap_fails_at_once_with_what_to_do(monkeypatch: pytest.Mo
     check_available.cache_clear()
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(SosbenchError, match=r"apt-get install bubblewrap.*--sandbox none"):
-        check_available("bwrap")
+        check_available(SandboxMode.BWRAP)
     with pytest.raises(SosbenchError, match="bubblewrap"):
         bwrap_command({}, SMALL)
-    check_available("none")  # the explicit opt-out needs nothing
+    check_available(SandboxMode.NONE)  # the explicit opt-out needs nothing
     check_available.cache_clear()
 
 

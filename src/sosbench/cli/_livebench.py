@@ -106,8 +106,9 @@ def score(
     Task = mean x 100, category = mean of its tasks, average = mean of the six categories.
     """
     check_format(format, ("table", "json"))
-    if sandbox not in ("bwrap", "none"):
-        raise SosbenchError(f"unknown --sandbox {sandbox!r}: use bwrap or none")
+    from sosbench.sandbox import SandboxMode
+
+    SandboxMode.of(sandbox)
     from rich.progress import Progress
 
     from sosbench import livebench
@@ -125,7 +126,7 @@ def score(
             protocol=protocol,
             workers=workers,
             progress=lambda n: progress.advance(bar, n),
-            sandbox="none" if sandbox == "none" else "bwrap",
+            sandbox=sandbox,
         )
     if any(row.get("sandbox") == "none" for row in rows):
         console_err().print(

@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 
 from sosbench._io import read_text, safe_file_name
 from sosbench.errors import SosbenchError
+from sosbench.sandbox import SandboxMode
 from sosbench.suite import PROTOCOLS
 
 # Fields that change what a run computes. Batch size, device and paths do not, so a run may be
@@ -65,8 +66,7 @@ class RunConfig:
         object.__setattr__(self, "model_args", freeze(self.model_args))
         if self.protocol not in PROTOCOLS:
             raise SosbenchError(f"unknown --protocol {self.protocol!r}: use one of {', '.join(PROTOCOLS)}")
-        if self.sandbox not in ("bwrap", "none"):
-            raise SosbenchError(f"unknown --sandbox {self.sandbox!r}: use bwrap or none")
+        SandboxMode.of(self.sandbox)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle (for Ray and process workers) as plain values: a ``MappingProxyType`` does not pickle."""

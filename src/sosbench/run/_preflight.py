@@ -130,9 +130,9 @@ def check_data(benchmarks: Sequence[Benchmark], data_dir: Path | None) -> None:
 def check_sandbox(benchmarks: Sequence[Benchmark], sandbox: str) -> None:
     """Code tasks fail before any model loads where their sandbox cannot start (one line: what to install)."""
     if any(b.livebench is not None and b.livebench.category == "coding" for b in benchmarks):
-        from sosbench.livebench import check_available
+        from sosbench.sandbox import SandboxMode, check_available
 
-        check_available("none" if sandbox == "none" else "bwrap")
+        check_available(SandboxMode.of(sandbox))
 
 
 def _cached(dataset_id: str, configs: Sequence[str | None]) -> bool:

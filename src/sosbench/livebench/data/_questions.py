@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sosbench.errors import SosbenchError
-from sosbench.livebench._tasks import CATEGORIES, RELEASE, TASK_CATEGORY
+from sosbench.livebench.data._release import CATEGORIES, RELEASE, TASK_CATEGORY
 
 LiveBenchQuestion = dict[str, Any]
 

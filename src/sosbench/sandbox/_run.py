@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import enum
 import functools
 import json
 import os
@@ -47,12 +48,31 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sosbench.errors import SosbenchError
 
-SandboxMode = Literal["bwrap", "none"]
-SANDBOX_MODES: tuple[SandboxMode, ...] = ("bwrap", "none")
+
+class SandboxMode(str, enum.Enum):
+    """Where model-written code runs: the one list of modes."""
+
+    BWRAP = "bwrap"
+    """In a bubblewrap sandbox (the default)."""
+    NONE = "none"
+    """Unsandboxed, limits and a new session only: an explicit, unsafe opt-out that outputs must flag."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def of(cls, name: str) -> SandboxMode:
+        """The mode called ``name`` (a ``--sandbox`` value), or one error line listing the modes."""
+        try:
+            return cls(name)
+        except ValueError:
+            choices = " or ".join(mode.value for mode in cls)
+            raise SosbenchError(f"unknown --sandbox {name!r}: use {choices}") from None
+
 
 _GIB = 1024**3
 _SANDBOX_UID = 65534
@@ -256,7 +276,7 @@ def _spawn(
     tail: tuple[str, ...] = ("-I", "-B", "/harness.py"),
 ) -> subprocess.Popen[bytes]:
     """Start the sandbox (or, with ``mode="none"``, the bare harness) with pipes for stdin/stdout/stderr."""
-    if mode == "none":
+    if mode == SandboxMode.NONE:
         command = [sys.executable, "-I", "-B", str(script)]
     else:
         binds = {str(root): str(root) for root in _python_roots()} | {"/harness.py": str(script)}
@@ -283,9 +303,9 @@ _MISSING_BWRAP = (
 
 
 @functools.cache
-def check_available(mode: SandboxMode = "bwrap") -> None:
+def check_available(mode: SandboxMode = SandboxMode.BWRAP) -> None:
     """Fail at once, with what to do, where the sandbox cannot start here (probed once per process)."""
-    if mode == "none":
+    if mode == SandboxMode.NONE:
         return
     if sys.platform != "linux":
         raise SosbenchError(
@@ -296,7 +316,7 @@ def check_available(mode: SandboxMode = "bwrap") -> None:
     info_read, info_write = os.pipe()
     try:
         process = _spawn(
-            Path(__file__).with_name("_coding_harness.py"),
+            Path(__file__),
             DEFAULT_LIMITS,
             mode,
             info_write,
@@ -349,7 +369,7 @@ def run_harness(
     *,
     deadline_s: float,
     limits: SandboxLimits = DEFAULT_LIMITS,
-    mode: SandboxMode = "bwrap",
+    mode: SandboxMode = SandboxMode.BWRAP,
 ) -> Generator[Frame, None, None]:
     """Start ``script`` in the sandbox, send ``request`` (JSON) on its stdin, and yield the JSON lines it
     writes, until it ends, misbehaves or ``deadline_s`` passes (then one Frame with a problem).
@@ -365,7 +385,7 @@ def run_harness(
         os.close(info_write)
     inner = None
     try:
-        inner = _sandbox_pid(info_read, limits.startup_s) if mode == "bwrap" else None
+        inner = _sandbox_pid(info_read, limits.startup_s) if mode == SandboxMode.BWRAP else None
         yield from _exchange(process, payload, time.monotonic() + deadline_s + limits.startup_s, limits)
     finally:
         os.close(info_read)

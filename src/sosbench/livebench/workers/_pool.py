@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from sosbench.livebench._sandbox import SandboxMode
-from sosbench.livebench._scorers import is_slow, score_question
+from sosbench.livebench.scorers import Scoring, is_slow, score_answer
 
 Item = tuple[dict[str, Any], str]
 MIN_PARALLEL_ITEMS = 32
@@ -32,26 +31,19 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _score_chunk(chunk: list[Item], protocol: str, sandbox: SandboxMode) -> list[float]:
-    return [
-        score_question(question, answer, protocol=protocol, sandbox=sandbox) for question, answer in chunk
-    ]
+def _score_chunk(chunk: list[Item], scoring: Scoring) -> list[float]:
+    return [score_answer(question, answer, scoring) for question, answer in chunk]
 
 
 def score_many(
-    items: Sequence[Item],
-    *,
-    protocol: str = "paper",
-    workers: int | None = None,
-    progress: Any = None,
-    sandbox: SandboxMode = "bwrap",
+    items: Sequence[Item], scoring: Scoring, *, workers: int | None = None, progress: Any = None
 ) -> list[float]:
     """Scores for ``(question, answer)`` pairs, in order. ``progress(n)`` is called as chunks finish."""
     workers = default_workers() if workers is None else max(1, workers)
     if workers == 1 or sum(is_slow(question) for question, _ in items) < MIN_PARALLEL_ITEMS:
         scores = []
         for question, answer in items:
-            scores.append(score_question(question, answer, protocol=protocol, sandbox=sandbox))
+            scores.append(score_answer(question, answer, scoring))
             if progress is not None:
                 progress(1)
         return scores
@@ -59,7 +51,7 @@ def score_many(
     chunks = [list(items[start : start + size]) for start in range(0, len(items), size)]
     context = _context()
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
-        futures = [pool.submit(_score_chunk, chunk, protocol, sandbox) for chunk in chunks]
+        futures = [pool.submit(_score_chunk, chunk, scoring) for chunk in chunks]
         scores = []
         for future, chunk in zip(futures, chunks, strict=True):
             scores.extend(future.result())
@@ -72,5 +64,5 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sosbench.livebench._warm"])
+    context.set_forkserver_preload(["sosbench.livebench.workers._warm"])
     return context

@@ -3,7 +3,7 @@
 LiveBench 2024-07 semantics (its copy of LiveCodeBench's harness, read at LiveBench 8df6cd5): code =
 the lines between the first two lines holding a triple backtick; completion answers are appended to
 the question's partial solution; the answer runs as LiveBench ran it (``_coding_harness``, inside
-the sandbox of ``_sandbox``: one process for all test cases of an answer, so state carries over);
+``sosbench.sandbox``: one process for all test cases of an answer, so state carries over);
 tests run in order, the first failure ends the question, and the output is compared here, outside
 the sandbox, by the official rules (``stdout_matches``, ``call_matches``); score 1 iff all pass.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sosbench.errors import SosbenchError
-from sosbench.livebench._sandbox import DEFAULT_LIMITS, Frame, SandboxLimits, SandboxMode, run_harness
+from sosbench.sandbox import DEFAULT_LIMITS, Frame, SandboxLimits, SandboxMode, run_harness
 
 HARNESS = Path(__file__).with_name("_coding_harness.py")
 
@@ -170,7 +170,7 @@ def run_tests(
     fn_name: str | None,
     *,
     limits: SandboxLimits = DEFAULT_LIMITS,
-    sandbox: SandboxMode = "bwrap",
+    sandbox: SandboxMode = SandboxMode.BWRAP,
 ) -> bool:
     """True iff the program passes every test in order (stopping, and killing the sandbox, at the first
     failure)."""
@@ -198,7 +198,7 @@ def score_coding(
     *,
     corrected: bool,
     limits: SandboxLimits = DEFAULT_LIMITS,
-    sandbox: SandboxMode = "bwrap",
+    sandbox: SandboxMode = SandboxMode.BWRAP,
 ) -> float:
     """1 iff the program passes every public and private test (stopping at the first failure)."""
     code = program_for(question, answer, corrected=corrected)
