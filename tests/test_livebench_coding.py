@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 from sosbench.errors import SosbenchError
-from sosbench.livebench import score_many
 from sosbench.livebench.scorers._coding import (
     call_matches,
     decode_test_cases,
@@ -32,12 +31,11 @@ from sosbench.livebench.scorers._coding import (
     stdout_matches,
 )
 from sosbench.sandbox import SandboxLimits, SandboxMode, check_available
-from sosbench.sandbox._run import _json_depth_ok, bwrap_command
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _sandbox_attacks as attacks
 
-SMALL = SandboxLimits(test_timeout_s=2, memory_bytes=1024**3, max_output_bytes=1024**2)
+SMALL = SandboxLimits(memory_bytes=1024**3, max_output_bytes=1024**2)
 needs_bwrap = pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)"
 )
@@ -136,19 +134,11 @@ def test_sandbox_sees_no_host_folders(tmp_path: Path) -> None:
     assert run_tests(code, [{"input": "", "output": "[] ['1', '2'] /tmp"}], None, limits=SMALL)
 
 
-def test_result_lines_nested_too_deeply_are_refused_before_parsing() -> None:
-    assert _json_depth_ok(b'{"ok": true, "value": [[[1]]], "s": "[[[[[[["}')
-    assert not _json_depth_ok(b"[" * 200_000)
-    assert _json_depth_ok(b'"' + b"[" * 200_000 + b'"')  # brackets inside a string do not nest
-
-
 def test_missing_bubblewrap_fails_at_once_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     check_available.cache_clear()
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(SosbenchError, match=r"apt-get install bubblewrap.*--sandbox none"):
         check_available(SandboxMode.BWRAP)
-    with pytest.raises(SosbenchError, match="bubblewrap"):
-        bwrap_command({}, SMALL)
     check_available(SandboxMode.NONE)  # the explicit opt-out needs nothing
     check_available.cache_clear()
 
@@ -192,16 +182,43 @@ def test_missing_bubblewrap_stops_livebench_score_before_scoring(tmp_path: Path)
 
 @needs_bwrap
 def test_the_grading_exploit_works_without_the_sandbox_and_not_with_it(tmp_path: Path) -> None:
-    """The attack is real: unsandboxed, it reads the private tests and scores 1."""
-    question = attacks.question("exploit")
-    (tmp_path / "questions.jsonl").write_text(json.dumps(question) + "\n", encoding="utf-8")
-    os.environ["SOSBENCH_ATTACK_ROOT"] = str(tmp_path)
-    try:
-        item = [(question, attacks.fenced(attacks.EXPLOIT))]
-        assert score_many(item, sandbox="none", workers=1) == [1.0]
-        assert score_many(item, sandbox="bwrap", workers=1) == [0.0]
-    finally:
-        del os.environ["SOSBENCH_ATTACK_ROOT"]
+    """The attack is real: unsandboxed, it finds the question file on the scorer's command line, reads
+    the private tests and scores 1."""
+    for sandbox, score in (("none", 1.0), ("bwrap", 0.0)):
+        done, rows = _score_cli(
+            tmp_path, [attacks.question("exploit")], attacks.EXPLOIT, "--sandbox", sandbox
+        )
+        assert done.returncode == 0, done.stderr
+        assert [row["score"] for row in rows] == [score], sandbox
+
+
+def _score_cli(
+    folder: Path, questions: list[Any], code: str, *options: str
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    """``sosbench livebench score`` on ``questions`` (rows written as given), each answered by ``code``."""
+    (folder / "questions.jsonl").write_text(
+        "".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8"
+    )
+    ids = [q["question_id"] for q in questions if isinstance(q, dict) and "question_id" in q]
+    answers = [
+        {"question_id": i, "model_id": "m", "choices": [{"index": 0, "turns": [_fenced(code)]}]} for i in ids
+    ]
+    (folder / "answers.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers), encoding="utf-8")
+    output = folder / "scores.jsonl"
+    output.unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "sosbench.cli",
+        "livebench",
+        "score",
+        "-q",
+        str(folder / "questions.jsonl"),
+    ]
+    command += ["-a", str(folder / "answers.jsonl"), "-o", str(output), "--workers", "1", *options]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    rows = [json.loads(line) for line in output.read_text().splitlines()] if output.exists() else []
+    return done, rows
 
 
 def _check_contained(outcome: dict[str, Any]) -> None:

@@ -25,16 +25,19 @@ from sosbench.livebench.data._questions import LiveBenchQuestion, load_questions
 from sosbench.livebench.data._release import CATEGORIES, RELEASE, category_of, check_protocol
 from sosbench.livebench.data._rollup import task_scores
 from sosbench.livebench.scorers import Scoring, score_answer
-from sosbench.sandbox import SandboxMode, check_available
+from sosbench.sandbox import DEFAULT_LIMITS, SandboxLimits, SandboxMode, check_available
 
 Item = tuple[dict[str, Any], str]
 
 
-def scoring_for(protocol: str = "paper", sandbox: str = "bwrap") -> Scoring:
-    """The scoring context of a protocol and sandbox mode (one error line for an unknown name)."""
+def scoring_for(
+    protocol: str = "paper", sandbox: str = "bwrap", limits: SandboxLimits = DEFAULT_LIMITS
+) -> Scoring:
+    """The scoring context of a protocol and sandbox (one error line for an unknown name)."""
     return Scoring(
         corrected=check_protocol(protocol) == "corrected",
         sandbox=SandboxMode.of(sandbox),
+        limits=limits,
         equivalent=pool.equivalent,
     )
 
@@ -53,9 +56,12 @@ def score_many(
     workers: int | None = None,
     progress: Any = None,
     sandbox: str = "bwrap",
+    limits: SandboxLimits = DEFAULT_LIMITS,
 ) -> list[float]:
-    """Scores for ``(question, answer)`` pairs, in order. ``progress(n)`` is called as answers finish."""
-    return pool.score_many(items, scoring_for(protocol, sandbox), workers=workers, progress=progress)
+    """Scores for ``(question, answer)`` pairs, in order (an answer whose scoring failed scores 0: see
+    ``score_rows`` for the reasons). ``progress(n)`` is called as answers finish."""
+    scoring = scoring_for(protocol, sandbox, limits)
+    return [scored.score for scored in pool.score_many(items, scoring, workers=workers, progress=progress)]
 
 
 def score_rows(
@@ -66,31 +72,38 @@ def score_rows(
     workers: int | None = None,
     progress: Any = None,
     sandbox: str = "bwrap",
+    limits: SandboxLimits = DEFAULT_LIMITS,
 ) -> list[dict[str, Any]]:
-    """One row per answer to a known question: {question_id, task, category, score, model_id}; coding rows
-    scored with ``sandbox="none"`` also carry ``"sandbox": "none"`` (unsafe, flagged in every output)."""
-    scoring = scoring_for(protocol, sandbox)
+    """One row per answer to a known question: {question_id, task, category, score, model_id}. Coding rows
+    also say how the sandbox budget held (``sandbox_budget``: cgroup or rlimit) and, with
+    ``sandbox="none"``, ``"sandbox": "none"`` (unsafe, flagged in every output); a row whose scoring failed
+    scores 0 and says why (``error``)."""
+    scoring = scoring_for(protocol, sandbox, limits)
     by_id = {question["question_id"]: question for question in questions}
     matched = [(by_id[a["question_id"]], a) for a in answers if a["question_id"] in by_id]
     if answers and not matched:
         raise SosbenchError("no answer matches a question of the release: check --questions and --answers")
     coding = CATEGORIES["coding"]
-    if any(q["task"] in coding for q, _ in matched):
-        check_available(scoring.sandbox)
+    budget = check_available(scoring.sandbox) if any(q["task"] in coding for q, _ in matched) else None
     scores = pool.score_many(
         [(q, a["_text"]) for q, a in matched], scoring, workers=workers, progress=progress
     )
-    rows = [
-        {
-            "question_id": q["question_id"],
-            "task": q["task"],
-            "category": category_of(q["task"]),
-            "score": s,
-            "model_id": a["model_id"],
-            **({"sandbox": "none"} if scoring.sandbox == SandboxMode.NONE and q["task"] in coding else {}),
+    rows = []
+    for (question, answer), scored in zip(matched, scores, strict=True):
+        row = {
+            "question_id": question["question_id"],
+            "task": question["task"],
+            "category": category_of(question["task"]),
+            "score": scored.score,
+            "model_id": answer["model_id"],
         }
-        for (q, a), s in zip(matched, scores, strict=True)
-    ]
+        if question["task"] in coding:
+            row["sandbox_budget"] = budget
+            if scoring.sandbox == SandboxMode.NONE:
+                row["sandbox"] = SandboxMode.NONE.value
+        if scored.error is not None:
+            row["error"] = scored.error
+        rows.append(row)
     return sorted(rows, key=lambda r: (r["model_id"], r["task"], r["question_id"]))
 
 
@@ -103,15 +116,19 @@ def score_answer_files(
     release: str = RELEASE,
     progress: Any = None,
     sandbox: str = "bwrap",
+    limits: SandboxLimits = DEFAULT_LIMITS,
+    problems: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Score existing model_answer files against questions (a question.jsonl, folder, mirror or hub id)."""
+    """Score existing model_answer files against questions (a question.jsonl, folder, mirror or hub id);
+    with a ``problems`` list, question rows that cannot be questions are reported there and skipped."""
     return score_rows(
-        load_questions(questions, release=release),
+        load_questions(questions, release=release, problems=problems),
         read_model_answers(Path(answers)),
         protocol=protocol,
         workers=workers,
         progress=progress,
         sandbox=sandbox,
+        limits=limits,
     )
 
 
@@ -123,6 +140,7 @@ def finalize_run(
     protocol: str = "paper",
     workers: int | None = None,
     sandbox: str = "bwrap",
+    limits: SandboxLimits = DEFAULT_LIMITS,
 ) -> dict[str, float]:
     """Turn lm-eval's LiveBench sample logs into model_answer + livebench_scores.jsonl; return task -> score
     x 100.
@@ -140,15 +158,20 @@ def finalize_run(
             raise SosbenchError(
                 f"{path} is missing: the lm-eval run of livebench_{category} did not finish; rerun it"
             )
-        for number, sample in enumerate(read_jsonl(path), 1):
-            question = sample["doc"]
-            text = sample_answer(sample, f"{path}:{number}")
+        for number, sample in read_jsonl(path):
+            where = f"{path}:{number}"
+            question = sample.get("doc") if isinstance(sample, dict) else None
+            if not isinstance(question, dict) or "question_id" not in question:
+                raise SosbenchError(
+                    f"{where}: no doc with a question_id: not an lm-eval LiveBench sample log"
+                )
+            text = sample_answer(sample, where)
             questions.append(question)
             answers.append({**model_answer_record(question["question_id"], model_id, text), "_text": text})
     write_jsonl_atomic(
         benchmark_dir / ANSWER_DIR / f"{model_file_name(model_id)}.jsonl",
         ({k: v for k, v in a.items() if k != "_text"} for a in answers),
     )
-    rows = score_rows(questions, answers, protocol=protocol, workers=workers, sandbox=sandbox)
+    rows = score_rows(questions, answers, protocol=protocol, workers=workers, sandbox=sandbox, limits=limits)
     write_jsonl_atomic(benchmark_dir / SCORES_FILE, rows)
     return task_scores(rows).get(model_id, {})

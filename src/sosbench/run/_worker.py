@@ -132,4 +132,5 @@ def _finalize_livebench(bench: Benchmark, config: RunConfig, staging: Path) -> N
         config.display_name(),
         protocol=config.protocol,
         sandbox=config.sandbox,
+        limits=config.sandbox_limits(),
     )

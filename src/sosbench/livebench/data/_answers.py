@@ -62,9 +62,9 @@ def read_model_answers(source: Path) -> list[dict[str, Any]]:
         )
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for file in files:
-        for number, record in enumerate(read_jsonl(file), 1):
+        for number, record in read_jsonl(file):
             where = f"{file}:{number}"
-            if "question_id" not in record:
+            if not isinstance(record, dict) or "question_id" not in record:
                 raise SosbenchError(f"{where}: no question_id: expected LiveBench model_answer rows")
             model = str(record.get("model_id") or file.stem)
             latest[(model, str(record["question_id"]))] = {

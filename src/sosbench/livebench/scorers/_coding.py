@@ -6,23 +6,35 @@ the question's partial solution; the answer runs as LiveBench ran it (``_coding_
 ``sosbench.sandbox``: one process for all test cases of an answer, so state carries over);
 tests run in order, the first failure ends the question, and the output is compared here, outside
 the sandbox, by the official rules (``stdout_matches``, ``call_matches``); score 1 iff all pass.
+
+Whatever an answer prints, scoring it is bounded: each test's result line is at most
+``max(SandboxLimits.max_line_bytes, 8 x the expected output)`` bytes, the comparisons walk the output's
+lines one at a time (no list of millions of lines), and the answer's deadline covers them too.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 import json
+import math
 import pickle
+import time
 import zlib
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from sosbench.errors import SosbenchError
-from sosbench.sandbox import DEFAULT_LIMITS, Frame, SandboxLimits, SandboxMode, run_harness
+from sosbench.sandbox import DEFAULT_LIMITS, Frame, ResultLine, SandboxLimits, SandboxMode, run_harness
 
 HARNESS = Path(__file__).with_name("_coding_harness.py")
+TEST_TIMEOUT_S = 6
+"""LiveBench's per-test alarm."""
+OUTPUT_FACTOR = 8
+"""A test's result line may hold this many times its expected output (JSON escapes at most double a
+newline, and the floor, ``SandboxLimits.max_line_bytes``, covers short outputs)."""
 
 
 def extract_code(answer: str) -> str:
@@ -59,10 +71,14 @@ def decode_test_cases(field: str | list[Any]) -> list[dict[str, Any]]:
     try:
         return json.loads(field)
     except json.JSONDecodeError:
+        pass
+    try:
         text = _StrOnlyUnpickler(io.BytesIO(zlib.decompress(base64.b64decode(field)))).load()
-        if not isinstance(text, str):
-            raise TypeError("private test cases did not decode to a JSON string") from None
-        return json.loads(text)
+    except (binascii.Error, zlib.error, EOFError, ValueError) as error:
+        raise ValueError(f"test cases are neither JSON nor base64/zlib/pickle of JSON ({error})") from None
+    if not isinstance(text, str):
+        raise TypeError("private test cases did not decode to a JSON string")
+    return json.loads(text)
 
 
 def function_name(question: dict[str, Any]) -> str | None:
@@ -76,30 +92,95 @@ def function_name(question: dict[str, Any]) -> str | None:
     return metadata.get("func_name")
 
 
+_LINE_BREAKS = str.maketrans(dict.fromkeys("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029", "\n"))
+"""Every line boundary of ``str.splitlines`` but "\\r\\n" (replaced first) and "\\n" itself."""
+
+
+def _line_text(text: str) -> str:
+    """``text`` with every line boundary ``str.splitlines`` knows made one "\\n" (one copy, no list)."""
+    return text.replace("\r\n", "\n").translate(_LINE_BREAKS)
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``_line_text`` output, as ``str.splitlines`` gives them, one at a time."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
+def _same(lines: Iterable[str], target: list[str]) -> bool:
+    """``list(lines) == target``, stopping at the first difference."""
+    count = 0
+    for line in lines:
+        if count >= len(target) or line != target[count]:
+            return False
+        count += 1
+    return count == len(target)
+
+
+def _same_stripped(text: str, target: str) -> bool:
+    """``"\\n".join(line.strip() for line in lines).strip() == target`` (``target`` stripped), without the
+    joined copy: the stripped lines between the first and last non-empty one are ``target``'s lines."""
+    wanted = target.split("\n") if target else []
+    index, blanks, started = 0, 0, False
+    for line in _lines(text):
+        stripped = line.strip()
+        if not stripped:
+            blanks += started
+            continue
+        started = True
+        at = index + blanks  # the blank lines before it must be blank in target too
+        if at >= len(wanted) or wanted[at] != stripped or any(wanted[index:at]):
+            return False
+        index, blanks = at + 1, 0
+    return index == len(wanted)
+
+
+def _numbers_close(text: str, want: list[str]) -> bool:
+    """LiveBench's last resort: unless every paired line is a digit string, each non-empty output line
+    is a number within ``numpy.allclose`` tolerances of its expected line (as many lines as expected)."""
+    count, all_digits, close = 0, True, True
+    for line in (line for line in _lines(text) if line):
+        if count >= len(want):
+            return False
+        wanted = want[count]
+        count += 1
+        all_digits = all_digits and line.isdigit() and wanted.isdigit()
+        try:
+            got, expected = float(line), float(wanted)
+        except ValueError:
+            return False
+        close = close and _allclose(got, expected)
+    return count == len(want) and not all_digits and close
+
+
+def _allclose(got: float, expected: float) -> bool:
+    """One element of ``numpy.allclose(got, expected)`` (rtol 1e-05, atol 1e-08, infinities equal only to
+    themselves, NaN to nothing), in plain floats: numpy computes the same float64 expression."""
+    if math.isfinite(got) and math.isfinite(expected):
+        return abs(got - expected) <= 1e-08 + 1e-05 * abs(expected)
+    return got == expected
+
+
 def stdout_matches(output: str, expected: str) -> bool:
     """LiveBench's stdin comparison: the whole text stripped, or stripped lines joined; else the output's
     lines (blank ones dropped) against the expected non-empty lines stripped, exactly or, unless every
-    paired line is a digit string, as one number per line within ``numpy.allclose`` tolerances."""
-    lines = output.splitlines()
-    if "\n".join(lines).strip() == expected.strip():
-        return True
-    if "\n".join(line.strip() for line in lines).strip() == expected.strip():
+    paired line is a digit string, as one number per line within ``numpy.allclose`` tolerances. The
+    output's lines are walked one at a time, so a million-line output costs no list of a million lines."""
+    text = _line_text(output)
+    if text.strip() == expected.strip() or _same_stripped(text, expected.strip()):
         return True
     want = [line.strip() for line in expected.split("\n") if line]
-    if lines in ([expected], want):
+    if _same(_lines(text), [expected]) or _same(_lines(text), want):
         return True
-    lines = [line for line in lines if line]
-    if lines == want:
+    if _same((line for line in _lines(text) if line), want):
         return True
-    if all(got.isdigit() and wanted.isdigit() for got, wanted in zip(lines, want, strict=False)):
-        return False
-    try:
-        got_numbers, want_numbers = [float(line) for line in lines], [float(line) for line in want]
-    except ValueError:
-        return False
-    import numpy as np
-
-    return len(got_numbers) == len(want_numbers) and bool(np.allclose(got_numbers, want_numbers))
+    return _numbers_close(text, want)
 
 
 def _int_keys(value: Any) -> Any:
@@ -149,12 +230,8 @@ def call_matches(value: Any, expected: str) -> bool:
 
 
 def _frame_passes(frame: Frame, expected: str, call: bool) -> bool:
-    if frame.data is None:
-        if frame.problem.startswith("sandbox did not start"):
-            raise SosbenchError(f"{frame.problem}: the coding sandbox is broken here, not the answer")
-        return False
     data = frame.data
-    if data.get("ok") is not True:
+    if data is None or data.get("ok") is not True:
         return False
     try:
         if call:
@@ -164,6 +241,20 @@ def _frame_passes(frame: Frame, expected: str, call: bool) -> bool:
         return False
 
 
+def result_lines(
+    tests: list[dict[str, Any]], limits: SandboxLimits, per_test_s: float | None
+) -> list[ResultLine]:
+    """Each test's bound: its result line's size, and (``per_test_s``) when it must arrive. The first
+    line also covers loading the program, which has its own alarm."""
+    return [
+        ResultLine(
+            max_bytes=max(limits.max_line_bytes, OUTPUT_FACTOR * len(test["output"])),
+            within_s=None if per_test_s is None else per_test_s * (2 if index == 0 else 1) + 1.0,
+        )
+        for index, test in enumerate(tests)
+    ]
+
+
 def run_tests(
     code: str,
     tests: list[dict[str, Any]],
@@ -171,23 +262,29 @@ def run_tests(
     *,
     limits: SandboxLimits = DEFAULT_LIMITS,
     sandbox: SandboxMode = SandboxMode.BWRAP,
+    test_timeout_s: int = TEST_TIMEOUT_S,
+    strict_time: bool = False,
 ) -> bool:
     """True iff the program passes every test in order (stopping, and killing the sandbox, at the first
-    failure)."""
+    failure). Its global budget is LiveBench's, ``(timeout + 1) x tests + 5`` s, and covers comparing too;
+    ``strict_time`` also holds each test to its own ``timeout`` (+1 s) from outside the sandbox, which an
+    answer that ignores the alarm otherwise escapes (the paper protocol keeps LiveBench's gap)."""
     call = fn_name is not None
     request = {
         "mode": "call" if call else "stdin",
         "code": code,
         "fn_name": fn_name,
         "inputs": [test["input"] for test in tests],
-        "timeout": limits.test_timeout_s,
+        "timeout": test_timeout_s,
     }
-    deadline = (limits.test_timeout_s + 1) * len(tests) + 5  # LiveBench's global timeout for one answer
-    frames = run_harness(HARNESS, request, deadline_s=deadline, limits=limits, mode=sandbox)
+    budget_s = (test_timeout_s + 1) * len(tests) + 5
+    deadline = time.monotonic() + budget_s + limits.startup_s
+    lines = result_lines(tests, limits, test_timeout_s if strict_time else None)
+    frames = run_harness(HARNESS, request, deadline_s=budget_s, limits=limits, mode=sandbox, lines=lines)
     with closing(frames):
         for test in tests:
             frame = next(frames, Frame(None, "ended"))
-            if not _frame_passes(frame, test["output"], call):
+            if not _frame_passes(frame, test["output"], call) or time.monotonic() > deadline:
                 return False
     return True
 
@@ -200,7 +297,8 @@ def score_coding(
     limits: SandboxLimits = DEFAULT_LIMITS,
     sandbox: SandboxMode = SandboxMode.BWRAP,
 ) -> float:
-    """1 iff the program passes every public and private test (stopping at the first failure)."""
+    """1 iff the program passes every public and private test (stopping at the first failure). The
+    corrected protocol holds each test to LiveBench's 6 s from outside the sandbox as well."""
     code = program_for(question, answer, corrected=corrected)
     if not code.strip():
         return 0.0
@@ -209,4 +307,7 @@ def score_coding(
     )
     if not tests:
         return 0.0
-    return 1.0 if run_tests(code, tests, function_name(question), limits=limits, sandbox=sandbox) else 0.0
+    passed = run_tests(
+        code, tests, function_name(question), limits=limits, sandbox=sandbox, strict_time=corrected
+    )
+    return 1.0 if passed else 0.0

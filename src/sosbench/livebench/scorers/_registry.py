@@ -19,7 +19,7 @@ from sosbench.livebench.scorers import _data_analysis as data_analysis
 from sosbench.livebench.scorers import _language as language
 from sosbench.livebench.scorers import _math as math
 from sosbench.livebench.scorers import _reasoning as reasoning
-from sosbench.sandbox import SandboxMode
+from sosbench.sandbox import DEFAULT_LIMITS, SandboxLimits, SandboxMode
 
 ENTRY_POINT_GROUP = "sosbench.livebench_scorers"
 
@@ -31,6 +31,8 @@ class Scoring:
 
     corrected: bool
     sandbox: SandboxMode = SandboxMode.BWRAP
+    limits: SandboxLimits = DEFAULT_LIMITS
+    """Each coding answer's sandbox budget (memory, processes, ...)."""
     equivalent: Callable[[str, str], bool] | None = None
     """True iff two LaTeX answers are symbolically equal (within LiveBench's time limit)."""
 
@@ -78,7 +80,9 @@ def _instruction_following(question: dict[str, Any], answer: str, scoring: Scori
 def _coding(question: dict[str, Any], answer: str, scoring: Scoring) -> float:
     from sosbench.livebench.scorers._coding import score_coding
 
-    return score_coding(question, answer, corrected=scoring.corrected, sandbox=scoring.sandbox)
+    return score_coding(
+        question, answer, corrected=scoring.corrected, limits=scoring.limits, sandbox=scoring.sandbox
+    )
 
 
 def _builtin() -> dict[str, TaskScorer]:
