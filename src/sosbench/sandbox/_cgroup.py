@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import functools
 import itertools
 import os
@@ -151,7 +152,7 @@ def _limit(folder: Path, limits: SandboxLimits) -> None:
     }
     for name, value in settings.items():
         path = folder / name
-        if path.exists() or name in ("memory.max", "pids.max"):
+        if path.exists() or name in ("memory.max", "pids.max", "cpu.max"):
             path.write_text(value)
 
 
@@ -167,22 +168,22 @@ def remove(folder: Path) -> None:
         try:
             folder.rmdir()
             return
-        except FileNotFoundError:
-            return
-        except OSError:
-            if time.monotonic() > deadline:
+        except OSError as error:  # EBUSY: killed processes not yet gone; anything else: not ours to force
+            if error.errno != errno.EBUSY or time.monotonic() > deadline:
                 return  # left for the next start's cleanup of stale folders
             time.sleep(0.02)
 
 
 def _kill_all(folder: Path) -> None:
-    kill = folder / "cgroup.kill"  # Linux 5.14+: the kernel kills everything at once, forks included
+    kill, freeze = folder / "cgroup.kill", folder / "cgroup.freeze"
     with contextlib.suppress(OSError):
-        if kill.exists():
+        if kill.exists():  # Linux 5.14+: the kernel kills everything at once, forks included
             kill.write_text("1")
             return
-        (folder / "cgroup.freeze").write_text("1")  # older kernels: freeze, so nothing forks meanwhile
+        if freeze.exists():  # older kernels: freeze first, so that nothing forks meanwhile
+            freeze.write_text("1")
         for pid in (folder / "cgroup.procs").read_text(encoding="ascii").split():
             with contextlib.suppress(OSError):
                 os.kill(int(pid), signal.SIGKILL)
-        (folder / "cgroup.freeze").write_text("0")
+        if freeze.exists():
+            freeze.write_text("0")
