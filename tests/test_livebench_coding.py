@@ -301,3 +301,85 @@ def test_scoring_works_under_a_low_hard_ulimit_v() -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [1.0]
+
+
+def _stdout_matches_with_lists(output: str, expected: str) -> bool:
+    """The comparison as LiveBench wrote it (and sosbench did until it streamed): whole lists of lines."""
+    import numpy as np
+
+    lines = output.splitlines()
+    if "\n".join(lines).strip() == expected.strip():
+        return True
+    if "\n".join(line.strip() for line in lines).strip() == expected.strip():
+        return True
+    want = [line.strip() for line in expected.split("\n") if line]
+    if lines in ([expected], want):
+        return True
+    lines = [line for line in lines if line]
+    if lines == want:
+        return True
+    if all(got.isdigit() and wanted.isdigit() for got, wanted in zip(lines, want, strict=False)):
+        return False
+    try:
+        got_numbers, want_numbers = [float(line) for line in lines], [float(line) for line in want]
+    except ValueError:
+        return False
+    return len(got_numbers) == len(want_numbers) and bool(np.allclose(got_numbers, want_numbers))
+
+
+def test_streamed_stdout_comparison_agrees_with_the_list_based_one() -> None:
+    """20,000 random outputs over the characters the rules treat specially (every line break
+    str.splitlines knows, whitespace, digits, floats, inf/nan): same verdict as LiveBench's lists."""
+    import random
+
+    pieces = ["7", "3", "3.0", "1e-9", "-0", "inf", "-inf", "nan", "0.3333333", "x", "1 2", "12", "007"]
+    breaks = ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", " ", "\t", "\xa0", "\n\n", ""]
+    rng = random.Random(0)
+
+    def text(parts: int) -> str:
+        return "".join(rng.choice(pieces) + rng.choice(breaks) for _ in range(rng.randrange(parts)))
+
+    verdicts = []
+    for _ in range(20_000):
+        expected = text(4)
+        output = rng.choice([text(5), expected, expected + rng.choice(breaks), " " + expected.upper()])
+        verdict = stdout_matches(output, expected)
+        assert verdict == _stdout_matches_with_lists(output, expected), (output, expected)
+        verdicts.append(verdict)
+    assert 0.2 < sum(verdicts) / len(verdicts) < 0.8  # both verdicts are well exercised
+
+
+def test_bad_question_rows_fail_alone(tmp_path: Path) -> None:
+    """A question row that is a JSON list, one without question_id, and one whose private tests are not
+    base64: each is one line (or a 0 with its reason), and the good question is still scored."""
+    good, corrupt = attacks.question("good"), attacks.question("corrupt")
+    corrupt["private_test_cases"] = "eJz-not-base64!"
+    rows = [["not", "a", "question"], good, {"task": "LCB_generation", "turns": ["x"]}, corrupt]
+    done, scores = _score_cli(tmp_path, rows, attacks.HONEST)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert "questions.jsonl:1: a JSON list, not a question object; row skipped" in warnings[0]
+    assert "questions.jsonl:3: no question_id; row skipped" in warnings[1]
+    assert "scoring failed for 1 answer(s)" in warnings[2] and "corrupt" in warnings[2]
+    by_id = {row["question_id"]: row for row in scores}
+    assert by_id["good"]["score"] == 1.0 and "error" not in by_id["good"]
+    assert by_id["corrupt"]["score"] == 0.0 and "neither JSON nor base64" in by_id["corrupt"]["error"]
+    assert by_id["good"]["sandbox_budget"] == check_available()
+
+
+IGNORES_THE_ALARM = """import signal, time
+signal.signal(signal.SIGALRM, signal.SIG_IGN)
+a, b = map(int, input().split())
+time.sleep(7)
+print(a + b)"""
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_an_answer_that_ignores_the_alarm_passes_under_paper_only() -> None:
+    """LiveBench's gap, kept by the paper protocol: tests of 7 s pass inside the global budget of
+    (6 + 1) x 3 + 5 s. The corrected protocol holds each test to its 6 s (+0.5 s) from outside."""
+    question = attacks.question("slow")
+    assert score_coding(question, _fenced(IGNORES_THE_ALARM), corrected=False) == 1.0
+    assert score_coding(question, _fenced(IGNORES_THE_ALARM), corrected=True) == 0.0
+    assert score_coding(question, _fenced(attacks.HONEST), corrected=True) == 1.0

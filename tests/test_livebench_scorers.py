@@ -327,3 +327,39 @@ def test_plugin_scorer_registers_a_new_task(tmp_path: Path, install_plugin: Call
         assert score_question(question, "right") == 0.0
     finally:
         _scorers.scorers.cache_clear()
+
+
+def test_a_failure_while_scoring_one_answer_is_its_zero_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A MemoryError (or any bug) while scoring one answer: that row scores 0 and says why, the others are
+    scored. A sandbox that cannot start here is not an answer's fault: it stops the run."""
+    from sosbench.livebench import score_rows
+    from sosbench.livebench.workers import _pool
+    from sosbench.sandbox import SandboxUnavailable
+
+    real = _pool.score_answer
+
+    def flaky(question: dict[str, Any], answer: str, scoring: Any) -> float:
+        if question["question_id"] == "q2":
+            raise MemoryError("64 MiB of short lines")
+        return real(question, answer, scoring)
+
+    monkeypatch.setattr(_pool, "score_answer", flaky)
+    questions = [
+        {"question_id": f"q{n}", "task": "cta", "turns": [""], "ground_truth": "a"} for n in range(1, 4)
+    ]
+    answers = [{"question_id": f"q{n}", "model_id": "m", "_text": "a"} for n in range(1, 4)]
+    rows = score_rows(questions, answers, workers=1)
+    assert [(r["question_id"], r["score"], r.get("error")) for r in rows] == [
+        ("q1", 1.0, None),
+        ("q2", 0.0, "MemoryError: 64 MiB of short lines"),
+        ("q3", 1.0, None),
+    ]
+
+    def broken(question: dict[str, Any], answer: str, scoring: Any) -> float:
+        raise SandboxUnavailable("sandbox did not start: no user namespaces")
+
+    monkeypatch.setattr(_pool, "score_answer", broken)
+    with pytest.raises(SandboxUnavailable, match="did not start"):
+        score_rows(questions, answers, workers=1)

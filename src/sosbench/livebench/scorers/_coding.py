@@ -32,6 +32,9 @@ from sosbench.sandbox import DEFAULT_LIMITS, Frame, ResultLine, SandboxLimits, S
 HARNESS = Path(__file__).with_name("_coding_harness.py")
 TEST_TIMEOUT_S = 6
 """LiveBench's per-test alarm."""
+TIME_GRACE_S = 0.5
+"""Under the corrected protocol a test's result must arrive within its alarm plus this (the harness's own
+work after the alarm is disarmed: encoding and sending the result)."""
 OUTPUT_FACTOR = 8
 """A test's result line may hold this many times its expected output (JSON escapes at most double a
 newline, and the floor, ``SandboxLimits.max_line_bytes``, covers short outputs)."""
@@ -249,7 +252,7 @@ def result_lines(
     return [
         ResultLine(
             max_bytes=max(limits.max_line_bytes, OUTPUT_FACTOR * len(test["output"])),
-            within_s=None if per_test_s is None else per_test_s * (2 if index == 0 else 1) + 1.0,
+            within_s=None if per_test_s is None else per_test_s * (2 if index == 0 else 1) + TIME_GRACE_S,
         )
         for index, test in enumerate(tests)
     ]
@@ -267,7 +270,7 @@ def run_tests(
 ) -> bool:
     """True iff the program passes every test in order (stopping, and killing the sandbox, at the first
     failure). Its global budget is LiveBench's, ``(timeout + 1) x tests + 5`` s, and covers comparing too;
-    ``strict_time`` also holds each test to its own ``timeout`` (+1 s) from outside the sandbox, which an
+    ``strict_time`` also holds each test to its own ``timeout`` (+0.5 s) from outside the sandbox, which an
     answer that ignores the alarm otherwise escapes (the paper protocol keeps LiveBench's gap)."""
     call = fn_name is not None
     request = {
