@@ -34,6 +34,7 @@ from sosbench.sandbox import SandboxLimits, SandboxMode, check_available
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _sandbox_attacks as attacks
+from _cli import sosbench
 
 SMALL = SandboxLimits(memory_bytes=1024**3, max_output_bytes=1024**2)
 needs_bwrap = pytest.mark.skipif(
@@ -144,40 +145,14 @@ def test_missing_bubblewrap_fails_at_once_with_what_to_do(monkeypatch: pytest.Mo
 
 
 def test_missing_bubblewrap_stops_livebench_score_before_scoring(tmp_path: Path) -> None:
-    question = attacks.question("q")
-    (tmp_path / "q.jsonl").write_text(json.dumps(question) + "\n", encoding="utf-8")
-    answer = {
-        "question_id": "q",
-        "model_id": "m",
-        "choices": [{"index": 0, "turns": [_fenced(attacks.HONEST)]}],
-    }
-    (tmp_path / "a.jsonl").write_text(json.dumps(answer) + "\n", encoding="utf-8")
     env = {**os.environ, "PATH": str(tmp_path)}  # no bwrap on this PATH
-    command = [
-        sys.executable,
-        "-m",
-        "sosbench.cli",
-        "livebench",
-        "score",
-        "-q",
-        str(tmp_path / "q.jsonl"),
-        "-a",
-        str(tmp_path / "a.jsonl"),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode != 0
+    done, rows = _score_cli(tmp_path, [attacks.question("q")], attacks.HONEST, env=env)
+    assert done.returncode != 0 and rows == []
     assert done.stderr.strip().splitlines()[-1].startswith("error: ") and "bubblewrap" in done.stderr
-    unsafe = subprocess.run(
-        [*command, "--sandbox", "none", "-o", str(tmp_path / "s.jsonl")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    unsafe, rows = _score_cli(tmp_path, [attacks.question("q")], attacks.HONEST, "--sandbox", "none", env=env)
     assert unsafe.returncode == 0, unsafe.stderr
     assert "unsandboxed" in unsafe.stderr
-    assert json.loads((tmp_path / "s.jsonl").read_text())["sandbox"] == "none"
+    assert [(row["score"], row["sandbox"]) for row in rows] == [(1.0, "none")]
 
 
 @needs_bwrap
@@ -193,7 +168,7 @@ def test_the_grading_exploit_works_without_the_sandbox_and_not_with_it(tmp_path:
 
 
 def _score_cli(
-    folder: Path, questions: list[Any], code: str, *options: str
+    folder: Path, questions: list[Any], code: str, *options: str, env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
     """``sosbench livebench score`` on ``questions`` (rows written as given), each answered by ``code``."""
     (folder / "questions.jsonl").write_text(
@@ -206,19 +181,18 @@ def _score_cli(
     (folder / "answers.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers), encoding="utf-8")
     output = folder / "scores.jsonl"
     output.unlink(missing_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "sosbench.cli",
-        "livebench",
-        "score",
-        "-q",
-        str(folder / "questions.jsonl"),
-    ]
-    command += ["-a", str(folder / "answers.jsonl"), "-o", str(output), "--workers", "1", *options]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    done = sosbench(
+        *("livebench", "score", "-q", str(folder / "questions.jsonl"), "-a", str(folder / "answers.jsonl")),
+        *("-o", str(output), "--workers", "1", *options),
+        env=env,
+    )
     rows = [json.loads(line) for line in output.read_text().splitlines()] if output.exists() else []
     return done, rows
+
+
+ATTACK_MEMORY = 3 * 1024**3
+"""The hard address-space limit (``prlimit --as``) every attack run is under, scorer and sandboxes alike."""
+ATTACK_TIME_S = 1500
 
 
 def _check_contained(outcome: dict[str, Any]) -> None:
@@ -230,26 +204,42 @@ def _check_contained(outcome: dict[str, Any]) -> None:
     assert outcome["escaped"] == [] and outcome["new_tmp_files"] == [] and outcome["processes_left"] == []
 
 
+def _attack_command(workdir: Path) -> list[str]:
+    """The attack script under a hard 3 GiB address-space limit (a limit the docs support)."""
+    if shutil.which("prlimit") is None:
+        pytest.skip("util-linux prlimit is needed to bound the attack run")
+    script = str(Path(attacks.__file__).resolve())
+    return ["prlimit", f"--as={ATTACK_MEMORY}", "--", sys.executable, script, str(workdir)]
+
+
 @pytest.mark.slow
 @needs_bwrap
 @pytest.mark.skipif(os.geteuid() != 0, reason="the root case needs root; the ordinary-user case runs instead")
 def test_attacks_are_contained_as_root(tmp_path: Path) -> None:
-    _check_contained(attacks.run_all(tmp_path / "work"))
+    done = subprocess.run(
+        _attack_command(tmp_path / "work"), capture_output=True, text=True, timeout=ATTACK_TIME_S, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    _check_contained(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 @pytest.mark.slow
 @needs_bwrap
 def test_attacks_are_contained_as_an_ordinary_user(tmp_path: Path) -> None:
     if os.geteuid() != 0:
-        script = [sys.executable, str(Path(attacks.__file__).resolve()), str(tmp_path / "work")]
-        done = subprocess.run(script, capture_output=True, text=True, timeout=1200, check=False)
+        done = subprocess.run(
+            _attack_command(tmp_path / "work"),
+            capture_output=True,
+            text=True,
+            timeout=ATTACK_TIME_S,
+            check=False,
+        )
     else:
         # Not under pytest's /tmp/pytest-of-root: any other pytest session resets that folder to 0700,
         # which would lock uid 65534 out of its own work folder mid-test.
         workdir = Path(tempfile.mkdtemp(prefix="sosbench-nobody-", dir="/tmp"))
         try:
-            script = [sys.executable, str(Path(attacks.__file__).resolve()), str(workdir / "work")]
-            done = _run_as_nobody(script, workdir)
+            done = _run_as_nobody(_attack_command(workdir / "work"), workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -281,7 +271,7 @@ def _run_as_nobody(command: list[str], workdir: Path) -> subprocess.CompletedPro
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell, "sh", *command],
         capture_output=True,
         text=True,
-        timeout=1200,
+        timeout=ATTACK_TIME_S,
         check=False,
     )
 

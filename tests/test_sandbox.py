@@ -287,6 +287,38 @@ def _mkdir_with_control_files(mkdir: Any) -> Any:
     return make
 
 
+@needs_bwrap
+def test_a_sandbox_moves_itself_into_its_cgroup_before_anything_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command line of the cgroup budget, run for real on a fake tree (the kernel's part, enforcing
+    memory.max, is not here): the sandbox's first process writes its pid into its own cgroup.procs,
+    and each process may then use the whole budget, the cgroup bounding their sum."""
+    (tmp_path / "cgroup").mkdir()
+    own = _fake_cgroup_tree(tmp_path / "cgroup")
+    monkeypatch.setattr(_cgroup, "_mount_point", lambda: tmp_path / "cgroup")
+    monkeypatch.setattr(_cgroup, "_own_cgroup", lambda mount: own)
+    monkeypatch.setenv("SOSBENCH_SANDBOX_CGROUP", "")
+    monkeypatch.setattr(Path, "mkdir", _mkdir_with_control_files(Path.mkdir))
+    _cgroup.base.cache_clear()
+    check_available.cache_clear()
+    try:
+        assert check_available() == "cgroup"
+        show = (
+            "limits = open('/proc/self/limits').read()\n"
+            "sys.stdout.write('{\"ok\": %s}\\n' % str('1073741824' in limits).lower())\n"
+        )
+        (frame, _end) = _run_script(tmp_path, show, limits=SandboxLimits(memory_bytes=1024**3, processes=8))
+        assert frame.data == {"ok": True}  # RLIMIT_AS is the whole budget, not 1/8 of it
+        leaves = [leaf for leaf in (_cgroup.base() or tmp_path).iterdir() if leaf.is_dir()]
+        moved = [(leaf / "cgroup.procs").read_text().strip() for leaf in leaves]
+        assert moved and all(pid.isdigit() for pid in moved)  # the probe's sandbox and this one
+        assert {(leaf / "memory.max").read_text() for leaf in leaves} >= {str(1024**3)}
+    finally:
+        _cgroup.base.cache_clear()
+        check_available.cache_clear()
+
+
 def test_removing_a_cgroup_never_deletes_files(tmp_path: Path) -> None:
     """``_cgroup.remove`` only rmdirs: the kernel drops a cgroup's control files with it, while a folder
     with real files in it is not a cgroup and stays as it is."""

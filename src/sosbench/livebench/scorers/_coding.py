@@ -8,8 +8,9 @@ tests run in order, the first failure ends the question, and the output is compa
 the sandbox, by the official rules (``stdout_matches``, ``call_matches``); score 1 iff all pass.
 
 Whatever an answer prints, scoring it is bounded: each test's result line is at most
-``max(SandboxLimits.max_line_bytes, 8 x the expected output)`` bytes, the comparisons walk the output's
-lines one at a time (no list of millions of lines), and the answer's deadline covers them too.
+``max(SandboxLimits.max_line_bytes, 8 x the expected output)`` bytes (a returned value's floor is
+64 KiB), the comparisons walk the output's lines one at a time (no list of millions of lines), and the
+answer's deadline covers them too.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ work after the alarm is disarmed: encoding and sending the result)."""
 OUTPUT_FACTOR = 8
 """A test's result line may hold this many times its expected output (JSON escapes at most double a
 newline, and the floor, ``SandboxLimits.max_line_bytes``, covers short outputs)."""
+VALUE_LINE_BYTES = 64 * 1024
+"""The floor for a returned value's result line (LeetCode problems), where the expected value is short."""
 
 
 def extract_code(answer: str) -> str:
@@ -245,13 +248,15 @@ def _frame_passes(frame: Frame, expected: str, call: bool) -> bool:
 
 
 def result_lines(
-    tests: list[dict[str, Any]], limits: SandboxLimits, per_test_s: float | None
+    tests: list[dict[str, Any]], limits: SandboxLimits, per_test_s: float | None, *, call: bool
 ) -> list[ResultLine]:
     """Each test's bound: its result line's size, and (``per_test_s``) when it must arrive. The first
-    line also covers loading the program, which has its own alarm."""
+    line also covers loading the program, which has its own alarm. A returned value gets the smaller
+    floor: parsed, each of its lists and dicts costs about 20 times its bytes, text about twice."""
+    floor = min(limits.max_line_bytes, VALUE_LINE_BYTES) if call else limits.max_line_bytes
     return [
         ResultLine(
-            max_bytes=max(limits.max_line_bytes, OUTPUT_FACTOR * len(test["output"])),
+            max_bytes=max(floor, OUTPUT_FACTOR * len(test["output"])),
             within_s=None if per_test_s is None else per_test_s * (2 if index == 0 else 1) + TIME_GRACE_S,
         )
         for index, test in enumerate(tests)
@@ -282,7 +287,7 @@ def run_tests(
     }
     budget_s = (test_timeout_s + 1) * len(tests) + 5
     deadline = time.monotonic() + budget_s + limits.startup_s
-    lines = result_lines(tests, limits, test_timeout_s if strict_time else None)
+    lines = result_lines(tests, limits, test_timeout_s if strict_time else None, call=call)
     frames = run_harness(HARNESS, request, deadline_s=budget_s, limits=limits, mode=sandbox, lines=lines)
     with closing(frames):
         for test in tests:
