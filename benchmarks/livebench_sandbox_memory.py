@@ -21,7 +21,6 @@ import sys
 import time
 from typing import Any
 
-HONEST = "a, b = map(int, input().split())\nprint(a + b)"
 HOSTILE = {
     "short_lines_64mib": "print('1\\n' * 22_000_000)",  # one 64 MiB result line of short lines
     "short_lines_within_cap": "print('1\\n' * 650_000)",  # just under the per-test line bound
@@ -34,22 +33,8 @@ HOSTILE = {
         "import posix\nfor fd in range(3, 64):\n    try:\n"
         "        posix.write(fd, b'[' * 2_000_000 + b'\\n')\n    except OSError:\n        pass"
     ),
-    "many_lists_call": "class Solution:\n    def f(self, x):\n        return [[]] * 500_000",
+    "many_lists_call": "class Solution:\n    def f(self, x):\n        return [[]] * 16_000",  # < 64 KiB
 }
-
-
-def stdin_question(tests: int = 4) -> dict[str, Any]:
-    cases = [
-        {"input": f"{a} {a + 1}\n", "output": f"{2 * a + 1}\n", "testtype": "stdin"} for a in range(tests)
-    ]
-    return {
-        "question_id": "add",
-        "task": "LCB_generation",
-        "turns": ["Add two integers."],
-        "public_test_cases": json.dumps(cases[:1]),
-        "private_test_cases": json.dumps(cases[1:]),
-        "original_json": {"metadata": "{}"},
-    }
 
 
 def call_question() -> dict[str, Any]:
@@ -64,18 +49,18 @@ def call_question() -> dict[str, Any]:
     }
 
 
-def fenced(code: str) -> str:
-    return f"```python\n{code}\n```"
-
-
 def measure(honest: int, kind: str) -> dict[str, Any]:
     """In the child: score the answers in this process and report its own peak RSS."""
+    from livebench_scoring_throughput import coding_items
+
     from sosbench.livebench import score_many
 
-    items = [(stdin_question(), fenced(HONEST))] * honest
+    items = coding_items(honest)  # a stdin problem with 4 tests, correct answers
     if kind:
-        question = call_question() if kind.endswith("_call") else stdin_question()
-        items.insert(honest // 2, (question, fenced(HOSTILE[kind])))
+        question, answer = coding_items(1, code=HOSTILE[kind])[0]
+        if kind.endswith("_call"):
+            question = call_question()
+        items.insert(honest // 2, (question, answer))
     start = time.perf_counter()
     scores = score_many(items, workers=1)
     return {
