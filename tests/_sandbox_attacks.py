@@ -435,7 +435,7 @@ def run_all(workdir: Path, *, sandbox: str = "bwrap", workers: int = 2) -> dict[
             for p in (workdir / "escaped.txt", Path.home() / "sosbench-escaped", Path("/sosbench-escaped"))
             if p.exists()
         ],
-        "new_tmp_files": sorted(n for n in tmp_after - tmp_before if "sosbench" in n and n != _own_stage()),
+        "new_tmp_files": sorted(n for n in tmp_after - tmp_before if _left_by_this_run(n)),
         "processes_left": _daemons(),
     }
 
@@ -514,9 +514,15 @@ def _status(pid: int) -> dict[str, int]:
     }
 
 
-def _own_stage() -> str:
-    """This process's sandbox staging folder (removed when it exits; not something an answer left)."""
-    return os.path.basename(os.environ.get("SOSBENCH_SANDBOX_STAGE", ""))
+def _left_by_this_run(name: str) -> bool:
+    """A /tmp or /dev/shm entry an attack would leave, or a staging folder whose scorer is gone (the
+    machine's other work writes sosbench folders of its own there, and its live scorers' stages)."""
+    from sosbench.sandbox._owner import owner_dead
+
+    name = name.split(":")[-1]
+    if name.startswith("sosbench-sandbox-"):
+        return owner_dead(name.removeprefix("sosbench-sandbox-").rsplit("-", 1)[0])
+    return name.startswith("sosbench-filler")
 
 
 def _scores(path: Path, names: list[str]) -> dict[str, list[float]]:
