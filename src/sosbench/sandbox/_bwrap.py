@@ -103,9 +103,11 @@ class Command:
     fds: list[int] = field(default_factory=list)
 
     def memory_file(self, name: str, data: bytes) -> int:
-        fd = os.memfd_create(name)
+        fd = os.memfd_create(f"sosbench-{name.strip('/')}")
         self.fds.append(fd)
-        os.write(fd, data)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
         os.lseek(fd, 0, os.SEEK_SET)
         return fd
 
