@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -63,7 +63,7 @@ _ORIGINAL = re.compile(
 # the scripted server
 # ------------------------------------------------------------------------------------------------------------
 # A scripted reply for one request (status, body bytes, headers), or None to answer as the scripted judge.
-RawReply = Callable[[dict, "Message"], "tuple[int, bytes, dict] | None"]  # body, request headers
+RawReply = Callable[[dict, "Message"], "tuple[int, bytes | Iterable[bytes], dict] | None"]  # body, headers
 
 
 def length_verdict(a: int, b: int) -> str:
@@ -86,17 +86,29 @@ def game_bucket(prompt: str) -> int:
 
 
 def send_json(
-    handler: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict | None = None
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    payload: bytes | Iterable[bytes],
+    headers: dict | None = None,
 ) -> None:
     """One reply of these bytes as JSON (broken JSON too, when a test scripts it); a client that hung up
-    (its timeout) is not an error of the server."""
+    (its timeout, or a cap on the reply's size) is not an error of the server.
+
+    A payload of chunks (a reply too large to hold) goes without a Content-Length, until the client leaves.
+    """
     try:
         handler.send_response(status)
         for key, value in {"Content-Type": "application/json", **(headers or {})}.items():
             handler.send_header(key, value)
-        handler.send_header("Content-Length", str(len(payload)))
+        if isinstance(payload, bytes):
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+            return
+        handler.close_connection = True
         handler.end_headers()
-        handler.wfile.write(payload)
+        for chunk in payload:
+            handler.wfile.write(chunk)
     except (BrokenPipeError, ConnectionResetError):
         pass
 

@@ -304,6 +304,7 @@ def answer(
     """Generate a model's answers to the Arena-Hard questions (temperature 0, up to 2048 tokens), resumably.
 
     A rerun asks only for the questions without an answer."""
+    from sosbench._io import folder_lock
     from sosbench.judge import (
         ChatCaller,
         LocalHFChat,
@@ -314,14 +315,8 @@ def answer(
 
     bench = _bench(bench_dir)
     questions = _questions(bench, limit)
-    todo = missing_questions(bench, model, questions)
     target = bench.answer_target(model)
     console = console_err()
-    if not todo:
-        console.print(f"all {len(questions)} answers of {model} already in {target}; nothing to do")
-        return
-    if len(todo) < len(questions):
-        console.print(f"{len(questions) - len(todo)} of {len(questions)} answers already in {target} (kept)")
     settings = default_generation()
     if max_tokens is not None:
         settings = dataclasses.replace(settings, max_tokens=max_tokens)
@@ -332,12 +327,22 @@ def answer(
         make_chat = functools.partial(
             ChatCaller, _endpoint(model, base_url, api_key, parallel, timeout, max_retries, backoff)
         )
-    failed = _drive(
-        make_chat,
-        lambda chat, done: generate_answers(chat, bench, model, todo, settings, done),
-        len(todo),
-        f"answering with {model}",
-    )
+    # One writer per answer file, as `judge run` per judge folder: a second one would ask (and pay) twice.
+    with folder_lock(target.parent, "the answers", file=target.name):
+        todo = missing_questions(bench, model, questions)
+        if not todo:
+            console.print(f"all {len(questions)} answers of {model} already in {target}; nothing to do")
+            return
+        if len(todo) < len(questions):
+            console.print(
+                f"{len(questions) - len(todo)} of {len(questions)} answers already in {target} (kept)"
+            )
+        failed = _drive(
+            make_chat,
+            lambda chat, done: generate_answers(chat, bench, model, todo, settings, done),
+            len(todo),
+            f"answering with {model}",
+        )
     console.print(f"{len(todo) - len(failed)} answers written to {target}")
     if failed:
         raise SosbenchError(
@@ -762,7 +767,8 @@ def perturb(
     Rewrites are cached in <bench>/rewrite_cache/<rewriter>.jsonl: a rerun calls only what is missing.
     Judge the new answers beside the originals and `judge score` shows the loss per criterion.
     """
-    from sosbench.judge import ChatCaller, load_rewrite_prompts, perturb_answers
+    from sosbench._io import folder_lock
+    from sosbench.judge import ChatCaller, load_rewrite_prompts, perturb_answers, perturbed_name
 
     kinds = load_rewrite_prompts()
     if kind not in kinds:
@@ -771,12 +777,15 @@ def perturb(
     questions = _questions(bench, limit)
     bench.answers(model)  # fail early, with the hint, when the answers are missing
     config = _endpoint(rewriter, base_url, api_key, parallel, timeout, max_retries, backoff)
-    result = _drive(
-        lambda: ChatCaller(config),
-        lambda chat, done: perturb_answers(chat, bench, model, kind, rewriter, questions, done),
-        len(questions),
-        f"rewriting ({kind}) with {rewriter}",
-    )
+    target = bench.answer_target(perturbed_name(model, kind))
+    # One writer per rewritten set, as `judge run` per judge folder: a second one would pay twice.
+    with folder_lock(target.parent, "the rewritten answers", file=target.name):
+        result = _drive(
+            lambda: ChatCaller(config),
+            lambda chat, done: perturb_answers(chat, bench, model, kind, rewriter, questions, done),
+            len(questions),
+            f"rewriting ({kind}) with {rewriter}",
+        )
     console = console_err()
     if result.failed:
         raise SosbenchError(

@@ -283,7 +283,7 @@ def run(
     ] = None,
 ) -> None:
     """Run SOS-Bench benchmarks on one model (or a list of models) through lm-eval, resumably."""
-    from sosbench.run import RunConfig, load_model_specs, parse_model_args
+    from sosbench.run import RunConfig, check_limit, load_model_specs, parse_model_args
     from sosbench.run.engines import default_batch_size
     from sosbench.run.executors import ExecutorOptions
     from sosbench.suite import select
@@ -306,6 +306,7 @@ def run(
         raise SosbenchError("give either --model (one model) or --models FILE (a list of model specs)")
     chosen = select(benchmarks, factor)
     template: bool | str = chat_template or apply_chat_template
+    check_limit(limit)  # before anything loads: lm-eval would refuse it only after the model
     int_limit: int | float | None = int(limit) if limit is not None and limit >= 1 else limit
     base = RunConfig(
         model=model or "hf",

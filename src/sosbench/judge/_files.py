@@ -19,15 +19,16 @@ folder without them falls back to the packaged copies.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sosbench._io import iter_jsonl, safe_file_name
+from sosbench._io import cut_torn_tail, iter_jsonl, safe_file_name
 from sosbench.errors import SosbenchError
 from sosbench.judge._templates import data_file
 
 PACKAGED_MODELS: tuple[str, ...] = ("gpt-4-0314", "gpt-4-0613", "gpt-3.5-turbo-0125")
+MAX_STEM = 200
+"""The longest file stem of a model or judge: room for ``.jsonl`` and lock and temporary names beside it."""
 
 
 def judged_by(judge: object, template_sha256: object) -> str:
@@ -57,22 +58,7 @@ class Answer:
 
 def repair_tail(path: Path) -> None:
     """Cut a torn last line (no trailing newline) so that later appends start on a fresh line."""
-    try:
-        if not path.exists() or path.stat().st_size == 0:
-            return
-        with path.open("rb") as handle:
-            handle.seek(-1, os.SEEK_END)
-            if handle.read(1) == b"\n":
-                return
-        with path.open("rb+") as handle:
-            data = handle.read()
-            handle.truncate(data.rfind(b"\n") + 1)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except OSError as exc:
-        raise SosbenchError(
-            f"cannot repair the torn last line of {path}: {exc.strerror}; make it writable"
-        ) from None
+    cut_torn_tail(path)
 
 
 def _uid(record: dict) -> str | None:
@@ -206,5 +192,7 @@ def file_stem(name: str, what: str = "model") -> str:
         )
     base, sep, kind = name.rpartition("@")
     if sep and base and kind:
-        return f"{file_stem(base, what)}@{safe_file_name(kind)}"
+        stem = f"{file_stem(base, what)}@{safe_file_name(kind)}"
+        # A name of many long @-parts would pass the file system's limit (255 bytes): hashed whole instead.
+        return stem if len(stem) <= MAX_STEM else safe_file_name(name)
     return safe_file_name(name)

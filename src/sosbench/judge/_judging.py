@@ -29,7 +29,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sosbench._io import append_jsonl, iter_jsonl, read_json_object, read_text, write_json_atomic
+from sosbench._io import (
+    MAX_YAML_BYTES,
+    append_jsonl,
+    iter_jsonl,
+    load_yaml,
+    read_json_object,
+    read_text,
+    write_json_atomic,
+)
 from sosbench.errors import SosbenchError, from_validation
 from sosbench.judge._client import ChatModel, Completion, gather_tolerant
 from sosbench.judge._files import BenchDir, Question, judged_by, mixing_refused, repair_tail
@@ -486,7 +494,7 @@ def load_prices(path: Path | None = None) -> dict[str, dict[str, float]]:
 
     source = path if path is not None else data_file("judge", "prices.yaml")
     try:
-        data = yaml.safe_load(read_text(source, "prices file (YAML)"))
+        data = load_yaml(read_text(source, "prices file (YAML)", MAX_YAML_BYTES), f"--prices {source}")
     except yaml.YAMLError as exc:
         raise SosbenchError(f"--prices {source}: not valid YAML ({exc.__class__.__name__})") from exc
     table = data.get("prices") if isinstance(data, dict) else None

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sosbench._io import read_text
+from sosbench._io import MAX_YAML_BYTES, load_yaml, read_text
 from sosbench._registry import Registry, load_entry_points
 from sosbench.errors import SosbenchError, from_validation
 
@@ -144,7 +144,7 @@ def load_template(spec: str) -> JudgeTemplate:
                 f"--template {spec!r} is neither a built-in or plugin template ({known}) nor a YAML file"
             )
     try:
-        config = yaml.safe_load(read_text(path, "judge config (YAML)"))
+        config = load_yaml(read_text(path, "judge config (YAML)", MAX_YAML_BYTES), str(path))
     except yaml.YAMLError as exc:
         raise SosbenchError(
             f"{path}: not valid YAML ({exc.__class__.__name__}); fix the judge config"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sosbench._io import write_jsonl_atomic
+from sosbench._io import iter_jsonl, write_jsonl_atomic
 from sosbench.errors import SosbenchError
 from sosbench.livebench import workers as pool
 from sosbench.livebench.data._answers import (
@@ -21,7 +21,7 @@ from sosbench.livebench.data._answers import (
     read_model_answers,
     sample_answer,
 )
-from sosbench.livebench.data._questions import LiveBenchQuestion, load_questions, read_jsonl
+from sosbench.livebench.data._questions import LiveBenchQuestion, load_questions
 from sosbench.livebench.data._release import CATEGORIES, RELEASE, category_of, check_protocol
 from sosbench.livebench.data._rollup import task_scores
 from sosbench.livebench.scorers import Scoring, score_answer
@@ -158,9 +158,9 @@ def finalize_run(
             raise SosbenchError(
                 f"{path} is missing: the lm-eval run of livebench_{category} did not finish; rerun it"
             )
-        for number, sample in read_jsonl(path):
+        for number, sample in iter_jsonl(path, "lm-eval sample log"):
             where = f"{path}:{number}"
-            question = sample.get("doc") if isinstance(sample, dict) else None
+            question = sample.get("doc")
             if not isinstance(question, dict) or "question_id" not in question:
                 raise SosbenchError(
                     f"{where}: no doc with a question_id: not an lm-eval LiveBench sample log"

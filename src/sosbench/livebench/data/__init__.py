@@ -15,7 +15,7 @@ from sosbench.livebench.data._questions import (
     LiveBenchQuestion,
     in_release,
     load_questions,
-    read_jsonl,
+    question_rows,
     select_questions,
 )
 from sosbench.livebench.data._release import (
@@ -45,7 +45,7 @@ __all__ = [
     "load_questions",
     "model_answer_record",
     "model_file_name",
-    "read_jsonl",
+    "question_rows",
     "read_model_answers",
     "sample_answer",
     "select_questions",

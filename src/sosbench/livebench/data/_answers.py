@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sosbench._io import iter_jsonl
 from sosbench.errors import SosbenchError
-from sosbench.livebench.data._questions import read_jsonl
 
 SCORES_FILE = "livebench_scores.jsonl"
 ANSWER_DIR = "model_answer"
@@ -62,9 +62,9 @@ def read_model_answers(source: Path) -> list[dict[str, Any]]:
         )
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for file in files:
-        for number, record in read_jsonl(file):
+        for number, record in iter_jsonl(file, "LiveBench answer file"):
             where = f"{file}:{number}"
-            if not isinstance(record, dict) or "question_id" not in record:
+            if "question_id" not in record:
                 raise SosbenchError(f"{where}: no question_id: expected LiveBench model_answer rows")
             model = str(record.get("model_id") or file.stem)
             latest[(model, str(record["question_id"]))] = {

@@ -9,12 +9,12 @@ Rows without a ``livebench_release_date`` column come from the June 2024 uploads
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sosbench._io import iter_lines, parse_json, read_bytes
 from sosbench.errors import SosbenchError
 from sosbench.livebench.data._release import CATEGORIES, RELEASE, TASK_CATEGORY
 
@@ -68,28 +68,20 @@ def select_questions(
     return sorted(kept, key=lambda row: (row["task"], row["question_id"]))
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    """``(line number, value)`` for every non-blank line of a JSON Lines file (values of any JSON type:
-    callers check them), with a one-line error naming a line that is not JSON."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise SosbenchError(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SosbenchError(
-                    f"{path}:{number}: not valid JSON ({exc.msg}); fix or remove the line"
-                ) from None
+def question_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    """``("file:line", value)`` for every non-blank line of a question file, read within the bounds of
+    ``sosbench._io`` (values of any JSON type: a row that is not a question fails alone, see
+    ``load_questions``)."""
+    for number, line, _ended in iter_lines(path, "LiveBench question file"):
+        if line.strip():
+            yield f"{path}:{number}", parse_json(line, str(path), "fix or remove that line", number)
 
 
 def _hub_like(folder: Path) -> bool:
     readme = folder / "README.md"
-    return readme.is_file() and "configs:" in readme.read_text(encoding="utf-8", errors="replace")
+    if not readme.is_file():
+        return False
+    return "configs:" in read_bytes(readme, "dataset card").decode("utf-8", "replace")
 
 
 def _question_problem(row: Any) -> str | None:
@@ -156,7 +148,7 @@ def load_questions(
     path = Path(source)
     numbered: Iterable[tuple[str, Any]]
     if path.is_file():
-        numbered = ((f"{path}:{number}", row) for number, row in read_jsonl(path))
+        numbered = question_rows(path)
     elif path.is_dir():
         numbered = _rows_in_folder(path)
     elif str(source).startswith("livebench/") and str(source).split("/", 1)[1] in CATEGORIES:
@@ -188,4 +180,4 @@ def _rows_in_folder(folder: Path) -> Iterator[tuple[str, Any]]:
     if not files:
         raise SosbenchError(f"{folder}: no question*.jsonl file and no hub-like dataset folder inside")
     for file in files:
-        yield from ((f"{file}:{number}", row) for number, row in read_jsonl(file))
+        yield from question_rows(file)
