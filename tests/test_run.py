@@ -438,6 +438,35 @@ def wait_for(path: Path, proc: subprocess.Popen[str], limit: float = 300) -> Non
         time.sleep(0.02)
 
 
+def test_sandbox_budget_options_reach_the_config_and_the_manifest(tmp_path: Path) -> None:
+    """--sandbox-memory/--sandbox-processes are checked before anything runs, and the manifest says which
+    budget coding sandboxes get here (check_available probes it) and how large it is."""
+    from sosbench.run import RunConfig
+    from sosbench.run._preflight import sandbox_record
+    from sosbench.sandbox import check_available
+
+    for option, value, message in (
+        ("--sandbox-memory", "10M", "too small"),
+        ("--sandbox-memory", "two gigs", "not a size"),
+        ("--sandbox-processes", "0", "at least 1"),
+    ):
+        result = sosbench("run", "--model", "hf", "-b", "xstest", "-o", str(tmp_path / "o"), option, value)
+        assert result.returncode == 1 and result.stderr.strip().startswith("error: "), result.stderr
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    config = RunConfig(
+        model="hf", model_args={}, benchmarks=("livebench-coding",), output=tmp_path, sandbox_memory=1024**3
+    )
+    record = sandbox_record([get_benchmark("livebench-coding")], config)
+    budget = check_available()
+    assert record == {
+        "mode": "bwrap",
+        "budget": budget,
+        "memory_bytes": 1024**3,
+        "processes": 64 if budget == "cgroup" else 2,
+    }
+    assert sandbox_record([get_benchmark("xstest")], config) is None
+
+
 # ------------------------------------------------------------------------------ honest state (issue 21)
 @pytest.mark.parametrize("limit", ["-1", "0", "1.5", "nan"])
 def test_a_limit_lm_eval_would_refuse_is_refused_before_any_model_loads(

@@ -46,6 +46,8 @@ class ScoreRow(BaseModel):
     model: str | None = None
     model_id: str | None = None
     sandbox: str | None = None
+    sandbox_budget: str | None = None  # coding rows: how the sandbox's budget held (cgroup or rlimit)
+    error: str | None = None  # why scoring this answer failed (it then scores 0)
     turn: int | None = None
     tstamp: float | None = None
 

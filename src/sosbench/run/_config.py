@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 
 from sosbench._io import MAX_YAML_BYTES, load_yaml, model_name_from_args, read_text, safe_file_name
 from sosbench.errors import SosbenchError
+from sosbench.sandbox import SandboxLimits, SandboxMode
 from sosbench.suite import PROTOCOLS
 
 # Fields that change what a run computes. Batch size, device and paths do not, so a run may be
@@ -61,14 +62,22 @@ class RunConfig:
     model_name: str | None = None
     sandbox: str = "bwrap"
     """Where LiveBench coding answers run: bwrap, or none (unsafe; flagged in the manifest and scores)."""
+    sandbox_memory: int = 0
+    """Memory of each coding sandbox in bytes (0: the default, 2 GiB)."""
+    sandbox_processes: int = 0
+    """Processes each coding sandbox may run at once (0: the default of its budget)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_args", freeze(self.model_args))
         if self.protocol not in PROTOCOLS:
             raise SosbenchError(f"unknown --protocol {self.protocol!r}: use one of {', '.join(PROTOCOLS)}")
-        if self.sandbox not in ("bwrap", "none"):
-            raise SosbenchError(f"unknown --sandbox {self.sandbox!r}: use bwrap or none")
+        SandboxMode.of(self.sandbox)
         check_limit(self.limit)
+        self.sandbox_limits()
+
+    def sandbox_limits(self) -> SandboxLimits:
+        """The budget of each sandbox that runs a LiveBench coding answer."""
+        return SandboxLimits(memory_bytes=self.sandbox_memory, processes=self.sandbox_processes)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle (for Ray and process workers) as plain values: a ``MappingProxyType`` does not pickle."""

@@ -21,7 +21,7 @@ from sosbench.errors import SosbenchError
 from sosbench.run._config import RunConfig
 from sosbench.run._layout import DONE, RunDir, utc_now
 from sosbench.run._mirror import load_manifest
-from sosbench.run._preflight import check_data, check_engine, check_sandbox
+from sosbench.run._preflight import check_data, check_engine, check_sandbox, sandbox_record
 from sosbench.run._units import Job, Unit, shard_count, units_of
 from sosbench.run._worker import unit_done
 from sosbench.run.executors import Events, Executor, LocalExecutor
@@ -177,6 +177,7 @@ def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[
         "datasets_version": _version("datasets"),
         "protocol": config.protocol,
         "livebench_sandbox": config.sandbox,
+        "livebench_sandbox_limits": sandbox_record(benches, config),
         "model": config.model,
         "model_args": config.plain_model_args(),
         "model_name": config.display_name(),
