@@ -3,7 +3,6 @@ the LiveBench roll-up check and the SFT data-size regression (protocol sections 
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from sosbench.analysis._artifacts import (
     ArenaScore,
     MappedModel,
     PaperData,
+    csv_rows,
     load_paper,
 )
 from sosbench.analysis._correlation import Correlation, correlate
@@ -347,10 +347,8 @@ def livebench_rollup(folder: Path, mapping: list[MappedModel], tolerance: float 
     (0.0005). Rows named differently in the two CSVs are matched through the mapping's aliases (e.g.
     mistral-7b-lima / mistral-lima).
     """
-    with (folder / LIVEBENCH_GROUPS).open(newline="", encoding="utf-8") as handle:
-        groups = {r["model"]: r for r in csv.DictReader(handle)}
-    with (folder / LIVEBENCH_TASKS).open(newline="", encoding="utf-8") as handle:
-        tasks = {r["model"]: r for r in csv.DictReader(handle)}
+    groups = {r["model"]: r for r in csv_rows(folder / LIVEBENCH_GROUPS)}
+    tasks = {r["model"]: r for r in csv_rows(folder / LIVEBENCH_TASKS)}
     aliases = {
         m.livebench_groups: m.livebench_tasks
         for m in mapping

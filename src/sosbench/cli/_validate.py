@@ -8,7 +8,6 @@ benchmark suite files (`sosbench.suite`), LiveBench answers (`sosbench.livebench
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sosbench._io import iter_jsonl, read_text
+from sosbench._io import iter_jsonl, read_json, read_yaml
 from sosbench.errors import SosbenchError, input_problem
 
 Check = Callable[[Path], str | None]
@@ -199,15 +198,7 @@ def _jsonl_kind(path: Path) -> str:
 
 
 def _structured(path: Path) -> Any:
-    import yaml
-
-    text = read_text(path, "file")
-    try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        kind = "JSON" if path.suffix == ".json" else "YAML"
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SosbenchError(f"{path}: not valid {kind} ({first}): fix the file") from None
+    return read_json(path) if path.suffix == ".json" else read_yaml(path)
 
 
 def _mapping_kind(path: Path, data: Any) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sosbench._io import read_json
 from sosbench.analysis import Comparison, PaperAnalysis, read_arena_hard
 from sosbench.errors import SosbenchError
 from sosbench.scoring import FACTOR_NAMES, ModelScore, ScoreReport
@@ -63,14 +63,7 @@ def read_judge_scores(path: Path) -> dict[str, float]:
 def read_audit(path: Path) -> list[dict[str, Any]]:
     """The judges of a judge-audit JSON ({"judges": [{"judge", "n_models", "criteria": {...}, "factors":
     {...}}]})."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SosbenchError(f"{path}: no such file: check --audit") from None
-    except json.JSONDecodeError as exc:
-        raise SosbenchError(
-            f"{path}: malformed JSON (line {exc.lineno}: {exc.msg}): re-create the audit"
-        ) from None
+    data = read_json(path, "judge audit JSON")
     judges = data.get("judges") if isinstance(data, dict) else None
     if not isinstance(judges, list) or not all(isinstance(j, dict) and "judge" in j for j in judges):
         raise SosbenchError(

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sosbench._io import iter_jsonl, read_json, read_text
+from sosbench._io import iter_lines, parse_json, read_text
 from sosbench.errors import SosbenchError, from_validation
 from sosbench.results._model import BenchmarkResult, Component, Items
 from sosbench.results._schema import check_score, scoring_constants
@@ -46,6 +46,8 @@ class ScoreRow(BaseModel):
     model: str | None = None
     model_id: str | None = None
     sandbox: str | None = None
+    sandbox_budget: str | None = None  # coding rows: how the sandbox's budget held (cgroup or rlimit)
+    error: str | None = None  # why scoring this answer failed (it then scores 0)
     turn: int | None = None
     tstamp: float | None = None
 
@@ -65,12 +67,17 @@ def _category_result(bench: Benchmark, tasks: dict[str, Component], source: str)
 
 def _rows(path: Path) -> list[ScoreRow]:
     """JSONL rows (or a JSON list of rows) of a per-question score file, each validated."""
-    numbered: list[tuple[int, Any]]
-    if read_text(path, "LiveBench score file").lstrip().startswith("["):
-        raw = read_json(path, "LiveBench score file")
+    what, fix = "LiveBench score file", "re-export the file"
+    lines = ((n, line) for n, line, _ in iter_lines(path, what) if line.strip())
+    first = next(lines, (0, ""))
+    if first[1].lstrip().startswith("["):  # one JSON list of rows
+        lines.close()
+        raw = parse_json(read_text(path, what), str(path), fix)
         numbered = list(enumerate(raw, 1)) if isinstance(raw, list) else [(1, raw)]
     else:
-        numbered = list(iter_jsonl(path, "LiveBench score file"))
+        numbered = [
+            (n, parse_json(line, str(path), fix, n)) for n, line in itertools.chain([first], lines) if n
+        ]
     rows = []
     for number, row in numbered:
         if not isinstance(row, dict) or "task" not in row or "score" not in row:

@@ -44,7 +44,7 @@ def read_run_folder(folder: Path, item_details: bool = False) -> ModelResults:
         sub = folder / bench.name
         if not sub.is_dir():
             continue
-        if not (sub / DONE).is_file():
+        if not (sub / DONE).exists():  # a FIFO or a device there is read, and refused, not skipped
             results.notes.append(f"{sub}: unfinished (no {DONE}), left out")
             continue
         marker = read_done(sub / DONE, bench.name)
@@ -66,7 +66,7 @@ def read_run_folder(folder: Path, item_details: bool = False) -> ModelResults:
 
 def _livebench_in_folder(bench: Benchmark, sub: Path, model: str, item_details: bool) -> BenchmarkResult:
     path = sub / LIVEBENCH_SCORES
-    if not path.is_file():
+    if not path.exists():
         raise SosbenchError(f"{path}: missing although {sub / DONE} exists: re-run the benchmark")
     result = read_livebench_scores(path, model=model).get(model, {}).get(bench.name)
     if result is None:
@@ -151,7 +151,7 @@ def run_folders_in(folder: Path) -> list[Path]:
     Without this, the results.json files of every benchmark inside would each read as one "model" named
     after its benchmark folder.
     """
-    return sorted(child for child in folder.iterdir() if child.is_dir() and (child / MANIFEST).is_file())
+    return sorted(child for child in folder.iterdir() if child.is_dir() and (child / MANIFEST).exists())
 
 
 def read_path(path: Path, item_details: bool = False) -> list[ModelResults]:
@@ -161,7 +161,7 @@ def read_path(path: Path, item_details: bool = False) -> list[ModelResults]:
     """
     path = Path(path)
     if path.is_dir():
-        if (path / MANIFEST).is_file():
+        if (path / MANIFEST).exists():
             return [read_run_folder(path, item_details)]
         runs = run_folders_in(path)
         if runs:

@@ -27,7 +27,7 @@ _TIMESTAMP = re.compile(r"_\d{4}-\d{2}-\d{2}T[\d\-.:]+$")
 def find_samples(folder: Path, task: str, stem_suffix: str = "") -> Path | None:
     """``samples_<task>.jsonl`` (run folder) or lm-eval's ``samples_<task>_<timestamp>.jsonl``."""
     exact = folder / f"samples_{task}{stem_suffix}.jsonl"
-    if exact.is_file():
+    if exact.exists():  # whatever it is: a FIFO or a device is refused by the reader, not skipped
         return exact
     if stem_suffix:
         return None
@@ -144,7 +144,7 @@ class SampleLog:
 
 def livebench_details(path: Path) -> dict[str, dict[str, str]]:
     """question_id -> prompt, response and ground truth, from the samples log a LiveBench run kept."""
-    if not path.is_file():
+    if not path.exists():
         return {}
     out = {}
     for _, row in iter_jsonl(path, "LiveBench samples log"):

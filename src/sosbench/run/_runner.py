@@ -21,7 +21,7 @@ from sosbench.errors import SosbenchError
 from sosbench.run._config import RunConfig
 from sosbench.run._layout import DONE, RunDir, utc_now
 from sosbench.run._mirror import load_manifest
-from sosbench.run._preflight import check_data, check_engine, check_sandbox
+from sosbench.run._preflight import check_data, check_engine, check_sandbox, sandbox_record
 from sosbench.run._units import Job, Unit, shard_count, units_of
 from sosbench.run._worker import unit_done
 from sosbench.run.executors import Events, Executor, LocalExecutor
@@ -63,6 +63,7 @@ def plan(
     digest = config.config_hash(lm_eval_version)
     run_dir = RunDir(config.output)
     clear = False
+    old: dict[str, Any] = {}
     if run_dir.manifest.exists():
         try:
             old = read_json_object(run_dir.manifest, "run manifest")
@@ -82,6 +83,13 @@ def plan(
                 )
             clear = True  # --overwrite, or an attempt that finished nothing: its manifest is replaced
     benches = [get_benchmark(name) for name in config.benchmarks]
+    if old and not clear:
+        try:
+            _check_same_data(config, old, benches)
+        except SosbenchError:
+            if not overwrite:
+                raise
+            clear = True  # --overwrite: start over with this data
     done = () if clear else tuple(b for b in benches if run_dir.is_done(b.name, digest))
     todo = tuple(b for b in benches if b not in done)
     counts = {b.name: shard_count(b, shards, executor) for b in todo}
@@ -115,8 +123,51 @@ def _clear(run_dir: RunDir) -> None:
             shutil.rmtree(child)
 
 
-def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[str, Any]:
+def _datasets(config: RunConfig, benches: list[Benchmark]) -> dict[str, dict[str, Any]]:
+    """Where this attempt reads each dataset of ``benches`` from: the revision, and the mirror or the hub."""
     mirror = load_manifest(config.data_dir).get("datasets", {}) if config.data_dir else {}
+    return {
+        spec.id: {
+            "configs": list(spec.configs),
+            "splits": list(spec.splits),
+            "revision": mirror.get(spec.id, {}).get("revision") or spec.revision,
+            "source": "mirror" if config.data_dir else "hub",
+            "data_dir": str(config.data_dir) if config.data_dir else None,
+        }
+        for b in benches
+        for spec in b.datasets
+    }
+
+
+def _check_same_data(config: RunConfig, old: dict[str, Any], benches: list[Benchmark]) -> None:
+    """A resumed run must read the data its finished part read: every dataset at the revision recorded.
+
+    Another ``--data-dir`` (another machine's copy of the mirror) is fine when its revisions are the same;
+    a mirror at other revisions, or the hub instead of a mirror pinned elsewhere, would mix two versions of
+    a benchmark's data in one folder, so it is refused before anything loads.
+    """
+    recorded = old.get("datasets")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    for dataset_id, now in _datasets(config, benches).items():
+        before = recorded.get(dataset_id)
+        if isinstance(before, dict) and before.get("revision") != now["revision"]:
+            raise SosbenchError(
+                f"{config.output} was run with {dataset_id} at revision {before.get('revision')} from "
+                f"{_origin(before, old.get('data_dir'))}; {_origin(now, None)} has revision "
+                f"{now['revision']}: resume with the data of the first attempt (its --data-dir), "
+                "or pass --overwrite to start over"
+            )
+
+
+def _origin(entry: dict[str, Any], data_dir: str | None) -> str:
+    """Where a manifest's dataset entry was read from, in words."""
+    if entry.get("source") != "mirror":
+        return "the hub"
+    where = entry.get("data_dir") or data_dir
+    return f"the mirror {where}" if where else "a mirror"
+
+
+def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "sosbench": _version("sosbench"),
@@ -126,6 +177,7 @@ def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[
         "datasets_version": _version("datasets"),
         "protocol": config.protocol,
         "livebench_sandbox": config.sandbox,
+        "livebench_sandbox_limits": sandbox_record(benches, config),
         "model": config.model,
         "model_args": config.plain_model_args(),
         "model_name": config.display_name(),
@@ -133,16 +185,7 @@ def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[
         "config_hash": digest,
         "data_dir": str(config.data_dir) if config.data_dir else None,
         "benchmarks": [b.name for b in benches],
-        "datasets": {
-            spec.id: {
-                "configs": list(spec.configs),
-                "splits": list(spec.splits),
-                "revision": mirror.get(spec.id, {}).get("revision") or spec.revision,
-                "source": "mirror" if config.data_dir else "hub",
-            }
-            for b in benches
-            for spec in b.datasets
-        },
+        "datasets": _datasets(config, benches),
         "chat_template_sha256": None,
         "started": utc_now(),
         "finished": None,
@@ -180,7 +223,7 @@ class _ModelRun:
         benches = [get_benchmark(name) for name in config.benchmarks]
         config.output.mkdir(parents=True, exist_ok=True)
         self.run_dir.clear_partials()
-        self.manifest = _previous_or_new(self.run_dir, config, the_plan.config_hash, benches)
+        self.manifest = _previous_or_new(self.run_dir, config, the_plan.config_hash, benches, the_plan.todo)
 
     def jobs(self) -> list[Job]:
         return [Job(self.config, unit, self.plan.config_hash) for unit in self.plan.units]
@@ -312,7 +355,11 @@ def _execute_locked(
 
 
 def _previous_or_new(
-    run_dir: RunDir, config: RunConfig, digest: str, benches: list[Benchmark]
+    run_dir: RunDir,
+    config: RunConfig,
+    digest: str,
+    benches: list[Benchmark],
+    todo_benches: tuple[Benchmark, ...] = (),
 ) -> dict[str, Any]:
     """Keep the earlier manifest's timings when resuming; extend its benchmark list."""
     fresh = _manifest(config, digest, benches)
@@ -324,7 +371,12 @@ def _previous_or_new(
         write_json_atomic(run_dir.manifest, fresh)
         return fresh
     old["benchmarks"] = list(dict.fromkeys(old.get("benchmarks", []) + fresh["benchmarks"]))
-    old["datasets"] = {**old.get("datasets", {}), **fresh["datasets"]}
+    # Finished benchmarks keep the record of where their data came from; those run now get this attempt's
+    # (plan() checked that the revisions agree).
+    todo = _datasets(config, list(todo_benches))
+    old["datasets"] = {**fresh["datasets"], **old.get("datasets", {}), **todo}
+    if config.model_name:  # --model-name on a resume renames the run (a label: results do not change)
+        old["model_name"] = fresh["model_name"]
     old["finished"] = None
     write_json_atomic(run_dir.manifest, old)
     return old
