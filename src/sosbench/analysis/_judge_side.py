@@ -62,7 +62,10 @@ def _texts(bench: Path, models: tuple[str, ...]) -> tuple[dict[str, str], dict[s
     them; the per-item view shows the question id alone where it does not."""
     from sosbench.judge import BenchDir
 
-    folder = BenchDir(bench)
+    try:
+        folder = BenchDir.open(bench)  # the benchmark its files show (v0.1 or v2.0), for the packaged data
+    except SosbenchError:
+        folder = BenchDir(bench)
     try:
         prompts = {q.uid: q.prompt for q in folder.questions()}
     except SosbenchError:
