@@ -212,3 +212,70 @@ def perturb_run(root: Path, seed: int, share: float = 0.3) -> None:
         for row in rows:
             row["score"] = rng.choice([0.0, 0.5, 1.0]) if rng.random() < share else row["score"]
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+CHOICES = ("red", "blue", "green", "yellow")
+GOLD = 1  # "(B) blue"
+
+
+def as_multiple_choice(path: Path, make_right: int = 0, shots: int = 2) -> list[int]:
+    """Rewrite a samples log as lm-eval logs a multiple-choice task (one log-likelihood request per option,
+    the gold as an option index, the doc), with a few-shot prefix before each question; the first
+    ``make_right`` wrong items become right. Returns the doc ids made right."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    metric = rows[0]["metrics"][0]
+    prefix = "".join(
+        f"Question: Example {k}?\nChoices:\n(A) yes\n(B) no\nAnswer: (A)\n\n" for k in range(shots)
+    )
+    changed = [row["doc_id"] for row in rows if row[metric] == 0.0][:make_right]
+    for row in rows:
+        right = row[metric] == 1.0 or row["doc_id"] in changed
+        doc = {"Question": f"Which colour is item {row['doc_id']}?", "answer": GOLD}
+        options = "".join(f"({'ABCD'[k]}) {c}\n" for k, c in enumerate(CHOICES))
+        context = f"{prefix}Question: {doc['Question']}\nChoices:\n{options}Answer:"
+        lls = [-9.0] * len(CHOICES)
+        lls[GOLD if right else GOLD + 1] = -1.0
+        row.update(
+            doc=doc,
+            target=GOLD,
+            arguments=[[context, f" ({'ABCD'[k]})"] for k in range(len(CHOICES))],
+            resps=[[[ll, False]] for ll in lls],
+            filtered_resps=[[ll, False] for ll in lls],
+            **{metric: 1.0 if right else 0.0},
+        )
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return changed
+
+
+def write_judge_bench(root: Path, judge: str, wins: dict[str, list[str]], questions: int = 6) -> Path:
+    """An Arena-Hard-Auto bench folder (questions, answers, one judge's judgments) where ``wins[model]``
+    lists each question's game-1 verdicts (baseline in A): "B>A" won, "B>>A" won strongly, "A>B" lost.
+    Game 2 mirrors game 1. Returns the judge's folder."""
+    (root / "model_answer").mkdir(parents=True)
+    folder = root / "model_judgment" / judge
+    folder.mkdir(parents=True)
+    mirror = {"B>A": "A>B", "B>>A": "A>>B", "A>B": "B>A", "A>>B": "B>>A", "A=B": "A=B"}
+    prompts = [f"Arena question {q}: explain topic {q}." for q in range(questions)]
+    (root / "question.jsonl").write_text(
+        "".join(json.dumps({"uid": f"q{q}", "prompt": p}) + "\n" for q, p in enumerate(prompts))
+    )
+    for model in [*wins, "gpt-4-0314"]:
+        answers = [
+            {
+                "uid": f"q{q}",
+                "model": model,
+                "messages": [
+                    {"role": "user", "content": p},
+                    {"role": "assistant", "content": {"answer": f"{model} answers question {q}."}},
+                ],
+            }
+            for q, p in enumerate(prompts)
+        ]
+        (root / "model_answer" / f"{model}.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers))
+    for model, verdicts in wins.items():
+        lines = [
+            {"uid": f"q{q}", "model": model, "judge": judge, "games": [{"score": v}, {"score": mirror[v]}]}
+            for q, v in enumerate(verdicts)
+        ]
+        (folder / f"{model}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return folder

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _synthetic_runs import write_run_folder
+from _synthetic_runs import as_multiple_choice, write_judge_bench, write_run_folder
 
 from sosbench.analysis import load_mapping
 from sosbench.errors import SosbenchError
@@ -79,24 +79,28 @@ def report_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "--compare",
         str(root / "run-a"),
         str(root / "run-c"),
+        "--judgments",
+        str(_judge_folder(root)),
     ]
     write_run_folder(root / "run-c", "my-dpo-v2")
-    _change_items(root / "run-c" / "gpqa" / "samples_leaderboard_gpqa_main.jsonl")
+    # gpqa main as lm-eval logs multiple choice, with a few-shot prefix: two items the candidate gets right
+    as_multiple_choice(root / "run-a" / "gpqa" / "samples_leaderboard_gpqa_main.jsonl")
+    as_multiple_choice(root / "run-c" / "gpqa" / "samples_leaderboard_gpqa_main.jsonl", make_right=2)
+    # a judge that prefers the candidate on questions 2 and 3 (strongly on 3)
+    verdicts = ["B>A", "B>A", "A>B", "A>B", "A>B", "A>B"]
+    write_judge_bench(
+        root / "arena",
+        "judge-x",
+        {"my-sft": verdicts, "my-dpo-v2": [*verdicts[:2], "B>A", "B>>A", *verdicts[4:]]},
+    )
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return {"html": html, "png": root / "png", "root": root}
 
 
-def _change_items(path: Path) -> None:
-    """Make two wrong items right and give every item a prompt and responses, for the per-item view."""
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    for row in rows:
-        row.update(
-            arguments={"gen_args_0": {"arg_0": f"Question {row['doc_id']}?"}}, target="B", resps=[["A"]]
-        )
-    for row in [r for r in rows if r["acc_norm"] == 0.0][:2]:
-        row.update(acc_norm=1.0, resps=[["B"]])
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+def _judge_folder(root: Path) -> Path:
+    """The judge's folder of the report fixture (``root/arena``)."""
+    return root / "arena" / "model_judgment" / "judge-x"
 
 
 class _Collector(HTMLParser):
@@ -134,6 +138,8 @@ def test_report_is_self_contained_with_every_model_and_figure(report_files) -> N
     assert {f.removeprefix("fig-") for f in parsed.figures} == FIGURES
     assert {p.stem for p in report_files["png"].glob("*.png")} == FIGURES
     assert "Paper analyses" in html and "Judge audit" in html and "gpt-4o-mini-2024-07-18" in html
+    # the audit's undefined safety correlation: n/a with its reason in the table, left out of the heatmap
+    assert "safety: not drawn, no correlation of it is defined (see the audit table)." in html
 
 
 def test_report_without_judge_scores_or_paper(tmp_path: Path) -> None:
@@ -143,10 +149,53 @@ def test_report_without_judge_scores_or_paper(tmp_path: Path) -> None:
     write_run_folder(tmp_path / "run", "solo", with_samples=False)
     data = build_report_data(score_paths([tmp_path / "run"], bootstrap=0), None)
     out, figures = write_html_report(data, tmp_path / "solo.html")
-    assert {f.name for f in figures} == {"factor_bars", "correlation_heatmap"}
-    assert "No judge scores" in out.read_text()
+    assert {f.name for f in figures if not f.hidden} == {"factor_bars"}
+    hidden = {f.name: f.hidden for f in figures if f.hidden}
+    assert hidden == {
+        "judge_scatter": "no judge scores: pass --judge-scores or --paper",
+        "correlation_heatmap": "no two measures to correlate: every correlation is undefined (fewer than 3 "
+        "models have both values, or one is constant)",
+    }
+    text = out.read_text()
+    for name, why in hidden.items():
+        assert f'<p class="hidden-panel" id="hidden-{name}">Not drawn: {escape(why)}.</p>' in text
+    assert 'id="fig-correlation_heatmap"' not in text and ">n/a<" not in text  # no panel of n/a drawn
+    assert "No judge column: no judge scores" in text
     with pytest.raises(SosbenchError, match="nothing to report"):
         build_report_data(None, None)
+
+
+def _partial_report(tmp_path: Path, skip: tuple[str, ...]) -> str:
+    from sosbench.report import build_report_data, write_html_report
+    from sosbench.scoring import score_paths
+
+    for name in ("p1", "p2", "p3"):
+        write_run_folder(tmp_path / name, name, skip=skip, with_samples=False)
+    scores = score_paths([tmp_path / n for n in ("p1", "p2", "p3")], bootstrap=0)
+    out, _ = write_html_report(build_report_data(scores, None), tmp_path / "partial.html")
+    return out.read_text()
+
+
+def test_empty_panels_of_partial_runs_are_hidden_with_one_line_each(tmp_path: Path) -> None:
+    """Runs missing a benchmark of every factor (not --allow-partial) have no factor score: no n/a
+    leaderboard, no empty factor bars, and the breakdown leaves out the benchmarks no model ran."""
+    text = _partial_report(tmp_path, ("gpqa", "ifeval", "xstest"))
+    assert 'id="leaderboard"' not in text and 'id="fig-factor_bars"' not in text
+    assert (
+        '<p class="hidden-panel" id="hidden-leaderboard">Leaderboard not drawn: no model has a complete '
+        "factor score (p1, p2, p3: WK misses gpqa, IF misses ifeval, Safety misses xstest). " in text
+    )
+    assert '<p class="hidden-panel" id="hidden-factor_bars">Not drawn: no factor to draw: ' in text
+    assert "Not shown (no model here has them): ifeval, gpqa, xstest." in text
+    assert "<th>gpqa (WK)</th>" not in text and "<th>mmlu-pro (WK)</th>" in text
+
+
+def test_a_factor_no_model_has_is_left_out_of_leaderboard_and_figures(tmp_path: Path) -> None:
+    text = _partial_report(tmp_path, ("gpqa",))
+    header = re.search(r'<table id="leaderboard" class="sortable"><thead><tr>(.*?)</tr>', text).group(1)
+    assert re.findall(r"<th>(.*?)</th>", header) == ["model", "from", "IF", "Safety"]
+    assert "Not shown: WK, Overall, complete for no model (p1, p2, p3: WK misses gpqa)." in text
+    assert "WK, Overall: not drawn, no model has a complete score" in text  # the factor bars' note
 
 
 def test_report_input_errors(tmp_path: Path) -> None:
@@ -160,6 +209,10 @@ def test_report_input_errors(tmp_path: Path) -> None:
         read_audit(bad)
     result = CliRunner().invoke(app, ["report", "--html", str(tmp_path / "x.html")])
     assert result.exit_code == 1 and result.stderr.startswith("error: nothing to report")
+    result = CliRunner().invoke(
+        app, ["report", "--paper", "--judgments", str(tmp_path), "--html", str(tmp_path / "x.html")]
+    )
+    assert result.exit_code == 1 and result.stderr.startswith("error: --judgments adds the judge's row to a")
 
 
 class _ComparisonRows(HTMLParser):
@@ -202,13 +255,15 @@ def test_report_compare_shows_the_numbers_of_compare(report_files) -> None:
 
     root = report_files["root"]
     args = ["compare", str(root / "run-a"), str(root / "run-c"), "--bootstrap", "200", "--format", "json"]
-    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    result = CliRunner().invoke(app, [*args, "--judgments", str(_judge_folder(root))], catch_exceptions=False)
     expected = json.loads(result.stdout)["comparisons"][0]
     parsed = _ComparisonRows()
     parsed.feed(report_files["html"].read_text())
     assert len(parsed.rows) == len(expected["rows"])
+    judge = expected["rows"][-1]
+    assert judge["name"] == "judge (judge-x)" and judge["n"] == 6  # questions, not weighted battles
     for cells, row in zip(parsed.rows, expected["rows"], strict=True):
-        assert cells[0][0] == row["name"]
+        assert cells[0][0] == row["name"] and cells[1][0] == str(row["n"])
         assert cells[4][1] == f"{row['diff']:.6g}"
         assert cells[5][0] == f"[{row['ci'][0] * 100:+.1f}, {row['ci'][1] * 100:+.1f}]"
         assert cells[7][1] == f"{row['p_adjusted']:.6g}"
@@ -365,27 +420,88 @@ def test_report_in_headless_chromium(report_files, chromium: DevTools) -> None:
     assert "my-sft" in chromium.evaluate("document.querySelector('#fig-judge_scatter svg').textContent")
     # the breakdown keeps its model column visible while scrolling
     assert chromium.evaluate("getComputedStyle(document.querySelector('#breakdown td')).position") == "sticky"
-    # the per-item view: two differing items of gpqa, filterable by benchmark and searchable
+    # the per-item view: two differing items of gpqa and two judged questions, filterable and searchable
     visible = (
         "Array.from(document.querySelectorAll('#items tbody tr'))"
         ".filter(r => r.style.display !== 'none').length"
     )
-    assert chromium.evaluate(visible) == 2
+    assert chromium.evaluate(visible) == 4
     chromium.evaluate(
         "const s = document.getElementById('item-benchmark'); s.value = 'gpqa'; s.dispatchEvent(new "
         "Event('change'))"
     )
     assert chromium.evaluate(visible) == 2
+    # multiple choice: the chosen and the gold option's text, not log-likelihoods or an index
+    cells = chromium.evaluate(
+        "Array.from(document.querySelectorAll('#items tbody tr')).filter(r => r.style.display !== 'none')"
+        ".map(r => Array.from(r.cells).slice(3, 6).map(c => c.innerText.trim()))"
+    )
+    assert cells == [["(C) green", "(B) blue", "(B) blue"]] * 2
+    # the question is shown, its few-shot prefix folded (closed, takes no space) until opened
+    chromium.evaluate("var GPQA = '#items tr[data-benchmark=\"gpqa\"]'")
+    question = chromium.evaluate("document.querySelector(GPQA + ' td.question > div.said').innerText")
+    assert question.startswith("Question: Which colour is item") and "Example 0" not in question
+    folded = "document.querySelector(GPQA + ' details.prefix > div.said').checkVisibility()"
+    assert chromium.evaluate("document.querySelector(GPQA + ' details.prefix').open") is False
+    assert chromium.evaluate(folded) is False
+    assert chromium.evaluate("document.querySelector(GPQA + ' details.prefix > summary').innerText") == (
+        "few-shot prefix (116 characters)"  # two examples of 58 characters (tests/_synthetic_runs.py)
+    )
+    chromium.evaluate("document.querySelector(GPQA + ' details.prefix > summary').click()")
+    assert chromium.evaluate(folded) is True
     chromium.evaluate(
         "const q = document.getElementById('item-search'); q.value = 'no such text'; q.dispatchEvent(new "
         "Event('input'))"
     )
     assert chromium.evaluate(visible) == 0
+    chromium.evaluate(  # text only the folded prefix holds is not searched
+        "const p = document.getElementById('item-search'); p.value = 'Example 0?'; p.dispatchEvent(new "
+        "Event('input'))"
+    )
+    assert chromium.evaluate(visible) == 0
     chromium.evaluate(
-        "const r = document.getElementById('item-search'); r.value = document.querySelector('#items td.text')"
-        ".textContent; r.dispatchEvent(new Event('input'))"
+        "const r = document.getElementById('item-search'); r.value = document.querySelector(GPQA + "
+        "' td.question > div.said').textContent.split('\\n')[0]; r.dispatchEvent(new Event('input'))"
     )
     assert chromium.evaluate(visible) == 1
+    # the judged questions: the question, both answers under the judge's verdicts, and no gold
+    chromium.evaluate(
+        "const j = document.getElementById('item-search'); j.value = ''; j.dispatchEvent(new Event('input'));"
+        "const b = document.getElementById('item-benchmark'); b.value = 'judge (judge-x)';"
+        "b.dispatchEvent(new Event('change'))"
+    )
+    judged = chromium.evaluate(
+        "Array.from(document.querySelectorAll('#items tbody tr')).filter(r => r.style.display !== 'none')"
+        ".map(r => Array.from(r.cells).slice(1, 6).map(c => c.innerText.trim()))"
+    )
+    assert [row[:2] for row in judged] == [
+        ["q2", "Arena question 2: explain topic 2."],
+        ["q3", "Arena question 3: explain topic 3."],
+    ]
+    assert judged[1][2] == (
+        "vs gpt-4-0314: game 1 (baseline first) loss (A>B); game 2 (model first) loss (B>A)\n"
+        "my-sft answers question 3."
+    )
+    assert judged[1][3] == (
+        "vs gpt-4-0314: game 1 (baseline first) strong win (B>>A); game 2 (model first) strong win (A>>B)\n"
+        "my-dpo-v2 answers question 3."
+    )
+    assert judged[1][4].startswith("(no gold: judged against gpt-4-0314's answer)\ngpt-4-0314 answers")
+    # the paper's finding in words, with the very numbers of the correlations table and their CI kind
+    finding = chromium.evaluate("document.getElementById('finding').innerText")
+    table = chromium.evaluate(
+        "Object.fromEntries(Array.from(document.querySelectorAll('#correlations tbody tr'))"
+        ".map(r => [r.cells[0].innerText, r.cells[2].innerText]))"
+    )
+    for factor, words in (("WK", "World Knowledge"), ("IF", "Instruction Following"), ("Safety", "Safety")):
+        r, ci = table[factor].split(" ", 1)
+        assert f"{words} (r = {r}, 95% CI {ci})" in finding, (factor, finding)
+    assert finding.startswith("Finding: Across ") and finding.endswith("(95% CIs: bootstrap over models).")
+    kinds = chromium.evaluate(
+        "Array.from(new Set(Array.from(document.querySelectorAll('#correlations span.ci'))"
+        ".map(s => s.title)))"
+    )
+    assert kinds == ["95% CI, bootstrap over models (200 rounds)"]
     boxes = chromium.evaluate(
         "Array.from(document.querySelectorAll('figure.figure')).map(f => { const r = f.querySelector('svg')"
         ".getBoundingClientRect(); return [f.id, r.left + window.scrollX, r.top + window.scrollY, r.width, "
@@ -411,4 +527,28 @@ def test_report_in_headless_chromium(report_files, chromium: DevTools) -> None:
     assert values == sorted(values, reverse=True) and len(values) >= 30
     chromium.evaluate("document.querySelector('#leaderboard thead th:nth-child(6)').click()")
     assert chromium.evaluate(read_overall) == sorted(values)
+    assert chromium.errors() == []
+
+
+def test_hidden_panels_in_headless_chromium(tmp_path: Path, chromium: DevTools) -> None:
+    """Partial runs: one line says why for each panel left out; nothing of n/a is drawn."""
+    _partial_report(tmp_path, ("gpqa", "ifeval", "xstest"))
+    for domain in ("Runtime", "Log", "Page"):
+        chromium.call(f"{domain}.enable")
+    chromium.events.clear()  # the load event of an earlier page
+    chromium.call("Page.navigate", url=(tmp_path / "partial.html").resolve().as_uri())
+    chromium.wait_for("Page.loadEventFired")
+    shown = chromium.evaluate(
+        "Array.from(document.querySelectorAll('p.hidden-panel')).map(p => [p.id, p.innerText, "
+        "p.getBoundingClientRect().height > 0])"
+    )
+    assert [(i, visible) for i, _, visible in shown] == [
+        ("hidden-leaderboard", True),
+        ("hidden-factor_bars", True),
+        ("hidden-judge_scatter", True),
+        ("hidden-correlation_heatmap", True),
+    ]
+    assert shown[2][1] == "Not drawn: no judge scores: pass --judge-scores or --paper."
+    assert chromium.evaluate("document.querySelectorAll('figure, #leaderboard').length") == 0
+    assert "n/a" not in chromium.evaluate("document.body.innerText")
     assert chromium.errors() == []

@@ -463,7 +463,7 @@ def test_items_carry_ids_prompt_hashes_and_details_on_request(tmp_path: Path) ->
     assert len(set(bbq.ids)) == len(bbq) and bbq.ids[0].startswith("sos_bbq_")  # pooled, still unique
     gpqa = read_run_folder(tmp_path / "run", item_details=True).benchmarks["gpqa"].components
     detailed = next(c.items for c in gpqa if c.item_set == "leaderboard_gpqa_main")
-    assert detailed.details[1] == {"prompt": "Q1?", "response": "A", "gold": "B"}
+    assert detailed.details[1] == {"prompt": "Q1?", "prefix": "", "response": "A", "gold": "B"}
 
 
 def test_limit_and_protocol_are_read_from_runs_and_results_files(tmp_path: Path) -> None:

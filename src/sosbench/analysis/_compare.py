@@ -20,7 +20,9 @@ from scipy import stats
 
 from sosbench._defaults import PERMUTATIONS
 from sosbench.analysis._judge_gain import DEFINITION, judge_only_gain
+from sosbench.analysis._judge_side import JudgeSide, judge_side
 from sosbench.analysis._paired import (
+    ITEM_VIEW_LIMIT,
     Paired,
     Values,
     aggregate_values,
@@ -266,39 +268,6 @@ def _verdicts(rows: list[Row], alpha: float, adjust: str) -> list[Row]:
     return out
 
 
-@dataclass(frozen=True)
-class JudgeSide:
-    """Win rates (0-100) against the judge's baseline of base and candidate, and their joint bootstrap
-    rounds."""
-
-    judge: str
-    base: float
-    candidate: float
-    base_rounds: np.ndarray
-    cand_rounds: np.ndarray
-    battles: int
-
-
-def judge_side(
-    judgments: Path, base: str, candidate: str, baseline: str, rounds: int, seed: int
-) -> JudgeSide:
-    """One Bradley-Terry fit of the judge's folder; its resamples of battles are shared by both models."""
-    from sosbench.judge import OVERALL_CRITERION, build_battles, fit_bradley_terry, read_judgments
-
-    battles = build_battles(read_judgments(judgments), OVERALL_CRITERION, baseline)
-    missing = [m for m in (base, candidate) if m not in battles.models]
-    if missing:
-        raise SosbenchError(f"{judgments}: no judgments of {', '.join(missing)} against {baseline}")
-    fit = fit_bradley_terry(
-        battles.models, battles.model, battles.opponent, battles.outcome, rounds=rounds, seed=seed
-    )
-    i, j = battles.models.index(base), battles.models.index(candidate)
-    rate, boot = fit.win_rate(), fit.boot_win_rate()
-    return JudgeSide(
-        judgments.name, float(rate[i]), float(rate[j]), boot[:, i], boot[:, j], len(battles.model)
-    )
-
-
 def _judge_row(judge: JudgeSide, alpha: float, margin: float | None) -> Row:
     d_r = (judge.cand_rounds - judge.base_rounds) / 100.0
     diff = (judge.candidate - judge.base) / 100.0
@@ -309,7 +278,7 @@ def _judge_row(judge: JudgeSide, alpha: float, margin: float | None) -> Row:
         f"judge ({judge.judge})",
         "judge",
         "judge",
-        judge.battles,
+        judge.questions,
         judge.base / 100,
         judge.candidate / 100,
         diff,
@@ -349,8 +318,13 @@ def compare_runs(
     judge: JudgeSide | None = None,
     allow_partial: bool = False,
     normalize: str | None = None,
+    item_limit: int | None = ITEM_VIEW_LIMIT,
 ) -> Comparison:
-    """Paired differences (candidate - base) per shared benchmark, per factor and Overall, and the judge's."""
+    """Paired differences (candidate - base) per shared benchmark, per factor and Overall, and the judge's.
+
+    The per-item view keeps the first ``item_limit`` (None: every) items scored differently, the judged
+    questions first.
+    """
     _check_options(alpha, adjust, margin, rounds, permutations)
     normalization = check_normalization(normalize)
     paired, notes = pair_runs(base, candidate)
@@ -385,6 +359,8 @@ def compare_runs(
     )
     if flagged:
         notes.append(DEFINITION)
+    judged = judge.items[:item_limit] if judge is not None else ()
+    items, total = differing_items(paired, None if item_limit is None else item_limit - len(judged))
     return Comparison(
         base.model,
         candidate.model,
@@ -396,7 +372,8 @@ def compare_runs(
         seed,
         tuple(notes),
         flagged,
-        *differing_items(paired),
+        judged + items,
+        total + (len(judge.items) if judge is not None else 0),
         normalize=normalization,
         limit=base.limit,
     )

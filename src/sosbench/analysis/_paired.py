@@ -236,30 +236,54 @@ def aggregate_values(
 ITEM_VIEW_LIMIT = 2000
 
 
-def differing_items(paired: list[Paired]) -> tuple[tuple[dict[str, Any], ...], int]:
-    """The first ITEM_VIEW_LIMIT items whose score differs between the runs, and how many differ in all."""
+def item_view(
+    benchmark: str,
+    item: str,
+    base: dict[str, str],
+    cand: dict[str, str],
+    scores: tuple[float, float],
+    verdicts: tuple[str, str] = ("", ""),
+) -> dict[str, Any]:
+    """One row of the per-item view (the report's ``#items``, `compare --items`): the last question after
+    its folded few-shot prefix, both responses, the gold, both scores, and the judge's verdicts where the
+    item was judged."""
+    return {
+        "benchmark": benchmark,
+        "item": item,
+        "prompt": base.get("prompt") or cand.get("prompt", ""),
+        "prefix": base.get("prefix") or cand.get("prefix", ""),
+        "gold": base.get("gold") or cand.get("gold", ""),
+        "base_response": base.get("response", ""),
+        "candidate_response": cand.get("response", ""),
+        "base_score": scores[0],
+        "candidate_score": scores[1],
+        "base_verdicts": verdicts[0],
+        "candidate_verdicts": verdicts[1],
+    }
+
+
+def differing_items(
+    paired: list[Paired], limit: int | None = ITEM_VIEW_LIMIT
+) -> tuple[tuple[dict[str, Any], ...], int]:
+    """The first ``limit`` (None: all) items whose score differs between the runs, and how many differ in
+    all."""
     out: list[dict[str, Any]] = []
     total = 0
-    none = {"prompt": "", "response": "", "gold": ""}
     for p in paired:
         for parts in p.sets.values():
             b, c = parts[0].base, parts[0].cand
             before, after = b.num / b.denominators, c.num / c.denominators
             differing = np.flatnonzero(before != after)
             total += len(differing)
-            for i in differing[: max(0, ITEM_VIEW_LIMIT - len(out))]:
-                shown_b = b.details[i] if b.details else none
-                shown_c = c.details[i] if c.details else none
+            room = len(differing) if limit is None else max(0, limit - len(out))
+            for i in differing[:room]:
                 out.append(
-                    {
-                        "benchmark": p.bench.name,
-                        "item": b.ids[i] if b.ids else str(i),
-                        "prompt": shown_b.get("prompt") or shown_c.get("prompt", ""),
-                        "gold": shown_b.get("gold") or shown_c.get("gold", ""),
-                        "base_response": shown_b.get("response", ""),
-                        "candidate_response": shown_c.get("response", ""),
-                        "base_score": float(before[i]),
-                        "candidate_score": float(after[i]),
-                    }
+                    item_view(
+                        p.bench.name,
+                        b.ids[i] if b.ids else str(i),
+                        b.details[i] if b.details else {},
+                        c.details[i] if c.details else {},
+                        (float(before[i]), float(after[i])),
+                    )
                 )
     return tuple(out), total

@@ -28,6 +28,7 @@ from sosbench.scoring import (
     ANALYTIC,
     BOOTSTRAP_ROUNDS,
     FACTOR_NAMES,
+    MODEL_BOOTSTRAP,
     ModelScore,
     ScoreReport,
     score_models,
@@ -127,6 +128,70 @@ class Regression:
         }
 
 
+FACTOR_WORDS = {"WK": "World Knowledge", "IF": "Instruction Following", "Safety": "Safety"}
+# Sharing under a quarter of its variance (|r| < 0.5), a judge score that does track a factor is weak
+# evidence of it.
+STRONG_SHARE = 0.25
+
+
+def _listed(words: list[str], last: str = "and") -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {last} {words[-1]}"
+
+
+def finding(correlations: list[Correlation], judge: str = "Arena-Hard") -> str:
+    """The paper's question answered in one sentence from the judge-versus-factor correlations shown.
+
+    Each factor is read off its 95% CI (bootstrap over models): the judge score tracks it (CI above 0), runs
+    against it (below 0), or shows no detectable association (the CI covers 0). The largest share of
+    variance (r^2) says how much a judge score can tell about any factor.
+    """
+    rows = [c for c in correlations if c.y in FACTOR_WORDS]
+    if not rows:
+        return ""
+
+    def said(found: list[Correlation], last: str) -> str:
+        return _listed(
+            [
+                f"{FACTOR_WORDS[c.y]} (r = {c.pearson:.2f}, 95% CI [{c.ci_low:.2f}, {c.ci_high:.2f}])"
+                for c in found
+            ],
+            last,
+        )
+
+    sizes = sorted({c.n for c in rows})
+    models = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
+    share = max(c.pearson**2 for c in rows)
+    if not all(math.isfinite(c.ci_low) and math.isfinite(c.ci_high) for c in rows):  # --bootstrap 0
+        return (
+            f"Across {models} paper models, the {judge} score correlates with "
+            + _listed([f"{FACTOR_WORDS[c.y]} at r = {c.pearson:.2f}" for c in rows])
+            + f"; it shares at most {share:.0%} of its variance with any factor (no CIs were computed: "
+            "rerun with --bootstrap to tell which of these are detectable)."
+        )
+    tracks = [c for c in rows if c.ci_low > 0]
+    against = [c for c in rows if c.ci_high < 0]
+    unclear = [c for c in rows if c.ci_low <= 0 <= c.ci_high]
+    clauses = (
+        ([f"tracks {said(tracks, 'and')}"] if tracks else [])
+        + ([f"runs against {said(against, 'and')}"] if against else [])
+        + ([f"shows no detectable association with {said(unclear, 'or')}"] if unclear else [])
+    )
+    evidence = (
+        (
+            [f"{'' if share >= STRONG_SHARE else 'weak '}evidence of more {_listed([c.y for c in tracks])}"]
+            if tracks
+            else []
+        )
+        + ([f"evidence of less {_listed([c.y for c in against])}"] if against else [])
+        + ([f"no evidence of more {_listed([c.y for c in unclear], 'or')}"] if unclear else [])
+    )
+    return (
+        f"Across {models} paper models, the {judge} score {_listed(clauses, 'but')}; it shares at most "
+        f"{share:.0%} of its variance with any factor, so a higher {judge} score is {_listed(evidence)} "
+        f"(95% CIs: {MODEL_BOOTSTRAP})."
+    )
+
+
 @dataclass(frozen=True)
 class PaperAnalysis:
     scores: ScoreReport
@@ -135,6 +200,11 @@ class PaperAnalysis:
     deltas: list[Delta]
     rollup: RollupCheck
     regressions: list[Regression]
+
+    @property
+    def finding(self) -> str:
+        """The finding in words, from the correlations shown (:func:`finding`)."""
+        return finding(self.correlations)
 
     def to_json(self) -> dict[str, Any]:
         models = []
@@ -147,6 +217,7 @@ class PaperAnalysis:
             entry["livebench_average"] = self.data.livebench_average.get(m.model)
             models.append(entry)
         return {
+            "finding": self.finding,
             "models": models,
             "correlations": [c.to_json() for c in self.correlations],
             "deltas": [d.to_json() for d in self.deltas],

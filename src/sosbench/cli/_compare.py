@@ -19,6 +19,20 @@ if TYPE_CHECKING:
 
     from sosbench.analysis import Comparison, Row
 
+# Shared with `sosbench report --compare`.
+Judgments = Annotated[
+    Path | None,
+    typer.Option(
+        "--judgments",
+        help="A judge's folder (model_judgment/<judge>/) holding both models: adds the judge's row and its "
+        "judged questions.",
+        envvar="SOSBENCH_JUDGMENTS",
+    ),
+]
+JudgeBaseline = Annotated[
+    str, typer.Option("--baseline", help="The judge's baseline model.", envvar="SOSBENCH_JUDGE_BASELINE")
+]
+
 CSV_FIELDS = (
     "candidate",
     "name",
@@ -136,6 +150,7 @@ def legend(c: Comparison, short: bool) -> list[str]:
         + ("" if c.normalize == "none" else f"; --normalize {c.normalize}")
     ]
     lines += [f"* {r.name}: partial, over {r.partial} (--allow-partial)" for r in c.rows if r.partial]
+    lines += [f"{r.name}: n = questions judged for both models" for r in c.rows if r.kind == "judge"]
     if short:
         judge = next((r.name for r in c.rows if r.kind == "judge"), None)
         lines.append(
@@ -195,6 +210,14 @@ def to_csv(comparisons: list[Comparison]) -> str:
     return buffer.getvalue()
 
 
+def write_items(path: Path, comparisons: list[Comparison]) -> None:
+    """The per-item view as JSONL, one line per item scored differently, each naming its candidate."""
+    from sosbench._io import write_jsonl_atomic
+
+    rows = ({"base": c.base, "candidate": c.candidate, **i} for c in comparisons for i in c.differing_items)
+    write_jsonl_atomic(path, rows)
+
+
 def compare(
     base: Annotated[
         Path, typer.Argument(help="The base run folder (or lm-eval results JSON with samples logs).")
@@ -237,21 +260,21 @@ def compare(
     seed: Seed = 0,
     allow_partial: AllowPartial = False,
     normalize: Normalize = "none",
-    judgments: Annotated[
+    judgments: Judgments = None,
+    baseline: JudgeBaseline = "gpt-4-0314",
+    items: Annotated[
         Path | None,
         typer.Option(
-            "--judgments",
-            help="A judge's folder (model_judgment/<judge>/) holding both models.",
-            envvar="SOSBENCH_JUDGMENTS",
+            "--items",
+            help="Write every item the two runs score differently here (JSONL: question, few-shot prefix, "
+            "both responses, gold, scores, judge verdicts).",
+            envvar="SOSBENCH_ITEMS",
         ),
     ] = None,
-    baseline: Annotated[
-        str, typer.Option("--baseline", help="The judge's baseline model.", envvar="SOSBENCH_JUDGE_BASELINE")
-    ] = "gpt-4-0314",
 ) -> None:
     """Paired item-level comparison: score differences, 95% CIs, adjusted tests and a verdict per row.
 
-    Example: `sosbench compare runs/llama3-sft runs/llama3-dpo --equivalence-margin 1`
+    Example: `sosbench compare runs/llama3-sft runs/llama3-dpo --equivalence-margin 1 --items items.jsonl`
     """
     check_format(format)
     from sosbench.analysis import compare_paths
@@ -269,11 +292,16 @@ def compare(
         seed=seed,
         allow_partial=allow_partial,
         normalize=normalize,
+        item_limit=None if items else 0,
     )
     err = console_err()
     for c in comparisons:
         for note in c.notes:
             err.print(f"note: {c.candidate}: {note}", highlight=False, markup=False)
+    if items is not None:
+        write_items(items, comparisons)
+        total = sum(len(c.differing_items) for c in comparisons)
+        err.print(f"wrote {total} item{'' if total == 1 else 's'} scored differently to {items}")
     if format == "json":
         typer.echo(json.dumps({"comparisons": [c.to_json() for c in comparisons]}, indent=2))
     elif format == "csv":

@@ -200,4 +200,23 @@ def print_audit(result: dict) -> None:
             table.add_row(
                 entry["judge"], name, fmt(value["pearson"], 3), fmt(value["spearman"], 3), str(value["n"])
             )
-    Console(width=110).print(table)
+    console = Console(width=110)
+    console.print(table)
+    for line in audit_legend(result):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def audit_legend(result: dict) -> list[str]:
+    """Why each `-` of the audit table is there, grouped by judge and reason, then the audit's notes."""
+    lines = []
+    for entry in result["judges"]:
+        if not entry["criteria"] and not entry["factors"]:
+            lines.append(f"- ({entry['judge']}): its verdicts carry no criterion scores, only overall ones")
+        why: dict[str, list[str]] = {}
+        for kind, prefix in (("criteria", ""), ("factors", "factor ")):
+            for name, value in entry[kind].items():
+                if value.get("pearson") is None:
+                    why.setdefault(value.get("why") or "undefined", []).append(prefix + name)
+        for reason, names in why.items():
+            lines.append(f"- ({entry['judge']}: {', '.join(names)}): undefined: {reason}")
+    return lines + [f"note: {n}" for n in result.get("notes", [])]

@@ -58,6 +58,8 @@ def _print_tables(analysis: PaperAnalysis) -> None:
         )  # "[nan, nan]" is no tag
         corr.add_row(c.y, str(c.n), *cells)
     console.print(corr)
+    if analysis.finding:
+        console.print(f"finding: {analysis.finding}", highlight=False, markup=False)
     caption = (
         "aggregates only (the artifacts hold no per-item data): 95% CIs analytic from stderr, of independent "
         f"runs, no paired test; ! = {JUDGE_ONLY_GAIN}"

@@ -9,6 +9,7 @@ import typer
 
 from sosbench._defaults import BOOTSTRAP_ROUNDS
 from sosbench.cli._common import console_err
+from sosbench.cli._compare import JudgeBaseline, Judgments
 from sosbench.cli._score import AllowPartial, Bootstrap, Normalize, Seed
 from sosbench.errors import SosbenchError
 
@@ -53,6 +54,8 @@ def report(
             envvar="SOSBENCH_COMPARE",
         ),
     ] = None,
+    judgments: Judgments = None,
+    baseline: JudgeBaseline = "gpt-4-0314",
     allow_partial: AllowPartial = False,
     normalize: Normalize = "none",
     bootstrap: Bootstrap = BOOTSTRAP_ROUNDS,
@@ -71,11 +74,17 @@ def report(
     Sortable leaderboard with factor scores and CIs, per-benchmark breakdown, factor bars with error
     bars, judge-score-versus-factor scatter plots with fitted lines and r, correlation heatmaps.
 
-    Example: `sosbench report --paper --html sos-report.html` (the paper, from packaged data) or
-    `sosbench report runs/my-model --paper --judge-scores my_arena.csv --html report.html`
+    Example: `sosbench report --paper --html sos-report.html` (the paper, from packaged data),
+    `sosbench report runs/my-model --paper --judge-scores my_arena.csv --html report.html` or
+    `sosbench report --compare runs/sft runs/dpo --judgments judge/model_judgment/JUDGE --html report.html`
     """
     if html is None:
         raise SosbenchError("--html is required: name the report file, e.g. --html sos-report.html")
+    if judgments is not None and compare is None:
+        raise SosbenchError(
+            "--judgments adds the judge's row to a comparison: pass --compare BASE CANDIDATE with it "
+            "(judge scores for the leaderboard come from --judge-scores)"
+        )
     paths = paths or (list(compare) if compare else None)  # the compared runs are scored too
     if not paths and not paper:
         raise SosbenchError("nothing to report: pass run folders / results files, or --paper")
@@ -119,6 +128,8 @@ def report(
             comparison = compare_paths(
                 compare[0],
                 [compare[1]],
+                judgments=judgments,
+                baseline=baseline,
                 rounds=bootstrap,
                 seed=seed,
                 allow_partial=allow_partial,

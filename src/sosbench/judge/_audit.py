@@ -14,9 +14,11 @@ layout (read by the report)::
     {"judges": [{"judge": str, "n_models": int,
                  "criteria": {criterion: {"pearson": float, "spearman": float, "n": int}},
                  "factors": {factor: {"pearson": float, "spearman": float, "n": int}},
-                 "scores": {model: {criterion: float}}}]}
+                 "scores": {model: {criterion: float}}}],
+     "notes": [str]}
 
-A correlation that is undefined (fewer than 3 models, or a constant column) is ``null``.
+A correlation that is undefined (fewer than 3 models, or a constant column) is ``null``, with ``why`` beside
+it; ``notes`` (top level) names the models whose partial factors were left out.
 """
 
 from __future__ import annotations
@@ -32,38 +34,51 @@ from sosbench.judge._battles import OVERALL_CRITERION
 from sosbench.judge._scores import ALL_CRITERIA, PERTURBED_SEPARATOR, ScoreOptions, score_judgments
 
 
-def correlation(x: Sequence[float | None], y: Sequence[float | None]) -> dict[str, float | int | None]:
-    """Pearson and Spearman of paired values (None where undefined)."""
+def correlation(x: Sequence[float | None], y: Sequence[float | None]) -> dict[str, float | int | str | None]:
+    """Pearson and Spearman of paired values (None where undefined, and ``why`` says why)."""
     from scipy import stats
 
     pairs = [(a, b) for a, b in zip(x, y, strict=True) if _finite(a) is not None and _finite(b) is not None]
-    result: dict[str, float | int | None] = {"pearson": None, "spearman": None, "n": len(pairs)}
+    result: dict[str, float | int | str | None] = {"pearson": None, "spearman": None, "n": len(pairs)}
     if len(pairs) < 3:
+        result["why"] = f"{len(pairs)} model{'' if len(pairs) == 1 else 's'} with both scores, 3 needed"
         return result
     a, b = np.array(pairs).T
     if np.ptp(a) == 0 or np.ptp(b) == 0:
+        result["why"] = "every model has the same score, so nothing varies to correlate"
         return result
     result["pearson"] = float(stats.pearsonr(a, b)[0])
     result["spearman"] = float(stats.spearmanr(a, b)[0])
     return result
 
 
-def factor_scores(run_paths: list[Path]) -> dict[str, dict[str, float]]:
-    """SOS-Bench factor scores per model from run folders, through the scoring layer."""
+def factor_scores(run_paths: list[Path]) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """SOS-Bench factor scores per model from run folders, through the scoring layer, and a note per model
+    whose partial factors are left out."""
     try:
         from sosbench.scoring import score_paths
     except ImportError as exc:
         raise SosbenchError("--runs needs sosbench.scoring.score_paths, which this install lacks") from exc
     report = score_paths(run_paths, allow_partial=True, bootstrap=0)
     scores: dict[str, dict[str, float]] = {}
+    notes = []
     for entry in report.models:
+        partial = []
         for name, factor in entry.factors.items():
             value = _finite(factor.score)
             # a factor without a score, or averaged over only some of its benchmarks, is left out (not zero,
             # not a partial mean that would not be comparable with complete ones)
             if value is not None and getattr(factor, "complete", False):
                 scores.setdefault(entry.model, {})[name] = value
-    return scores
+            else:
+                gap = f"misses {', '.join(factor.missing)}" if factor.missing else f"over {factor.partial}"
+                partial.append(f"{name} ({gap})")
+        if partial:
+            notes.append(
+                f"{entry.model}: {', '.join(partial)} left out of the factor correlations: a partial run's "
+                "factor is a mean over other benchmarks, not comparable with complete ones"
+            )
+    return scores, notes
 
 
 def _finite(value: object) -> float | None:
@@ -79,7 +94,7 @@ def audit_judges(
     judgment_dirs: list[Path], baseline: str = "gpt-4-0314", run_paths: list[Path] | None = None
 ) -> dict:
     """The audit of each judge folder (see the module docstring for the layout)."""
-    factors = factor_scores(run_paths) if run_paths else {}
+    factors, notes = factor_scores(run_paths) if run_paths else ({}, [])
     judges = []
     for directory in judgment_dirs:
         board = score_judgments(directory, ScoreOptions(baseline=baseline, criteria=ALL_CRITERIA, rounds=0))
@@ -110,4 +125,4 @@ def audit_judges(
                 "scores": per_model,
             }
         )
-    return {"judges": judges}
+    return {"judges": judges, "notes": notes}

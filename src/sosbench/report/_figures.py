@@ -25,12 +25,23 @@ FACTOR_COLORS = {"WK": "#1f77b4", "IF": "#2ca02c", "Safety": "#9467bd", OVERALL:
 
 @dataclass(frozen=True)
 class Figure:
-    """One rendered figure: its id in the page, a caption, the SVG markup and (optionally) a PNG path."""
+    """One rendered figure: its id in the page, a caption, the SVG markup and (optionally) a PNG path.
+
+    A figure with nothing to show is not drawn: ``hidden`` says why (one line in the page instead); ``note``
+    names the panels of a drawn figure that were left out, and why.
+    """
 
     name: str
     title: str
     svg: str
     png: Path | None = None
+    hidden: str = ""
+    note: str = ""
+
+
+def hidden(name: str, title: str, why: str) -> Figure:
+    """A figure left out of the page, with the one-line reason shown instead."""
+    return Figure(name, title, "", hidden=why)
 
 
 def _pyplot():
@@ -46,7 +57,12 @@ def _pyplot():
 
 
 def _render(
-    fig: Any, name: str, title: str, png_dir: Path | None, hover: dict[str, str] | None = None
+    fig: Any,
+    name: str,
+    title: str,
+    png_dir: Path | None,
+    hover: dict[str, str] | None = None,
+    note: str = "",
 ) -> Figure:
     """SVG (and PNG) of a figure; ``hover`` maps artist gids to the tooltip (SVG <title>) each one gets."""
     plt = _pyplot()
@@ -65,32 +81,34 @@ def _render(
         fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
         tmp.replace(png)
     plt.close(fig)
-    return Figure(name, title, svg, png)
+    return Figure(name, title, svg, png, note=note)
 
 
-def _no_data(ax: Any, title: str, why: str) -> None:
-    """An empty panel says why instead of drawing empty axes."""
-    ax.set_title(title)
-    ax.set_axis_off()
-    ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=9, color="#666666", transform=ax.transAxes)
+def _left_out(names: list[str], why: str) -> str:
+    return f"{', '.join(names)}: not drawn, {why}" if names else ""
+
+
+NO_FACTOR = (
+    "no model has a complete score (a benchmark of it is missing; --allow-partial averages over the rest)"
+)
 
 
 def factor_bars(data: ReportData, png_dir: Path | None) -> Figure:
-    """One panel per factor: models sorted by score, 95% CI as error bars, your models in red."""
-    plt = _pyplot()
-    factors = data.factor_names
+    """One panel per factor with a score: models sorted by score, 95% CI as error bars, your models in red."""
+    title = "Factor scores with 95% confidence intervals"
     scored_by_factor = {
         f: sorted(((r, s) for r in data.rows if (s := r.factor(f)) is not None), key=lambda rs: rs[1])
-        for f in factors
+        for f in data.factor_names
     }
-    height = max(3.0, 0.22 * max((len(v) for v in scored_by_factor.values()), default=1) + 1.2)
+    factors = [f for f, scored in scored_by_factor.items() if scored]
+    if not factors:
+        return hidden("factor_bars", title, f"no factor to draw: {NO_FACTOR}")
+    plt = _pyplot()
+    height = max(3.0, 0.22 * max(len(v) for v in scored_by_factor.values()) + 1.2)
     fig, axes = plt.subplots(1, len(factors), figsize=(4.2 * len(factors), height), squeeze=False)
     for ax, factor in zip(axes[0], factors, strict=True):
         rows = [r for r, _ in scored_by_factor[factor]]
         values = [s for _, s in scored_by_factor[factor]]
-        if not rows:
-            _no_data(ax, factor, f"no model has a complete {factor} score\n(a benchmark of it is missing)")
-            continue
         y = np.arange(len(rows))
         scores = np.array([s * 100 for s in values])
         low = np.array([(s - (r.ci(factor)[0] or s)) * 100 for r, s in zip(rows, values, strict=True)])
@@ -99,7 +117,7 @@ def factor_bars(data: ReportData, png_dir: Path | None) -> Figure:
         ax.barh(
             y,
             scores,
-            xerr=[low, high] if rows else None,
+            xerr=[low, high],
             color=colors,
             ecolor="#333333",
             capsize=2,
@@ -111,23 +129,28 @@ def factor_bars(data: ReportData, png_dir: Path | None) -> Figure:
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("Factor scores with 95% confidence intervals (red: your models)")
     fig.tight_layout()
-    return _render(fig, "factor_bars", "Factor scores with 95% confidence intervals", png_dir)
+    empty = [f for f in data.factor_names if f not in factors]
+    return _render(fig, "factor_bars", title, png_dir, note=_left_out(empty, NO_FACTOR))
 
 
-def judge_scatter(data: ReportData, png_dir: Path | None) -> Figure | None:
+def judge_scatter(data: ReportData, png_dir: Path | None) -> Figure:
     """Judge score (x) against each factor (y), with an OLS line and Pearson r per panel."""
-    plt = _pyplot()
-    factors = data.factor_names
+    title = "Judge score versus factor scores"
     rows = [r for r in data.rows if r.judge is not None]
     if len(rows) < 2:
-        return None
+        why = "one model has a judge score" if rows else "no judge scores: pass --judge-scores or --paper"
+        return hidden("judge_scatter", title, why)
+    points_by_factor = {
+        f: [(r.judge, s * 100, r) for r in rows if (s := r.factor(f)) is not None] for f in data.factor_names
+    }
+    factors = [f for f, points in points_by_factor.items() if points]
+    if not factors:
+        return hidden("judge_scatter", title, "no model has both a judge score and a complete factor score")
+    plt = _pyplot()
     fig, axes = plt.subplots(1, len(factors), figsize=(4.2 * len(factors), 4.0), squeeze=False)
     hover: dict[str, str] = {}
     for ax, factor in zip(axes[0], factors, strict=True):
-        points = [(r.judge, s * 100, r) for r in rows if (s := r.factor(factor)) is not None]
-        if not points:
-            _no_data(ax, factor, f"no model has both a judge score\nand a complete {factor} score")
-            continue
+        points = points_by_factor[factor]
         x = np.array([p[0] for p in points], dtype=float)
         y = np.array([p[1] for p in points], dtype=float)
         for xi, yi, row in points:
@@ -153,11 +176,19 @@ def judge_scatter(data: ReportData, png_dir: Path | None) -> Figure | None:
         ax.grid(alpha=0.3)
     fig.suptitle("LLM-judge score versus SOS-Bench factors (grey: paper models, red: yours)")
     fig.tight_layout()
-    return _render(fig, "judge_scatter", "Judge score versus factor scores", png_dir, hover)
+    empty = [f for f in data.factor_names if f not in factors]
+    why = "no model has both a judge score and a complete score of it"
+    return _render(fig, "judge_scatter", title, png_dir, hover, note=_left_out(empty, why))
 
 
 def _heatmap(
-    matrix: np.ndarray, rows: list[str], cols: list[str], title: str, name: str, png_dir: Path | None
+    matrix: np.ndarray,
+    rows: list[str],
+    cols: list[str],
+    title: str,
+    name: str,
+    png_dir: Path | None,
+    note: str = "",
 ) -> Figure:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(1.1 * len(cols) + 2.5, 0.6 * len(rows) + 1.8))
@@ -181,11 +212,16 @@ def _heatmap(
     fig.colorbar(image, ax=ax, label="Pearson r")
     ax.set_title(title)
     fig.tight_layout()
-    return _render(fig, name, title, png_dir)
+    return _render(fig, name, title, png_dir, note=note)
+
+
+UNDEFINED = "every correlation is undefined (fewer than 3 models have both values, or one is constant)"
 
 
 def correlation_heatmap(data: ReportData, png_dir: Path | None) -> Figure:
-    """Pairwise Pearson r (over models having both) among the judge score and every factor."""
+    """Pairwise Pearson r (over models having both) among the judge score and every factor; a measure with
+    no defined correlation is left out, and the figure too when fewer than two measures remain."""
+    title = "Correlation between measures (Pearson r, pairwise over models)"
     series = data.series()
     names = list(series)
     matrix = np.full((len(names), len(names)), np.nan)
@@ -197,13 +233,20 @@ def correlation_heatmap(data: ReportData, png_dir: Path | None) -> Figure:
                 xb = np.array([series[b][m] for m in common])
                 if np.ptp(xa) > 0 and np.ptp(xb) > 0:
                     matrix[i, j] = float(np.corrcoef(xa, xb)[0, 1])
+    off_diagonal = np.where(np.eye(len(names), dtype=bool), np.nan, matrix)
+    keep = [i for i in range(len(names)) if np.isfinite(off_diagonal[i]).any()]
+    if len(keep) < 2:
+        return hidden("correlation_heatmap", title, f"no two measures to correlate: {UNDEFINED}")
+    dropped = [names[i] for i in range(len(names)) if i not in keep]
+    why = "no correlation of it is defined (fewer than 3 models have it and another measure)"
     return _heatmap(
-        matrix,
-        names,
-        names,
-        "Correlation between measures (Pearson r, pairwise over models)",
+        matrix[np.ix_(keep, keep)],
+        [names[i] for i in keep],
+        [names[i] for i in keep],
+        title,
         "correlation_heatmap",
         png_dir,
+        _left_out(dropped, why),
     )
 
 
@@ -214,26 +257,36 @@ def _pearson(stats: object) -> float:
 
 
 def audit_heatmap(data: ReportData, png_dir: Path | None) -> Figure | None:
-    """Judge criteria versus the judge's overall score, from the judge audit file (Pearson r)."""
+    """Judge criteria versus the judge's overall score, from the judge audit file (Pearson r); judges and
+    criteria without a defined correlation are left out."""
     if not data.audit:
         return None
+    title = "Judge audit: criterion vs overall judge score (Pearson r)"
     judges = [j for j in data.audit if j.get("criteria")]
     if not judges:
-        return None
+        return hidden("audit_heatmap", title, "the audit's judges have no criterion verdicts")
     criteria = list(dict.fromkeys(c for j in judges for c in j["criteria"]))
     matrix = np.array([[_pearson(j["criteria"].get(c)) for c in criteria] for j in judges])
+    rows = [i for i in range(len(judges)) if np.isfinite(matrix[i]).any()]
+    cols = [k for k in range(len(criteria)) if np.isfinite(matrix[:, k]).any()]
+    if not rows:
+        return hidden("audit_heatmap", title, UNDEFINED)
+    dropped = [criteria[k] for k in range(len(criteria)) if k not in cols] + [
+        str(judges[i].get("judge", "?")) for i in range(len(judges)) if i not in rows
+    ]
     return _heatmap(
-        matrix,
-        [str(j.get("judge", "?")) for j in judges],
-        criteria,
-        "Judge audit: criterion vs overall judge score (Pearson r)",
+        matrix[np.ix_(rows, cols)],
+        [str(judges[i].get("judge", "?")) for i in rows],
+        [criteria[k] for k in cols],
+        title,
         "audit_heatmap",
         png_dir,
+        _left_out(dropped, "no correlation of it is defined (see the audit table)"),
     )
 
 
 def all_figures(data: ReportData, png_dir: Path | None) -> list[Figure]:
-    """Every figure the data supports, in page order."""
+    """Every figure of the page, in page order; one with nothing to show comes ``hidden``, with why."""
     figures = [
         factor_bars(data, png_dir),
         judge_scatter(data, png_dir),

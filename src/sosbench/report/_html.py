@@ -12,21 +12,13 @@ from string import Template
 from sosbench import __version__
 from sosbench._io import write_text_atomic
 from sosbench.analysis import JUDGE_ONLY_GAIN as DEFINITION
+from sosbench.report._cells import num_cell as _num_cell
+from sosbench.report._cells import pct as _pct
+from sosbench.report._comparison import comparison_section
 from sosbench.report._figures import Figure, all_figures
 from sosbench.report._model import ReportData, Row
 from sosbench.scoring import ANALYTIC, MODEL_BOOTSTRAP, OVERALL
 from sosbench.suite import benchmarks
-
-
-def _pct(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
-
-
-def _num_cell(value: float | None, text: str | None = None, extra: str = "") -> str:
-    data = "" if value is None else f"{value:.6g}"
-    return f'<td data-value="{data}"{extra}>{text if text is not None else _pct(value)}</td>'
 
 
 def _factor_cell(row: Row, factor: str) -> str:
@@ -48,20 +40,48 @@ def _ci_kinds(data: ReportData) -> str:
     return " or ".join(kinds) or "no CI"
 
 
+def _missing(data: ReportData) -> str:
+    """What the models lack for their factors, models with the same gaps together, e.g. 'a, b: WK misses
+    gpqa, IF misses 2 benchmarks (ifeval, livebench-instruction-following)'."""
+    by_gaps: dict[str, list[str]] = {}
+    for row in data.rows:
+        gaps = [
+            f"{name} misses "
+            + (", ".join(f.missing) if len(f.missing) <= 3 else f"{len(f.missing)} benchmarks")
+            for name, f in row.model.factors.items()
+            if f.missing and name != OVERALL
+        ]
+        if gaps:
+            by_gaps.setdefault(", ".join(gaps), []).append(row.label)
+    return "; ".join(f"{', '.join(labels)}: {gaps}" for gaps, labels in by_gaps.items())
+
+
 def leaderboard(data: ReportData) -> str:
+    """The models by Overall, with factor scores and CIs; factor and judge columns no model has are left
+    out, and the whole table when no model has any factor score, with why."""
+    factors = [f for f in data.factor_names if any(r.factor(f) is not None for r in data.rows)]
+    if not factors:
+        return (
+            '<p class="hidden-panel" id="hidden-leaderboard">Leaderboard not drawn: no model has a complete '
+            f"factor score ({escape(_missing(data))}). The per-benchmark breakdown below shows what was run; "
+            "--allow-partial averages a factor over the benchmarks present (marked *).</p>"
+        )
+    judged = any(r.judge is not None for r in data.rows)
     header = "".join(
-        f"<th>{escape(h)}</th>" for h in ("model", "from", *data.factor_names, f"{data.judge_label}")
+        f"<th>{escape(h)}</th>" for h in ("model", "from", *factors, *([data.judge_label] if judged else []))
     )
     body = []
     for row in sorted(data.rows, key=lambda r: -(r.factor(OVERALL) or -1.0)):
         cells = [
             f"<td>{escape(row.label)}</td>",
             f"<td>{'yours' if row.origin == 'user' else 'paper'}</td>",
-            *(_factor_cell(row, f) for f in data.factor_names),
-            _num_cell(row.judge, "n/a" if row.judge is None else f"{row.judge:.2f}"),
+            *(_factor_cell(row, f) for f in factors),
         ]
+        if judged:
+            cells.append(_num_cell(row.judge, "n/a" if row.judge is None else f"{row.judge:.2f}"))
         cls = ' class="user"' if row.origin == "user" else ""
         body.append(f'<tr{cls} data-model="{escape(row.label)}">{"".join(cells)}</tr>')
+    left_out = [f for f in data.factor_names if f not in factors]
     return (
         '<table id="leaderboard" class="sortable"><thead><tr>'
         + header
@@ -71,12 +91,20 @@ def leaderboard(data: ReportData) -> str:
         + f'<p class="meta">Scores 0-100 with [95% CI] ({escape(_ci_kinds(data))}; hover a cell for its '
         "kind); click a column to sort; * = partial factor, averaged over the benchmarks present "
         "(--allow-partial; hover for how many); [N items per task] = a --limit run; n/a = a benchmark of "
-        "the factor is missing (hover for which).</p>"
+        "the factor is missing (hover for which)."
+        + (
+            f" Not shown: {escape(', '.join(left_out))}, complete for no model ({escape(_missing(data))})."
+            if left_out
+            else ""
+        )
+        + ("" if judged else " No judge column: no judge scores (pass --judge-scores or --paper).")
+        + "</p>"
     )
 
 
 def breakdown(data: ReportData) -> str:
-    suite = benchmarks()
+    """Every model x every benchmark that some model has (0-100, +- stderr)."""
+    suite = [b for b in benchmarks() if any(b.name in r.model.benchmarks for r in data.rows)]
     header = "".join(f"<th>{escape(h)}</th>" for h in ("model", *(f"{b.name} ({b.factor})" for b in suite)))
     body = []
     for row in data.rows:
@@ -90,6 +118,7 @@ def breakdown(data: ReportData) -> str:
                 cells.append(_num_cell(b.score, f"{_pct(b.score)}{se}"))
         cls = ' class="user"' if row.origin == "user" else ""
         body.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    absent = [b.name for b in benchmarks() if b not in suite]
     return (
         '<div class="scroll"><table id="breakdown" class="sortable"><thead><tr>'
         + header
@@ -97,102 +126,27 @@ def breakdown(data: ReportData) -> str:
         + "".join(body)
         + "</tbody></table></div>"
         + '<p class="meta">Scores 0-100; &plusmn; = the analytic stderr (lm-eval\'s, or from the items where '
-        "lm-eval leaves it N/A).</p>"
+        "lm-eval leaves it N/A); - = not run by that model."
+        + (f" Not shown (no model here has them): {escape(', '.join(absent))}." if absent else "")
+        + "</p>"
     )
 
 
-def _partial_mark(partial: str | None) -> str:
-    if not partial:
-        return ""
-    return f' <span class="ci" title="partial, over {escape(partial)} (--allow-partial)">*</span>'
-
-
-def comparison_section(data: ReportData) -> str:
-    """`sosbench compare` as a table, and the items where the two models differ (filterable, searchable)."""
-    c = data.comparison
-    if c is None:
-        return ""
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in (
-            "row",
-            "n",
-            "base",
-            "candidate",
-            "diff",
-            "95% CI",
-            "test",
-            "p adjusted",
-            "MDE",
-            "lost / gained",
-            "verdict",
-        )
-    )
-    rows = "".join(
-        f'<tr class="verdict-{r.verdict.replace(" ", "-")}">'
-        f"<td>{escape(r.name)}{_partial_mark(r.partial)}</td>"
-        f'<td data-value="{r.n}">{r.n}</td>'
-        + _num_cell(r.base)
-        + _num_cell(r.candidate)
-        + _num_cell(r.diff, _pct(r.diff, signed=True))
-        + f'<td title="{escape(r.ci_kind)}">[{_pct(r.ci[0], signed=True)}, {_pct(r.ci[1], signed=True)}]</td>'
-        + f"<td>{escape(r.test)}</td>"
-        + _num_cell(r.p_adjusted, f"{r.p_adjusted:.3g}")
-        + _num_cell(r.mde)
-        + f"<td>{'-' if r.lost is None else f'{r.lost} / {r.gained}'}</td><td>{escape(r.verdict)}</td></tr>"
-        for r in c.rows
-    )
-    notes = "".join(f"<li>{escape(n)}</li>" for n in c.notes)
-    items = c.differing_items
-    options = "".join(
-        f'<option value="{escape(b)}">{escape(b)}</option>' for b in sorted({i["benchmark"] for i in items})
-    )
-    item_rows = "".join(
-        f'<tr data-benchmark="{escape(i["benchmark"])}"><td>{escape(i["benchmark"])}</td>'
-        f"<td>{escape(i['item'])}</td>"
-        f'<td class="text">{escape(i["prompt"])}</td><td class="text">{escape(i["base_response"])}</td>'
-        f'<td class="text">{escape(i["candidate_response"])}</td><td class="text">{escape(i["gold"])}</td>'
-        f"<td>{i['base_score']:.2f}</td><td>{i['candidate_score']:.2f}</td></tr>"
-        for i in items
-    )
-    view = (
-        f"<p>{c.differing_total} items scored differently"
-        + (f" (the first {len(items)} are listed)" if c.differing_total > len(items) else "")
-        + '. <select id="item-benchmark"><option value="">all benchmarks</option>'
-        f'{options}</select> <input id="item-search" type="search" placeholder="search prompts and '
-        'responses"></p>'
-        '<div class="scroll"><table id="items"><thead><tr><th>benchmark</th><th>item</th><th>prompt</th>'
-        f"<th>{escape(c.base)}</th><th>{escape(c.candidate)}</th><th>gold</th><th>base score</th>"
-        f"<th>candidate score</th></tr></thead><tbody>{item_rows}</tbody></table></div>"
-        if items
-        else "<p>No item is scored differently by the two runs.</p>"
-    )
-    return (
-        f"<h2>Comparison: {escape(c.candidate)} versus {escape(c.base)}</h2>"
-        f'<p class="summary"><strong>{escape(c.summary)}</strong></p>'
-        f"<p>Candidate minus base, points. 95% CIs: {escape(' / '.join(sorted({r.ci_kind for r in c.rows})))}"
-        " "
-        f"({c.rounds} rounds, seed {c.seed}); p-values adjusted ({escape(c.adjust)}) across the rows; alpha "
-        f"{c.alpha}; MDE = minimum detectable effect at 80% power"
-        + ("" if c.normalize == "none" else f"; --normalize {escape(c.normalize)}")
-        + "; * = partial factor row (--allow-partial). See docs/compare.md.</p>"
-        f'<table id="comparison" class="sortable"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-        + (f'<ul class="notes">{notes}</ul>' if notes else "")
-        + "<h3>Items where the two models differ</h3>"
-        + view
-    )
-
-
-def _ci_span(ci: tuple[float, float] | None, scale: float) -> str:
+def _ci_span(ci: tuple[float, float] | None, scale: float, kind: str = ANALYTIC) -> str:
     if ci is None:
         return ""
-    return f' <span class="ci">[{ci[0] * scale:+.1f}, {ci[1] * scale:+.1f}]</span>'
+    shown = f"[{ci[0] * scale:+.1f}, {ci[1] * scale:+.1f}]"
+    return f' <span class="ci" title="95% CI, {escape(kind)}">{shown}</span>'
 
 
 def _figure(fig: Figure) -> str:
+    """The figure, or the one line that says why it is not drawn; a note names panels left out."""
+    if fig.hidden:
+        return f'<p class="hidden-panel" id="hidden-{fig.name}">Not drawn: {escape(fig.hidden)}.</p>'
+    note = f'<p class="hidden-panel">{escape(fig.note)}.</p>' if fig.note else ""
     return (
         f'<figure class="figure" id="fig-{fig.name}">{fig.svg}'
-        f"<figcaption>{escape(fig.title)}</figcaption></figure>"
+        f"<figcaption>{escape(fig.title)}</figcaption></figure>{note}"
     )
 
 
@@ -201,10 +155,14 @@ def paper_section(data: ReportData) -> str:
     if paper is None:
         return ""
     parts = ["<h2>Paper analyses (recomputed from the artifacts)</h2>"]
+    if paper.finding:
+        parts.append(f'<p class="finding" id="finding"><strong>Finding:</strong> {escape(paper.finding)}</p>')
+    kind = f"95% CI, {MODEL_BOOTSTRAP} ({paper.scores.bootstrap} rounds)"
     rows = "".join(
         f"<tr><td>{escape(c.y)}</td><td>{c.n}</td>"
         + "".join(
-            f'<td data-value="{v:.4f}">{v:.2f} <span class="ci">[{ci[0]:.2f}, {ci[1]:.2f}]</span></td>'
+            f'<td data-value="{v:.4f}">{v:.2f} <span class="ci" title="{kind}">[{ci[0]:.2f}, {ci[1]:.2f}]'
+            "</span></td>"
             for v, ci in ((c.pearson, c.pearson_ci), (c.spearman, c.spearman_ci), (c.kendall, c.kendall_ci))
         )
         + "</tr>"
@@ -212,10 +170,12 @@ def paper_section(data: ReportData) -> str:
     )
     parts.append(
         "<h3>Arena-Hard score versus factors</h3>"
-        f"<p>95% CIs: {MODEL_BOOTSTRAP} ({paper.scores.bootstrap} rounds, seed {paper.scores.seed}).</p>"
-        '<table id="correlations" class="sortable"><thead><tr>'
-        "<th>y</th><th>n</th><th>Pearson [95% CI]</th><th>Spearman [95% CI]</th><th>Kendall [95% CI]</th>"
-        f"</tr></thead><tbody>{rows}</tbody></table>"
+        f"<p>95% CIs: {MODEL_BOOTSTRAP} ({paper.scores.bootstrap} rounds, seed {paper.scores.seed}): the "
+        "models are resampled with replacement and the correlation recomputed; the CI is the 2.5th to "
+        "97.5th percentile.</p>"
+        '<table id="correlations" class="sortable"><thead><tr><th>y</th><th>n</th>'
+        + "".join(f"<th>{m} [95% CI, {MODEL_BOOTSTRAP}]</th>" for m in ("Pearson", "Spearman", "Kendall"))
+        + f"</tr></thead><tbody>{rows}</tbody></table>"
     )
     head = "".join(
         f"<th>{h}</th>" for h in ("SFT", "PO", "method", *data.factor_names, "Arena-Hard", "judge-only gain")
@@ -274,18 +234,24 @@ def audit_section(data: ReportData) -> str:
                 rows.append(
                     f"<tr><td>{escape(str(judge.get('judge')))}</td><td>{kind}</td><td>{escape(str(name))}</td>"
                     + "".join(
-                        _num_cell(_float(stats.get(k)), _fmt(stats.get(k))) for k in ("pearson", "spearman")
+                        _num_cell(_float(stats.get(k)), _fmt(stats.get(k)), _why(stats))
+                        for k in ("pearson", "spearman")
                     )
                     + f"<td>{escape(str(stats.get('n', '')))}</td></tr>"
                 )
     source = f" from <code>{escape(data.audit_source)}</code>" if data.audit_source else ""
     return (
         "<h2>Judge audit</h2><p>Correlations of each judge's overall score with its criteria and with the "
-        f"factors{source}.</p>"
+        f"factors{source}; n/a = undefined (fewer than 3 models, or a constant score: hover for which).</p>"
         '<table id="audit" '
         'class="sortable"><thead><tr><th>judge</th><th>kind</th><th>name</th><th>Pearson</th>'
         f"<th>Spearman</th><th>n</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _why(stats: dict) -> str:
+    """The audit's reason for an undefined correlation, as the n/a cell's tooltip."""
+    return f' title="undefined: {escape(str(stats["why"]))}"' if stats.get("why") else ""
 
 
 def _float(value: object) -> float | None:
@@ -319,10 +285,6 @@ def render_html(data: ReportData, figures: list[Figure]) -> str:
     sections += ["<h2>Per-benchmark breakdown</h2>", breakdown(data)]
     if "judge_scatter" in by_name:
         sections += ["<h2>Judge score versus factors</h2>", _figure(by_name["judge_scatter"])]
-    else:
-        sections.append(
-            "<h2>Judge score versus factors</h2><p>No judge scores: pass --judge-scores or --paper.</p>"
-        )
     if "correlation_heatmap" in by_name:
         sections += ["<h2>Correlations</h2>", _figure(by_name["correlation_heatmap"])]
     sections.append(comparison_section(data))

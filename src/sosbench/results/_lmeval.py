@@ -172,7 +172,8 @@ def _from_samples(
     paths = {t: find_samples(folder, t, stem_suffix) for t in sample_tasks}
     if any(p is None for p in paths.values()):
         return None
-    logs = {t: SampleLog.read(p, t) for t, p in paths.items() if p is not None}
+    configs = data.get("configs") if isinstance(data.get("configs"), dict) else {}
+    logs = {t: SampleLog.read(p, t, _config(configs, t)) for t, p in paths.items() if p is not None}
     sections = [s for s in (data.get("results"), data.get("groups")) if isinstance(s, dict)]
     if bench.score.pool:
         metric = keys[0].split("/", 1)[1]
@@ -194,6 +195,12 @@ def _from_samples(
             )
         )
     return BenchmarkResult(bench.name, tuple(components), where, _versions(data, sample_tasks))
+
+
+def _config(configs: Any, task: str) -> dict[str, Any] | None:
+    """A task's lm-eval config from the results' "configs", None where it is not recorded."""
+    config = configs.get(task) if isinstance(configs, dict) else None
+    return config if isinstance(config, dict) else None
 
 
 def _versions(data: dict[str, Any], tasks: Iterable[str]) -> str:

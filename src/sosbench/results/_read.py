@@ -78,8 +78,7 @@ def _livebench_in_folder(bench: Benchmark, sub: Path, model: str, item_details: 
         shown = livebench_details(sub / f"samples_livebench_{comp.key}.jsonl")
         items = comp.items
         if items is not None and items.ids is not None:
-            none = {"prompt": "", "response": "", "gold": ""}
-            items = replace(items, details=tuple(shown.get(i, none) for i in items.ids))
+            items = replace(items, details=tuple(shown.get(i, {}) for i in items.ids))
         components.append(replace(comp, items=items))
     return replace(result, components=tuple(components), version="livebench")
 

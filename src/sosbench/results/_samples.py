@@ -17,6 +17,7 @@ import numpy as np
 
 from sosbench._io import iter_jsonl
 from sosbench.errors import SosbenchError
+from sosbench.results._item_view import choice_texts, fold_prompt, instructions
 from sosbench.results._model import Items
 from sosbench.results._schema import check_score
 
@@ -65,13 +66,28 @@ def prompt_hash(row: dict[str, Any]) -> str | None:
     return hashlib.sha256(_text(prompt).encode()).hexdigest()
 
 
-def item_detail(row: dict[str, Any]) -> dict[str, str]:
-    """What the per-item view shows: the prompt, the response and the gold answer."""
-    return {
-        "prompt": _text(_first_argument(row)),
-        "response": _text(row.get("filtered_resps") or row.get("resps")),
-        "gold": _text(row.get("target")),
-    }
+def item_detail(row: dict[str, Any], metric: str, config: dict[str, Any] | None = None) -> dict[str, str]:
+    """What the per-item view shows: the last question (``prompt``) after its folded few-shot ``prefix``, the
+    response (the chosen option's text for multiple choice) and the gold answer (the gold option's text;
+    IFEval's instructions). ``config`` is the task's entry of the results' "configs" (few-shot settings)."""
+    config = config or {}
+    shots = config.get("num_fewshot")
+    delimiter = config.get("fewshot_delimiter")
+    prefix, question = fold_prompt(
+        _text(_first_argument(row)),
+        row.get("doc"),
+        shots if isinstance(shots, int) else None,
+        delimiter if isinstance(delimiter, str) else "\n\n",
+    )
+    target_delimiter = config.get("target_delimiter")
+    chosen = choice_texts(
+        row, metric, question, target_delimiter if isinstance(target_delimiter, str) else " "
+    )
+    response, gold = chosen or (
+        _text(row.get("filtered_resps") or row.get("resps")),
+        instructions(row.get("doc")) or _text(row.get("target")),
+    )
+    return {"prompt": question, "prefix": prefix, "response": response, "gold": gold}
 
 
 def _item_value(value: Any, where: str, metric: str) -> float:
@@ -90,13 +106,14 @@ class SampleLog:
     path: Path
     task: str
     rows: tuple[tuple[int, dict[str, Any]], ...]
+    config: dict[str, Any] | None = None  # the task's lm-eval config, for the per-item view
 
     @classmethod
-    def read(cls, path: Path, task: str) -> SampleLog:
+    def read(cls, path: Path, task: str, config: dict[str, Any] | None = None) -> SampleLog:
         rows = tuple(iter_jsonl(path, "lm-eval samples log"))
         if not rows:
             raise SosbenchError(f"{path}: the samples log is empty: re-run the benchmark")
-        return cls(path, task, rows)
+        return cls(path, task, rows, config)
 
     def items(self, metric: str, details: bool = False) -> Items:
         """One metric of every doc (a list-valued metric is a ratio per doc: IFEval's instruction level)."""
@@ -121,7 +138,7 @@ class SampleLog:
             np.asarray(dens) if ratio else None,
             ids=tuple(f"{self.task}:{row['doc_id']}" for _, row in self.rows) if has_ids else None,
             prompts=tuple(prompt_hash(row) for _, row in self.rows),
-            details=tuple(item_detail(row) for _, row in self.rows) if details else None,
+            details=tuple(item_detail(row, metric, self.config) for _, row in self.rows) if details else None,
         )
 
 
@@ -134,6 +151,7 @@ def livebench_details(path: Path) -> dict[str, dict[str, str]]:
         doc: dict[str, Any] = row["doc"] if isinstance(row.get("doc"), dict) else {}
         out[str(doc.get("question_id"))] = {
             "prompt": _text(doc.get("turns") or [""]),
+            "prefix": "",
             "response": _text(row.get("filtered_resps") or row.get("resps")),
             "gold": _text(doc.get("ground_truth")),
         }
