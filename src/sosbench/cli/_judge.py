@@ -553,15 +553,26 @@ def score(
             envvar="SOSBENCH_JUDGE_CRITERION",
         ),
     ] = "overall",
+    estimator: Annotated[
+        str | None,
+        typer.Option(
+            "--estimator",
+            "-e",
+            help="Score as an official Arena-Hard-Auto estimator: arena-hard-v0.1 (3071ef9: Bradley-Terry, "
+            "95% CI) or arena-hard-v2.0 (196f6b8: bootstrap median, 90% band); CSV model,score,lower,upper. "
+            "See docs/judge.md.",
+            envvar="SOSBENCH_JUDGE_ESTIMATOR",
+        ),
+    ] = None,
     style_control: Annotated[
-        bool,
+        str | None,
         typer.Option(
             "--style-control",
-            help="Control for length and markdown density (Arena-Hard-Auto v2 covariates); "
-            "needs the answers.",
+            help="Control for answer style: length, markdown or both (the estimator's own features; "
+            "default estimator arena-hard-v0.1). Reads the answers' metadata.",
             envvar="SOSBENCH_JUDGE_STYLE_CONTROL",
         ),
-    ] = False,
+    ] = None,
     bench_dir: Annotated[
         Path | None,
         typer.Option(
@@ -575,7 +586,7 @@ def score(
         int,
         typer.Option(
             "--rounds",
-            help="Bootstrap rounds for the 95% intervals (0: none).",
+            help="Bootstrap rounds for the intervals (0: the full-data fit alone).",
             envvar="SOSBENCH_JUDGE_ROUNDS",
         ),
     ] = 100,
@@ -601,35 +612,21 @@ def score(
     When answers "<model>@<kind>" (from `judge perturb`) are scored beside "<model>", the score loss of each
     intervention is shown per criterion too.
     """
-    from sosbench.judge import (
-        BenchDir,
-        ScoreOptions,
-        intervention_losses,
-        parse_criteria_option,
-        score_judgments,
-    )
+    from sosbench.judge import ScoreOptions, intervention_losses, parse_criteria_option, score_judgments
 
     if output_format not in ("table", "csv", "json"):
         raise SosbenchError(f"unknown --format {output_format!r}: use table, csv or json")
     if rounds < 0:
         raise SosbenchError("--rounds must be 0 or more")
     criteria = parse_criteria_option(criterion)
-    bench = None
-    if style_control:
-        root = bench_dir or judgments.resolve().parent.parent
-        bench = BenchDir(root)
-    options = ScoreOptions(baseline, criteria, style_control, rounds, seed, bench)
-    board = score_judgments(judgments, options)
+    if estimator is not None or style_control is not None:
+        chosen = (estimator, style_control, bench_dir)
+        _score_with_estimator(judgments, baseline, criteria, chosen, rounds, seed, output_format, output)
+        return
+    board = score_judgments(judgments, ScoreOptions(baseline, criteria, rounds, seed))
     losses = intervention_losses(board)
     console = console_err()
-    groups: dict[str, list[str]] = {}  # one line per distinct set of counts, naming its criteria
-    for result in board.results:
-        bad = {m: n for m, n in result.unparsed.items() if n}
-        if bad:
-            listed = ", ".join(f"{m} {n}" for m, n in sorted(bad.items()))
-            groups.setdefault(listed, []).append(result.criterion)
-    for listed, names in groups.items():
-        console.print(f"games without a readable verdict (not scored) for {', '.join(names)}: {listed}")
+    _print_unparsed({r.criterion: r.unparsed for r in board.results})
     frame = board.frame()
     if output_format == "json":
         text = json.dumps(_board_json(board, losses), indent=2, allow_nan=False)
@@ -646,6 +643,101 @@ def score(
         _print_board(board, frame)
     if losses and output_format != "json":
         _print_losses(losses, to_stderr=output_format == "csv" and output is None)
+
+
+def _print_unparsed(unparsed: dict[str, dict[str, int]]) -> None:
+    """One stderr line per distinct set of unreadable-verdict counts, naming its criteria."""
+    groups: dict[str, list[str]] = {}
+    for criterion, counts in unparsed.items():
+        bad = {m: n for m, n in counts.items() if n}
+        if bad:
+            groups.setdefault(", ".join(f"{m} {n}" for m, n in sorted(bad.items())), []).append(criterion)
+    for listed, names in groups.items():
+        console_err().print(f"games without a readable verdict (not scored) for {', '.join(names)}: {listed}")
+
+
+def _score_with_estimator(
+    judgments: Path,
+    baseline: str,
+    criteria: tuple[str, ...],
+    chosen: tuple[str | None, str | None, Path | None],
+    rounds: int,
+    seed: int,
+    output_format: str,
+    output: Path | None,
+) -> None:
+    """``judge score --estimator/--style-control``: an official estimator's leaderboard."""
+    from sosbench.judge import (
+        ALL_CRITERIA,
+        BenchDir,
+        estimator_frame,
+        estimator_json,
+        parse_control,
+        read_judge_name,
+        read_judgments,
+        score_with_estimator,
+    )
+
+    estimator, style_control, bench_dir = chosen
+    control = parse_control(style_control)
+    board = score_with_estimator(
+        read_judgments(judgments),
+        criteria,
+        judge=read_judge_name(judgments),
+        baseline=baseline,
+        estimator=estimator or "arena-hard-v0.1",
+        control=control,
+        rounds=rounds,
+        seed=seed,
+        bench=BenchDir(bench_dir or judgments.resolve().parent.parent) if control else None,
+        explicit=criteria != ALL_CRITERIA,
+        where=judgments,
+    )
+    _print_unparsed(board.unparsed)
+    frame = estimator_frame(board)
+    if output_format == "json":
+        text: str | None = json.dumps(estimator_json(board), indent=2, allow_nan=False)
+    elif output_format == "csv" or output is not None:
+        text = frame.to_csv(index=False)
+    else:
+        text = None
+    if output is not None:
+        write_text_atomic(output, text or "")
+        console_err().print(f"leaderboard written to {output}")
+    elif text is not None:
+        typer.echo(text.rstrip("\n"))
+    else:
+        _print_estimates(board, frame)
+
+
+def _print_estimates(board: Any, frame: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from sosbench.judge import OVERALL_CRITERION
+
+    first = next(iter(board.estimates.values()))
+    control = f", style control: {', '.join(first.control)}" if first.control else ""
+    table = Table(
+        title=f"judge {board.judge}, estimator {first.estimator}{control}: win rate vs {board.baseline} (%), "
+        f"{first.point}, {first.level:g}% band"
+    )
+    table.add_column("model", no_wrap=True)
+    for criterion in board.estimates:
+        table.add_column(criterion, justify="right", no_wrap=True)
+    for row in frame.itertuples(index=False):
+        record = row._asdict()
+        cells = [str(record["model"])]
+        for criterion in board.estimates:
+            prefix = "" if criterion == OVERALL_CRITERION else f"{criterion}_"
+            value, low, high = (record[f"{prefix}{k}"] for k in ("score", "lower", "upper"))
+            cells.append("-" if math.isnan(value) else f"{value:.1f} ({low:.1f}-{high:.1f})")
+        table.add_row(*cells)
+    Console(width=max(100, 30 + 22 * len(board.estimates))).print(table)
+    for criterion, result in board.estimates.items():
+        if result.control:
+            coefs = ", ".join(f"{f} {c:+.3f}" for f, c in zip(result.control, result.coef, strict=True))
+            typer.echo(f"style coefficients ({criterion}, log-odds per sd of the feature): {coefs}")
 
 
 def _board_json(board: Leaderboard, losses: list) -> dict:
@@ -668,7 +760,6 @@ def _board_json(board: Leaderboard, losses: list) -> dict:
             }
             for r in board.results
         },
-        "style_coef": {r.criterion: r.style_coef for r in board.results if r.style_coef},
         "interventions": [
             {
                 "model": x.model,

@@ -24,6 +24,15 @@ from sosbench.judge._client import (
     make_async_client,
     redact,
 )
+from sosbench.judge._estimators import (
+    CONTROLS,
+    ESTIMATORS,
+    STYLE_FEATURES,
+    Estimate,
+    StyleUnits,
+    apply_estimator,
+    parse_control,
+)
 from sosbench.judge._files import (
     PACKAGED_MODELS,
     Answer,
@@ -51,6 +60,14 @@ from sosbench.judge._judging import (
     run_games,
     write_judge_key,
 )
+from sosbench.judge._official import (
+    EstimatorBoard,
+    estimate_json,
+    estimator_frame,
+    estimator_json,
+    score_with_estimator,
+    style_units,
+)
 from sosbench.judge._parsing import VERDICTS, ParsedVerdict, normalize_verdict, parse_criteria, parse_verdict
 from sosbench.judge._perturb import (
     PerturbResult,
@@ -67,9 +84,9 @@ from sosbench.judge._scores import (
     ScoreOptions,
     intervention_losses,
     parse_criteria_option,
+    read_judge_name,
     score_judgments,
 )
-from sosbench.judge._style import FEATURES, battle_features, style_counts
 from sosbench.judge._templates import (
     BUILTIN_TEMPLATES,
     CRITERIA,
@@ -81,11 +98,13 @@ from sosbench.judge._templates import (
 __all__ = [
     "ALL_CRITERIA",
     "BUILTIN_TEMPLATES",
+    "CONTROLS",
     "CRITERIA",
-    "FEATURES",
+    "ESTIMATORS",
     "JUDGE_META",
     "OVERALL_CRITERION",
     "PACKAGED_MODELS",
+    "STYLE_FEATURES",
     "VERDICTS",
     "Answer",
     "BTFit",
@@ -97,6 +116,8 @@ __all__ = [
     "CriterionResult",
     "DryRunEstimate",
     "EndpointConfig",
+    "Estimate",
+    "EstimatorBoard",
     "GenerationSettings",
     "InterventionLoss",
     "JudgeConfigFile",
@@ -113,14 +134,18 @@ __all__ = [
     "RewritePrompt",
     "RunTotals",
     "ScoreOptions",
+    "StyleUnits",
+    "apply_estimator",
     "audit_judges",
-    "battle_features",
     "build_battles",
     "check_judge_folder",
     "cost_usd",
     "default_generation",
     "endpoint_error",
     "estimate",
+    "estimate_json",
+    "estimator_frame",
+    "estimator_json",
     "file_stem",
     "fit_bradley_terry",
     "generate_answers",
@@ -134,6 +159,7 @@ __all__ = [
     "missing_questions",
     "model_files",
     "normalize_verdict",
+    "parse_control",
     "parse_criteria",
     "parse_criteria_option",
     "parse_verdict",
@@ -142,11 +168,13 @@ __all__ = [
     "plan",
     "price_for",
     "read_answers",
+    "read_judge_name",
     "read_judgments",
     "read_questions",
     "redact",
     "run_games",
     "score_judgments",
-    "style_counts",
+    "score_with_estimator",
+    "style_units",
     "write_judge_key",
 ]

@@ -15,16 +15,13 @@ import numpy as np
 from sosbench.errors import SosbenchError
 from sosbench.judge._battles import (
     OVERALL_CRITERION,
-    Battles,
     Judgment,
     build_battles,
     has_criterion,
     read_judgments,
 )
 from sosbench.judge._bt import fit_bradley_terry
-from sosbench.judge._files import BenchDir
 from sosbench.judge._judging import read_judge_key
-from sosbench.judge._style import FEATURES, battle_features
 from sosbench.judge._templates import CRITERIA
 
 ALL_CRITERIA: tuple[str, ...] = (OVERALL_CRITERION, *CRITERIA)
@@ -42,7 +39,6 @@ class CriterionResult:
     upper: tuple[float, ...]
     battles: dict[str, int]
     unparsed: dict[str, int]
-    style_coef: dict[str, float]
 
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.models, self.score, strict=True))
@@ -105,10 +101,8 @@ def parse_criteria_option(value: str) -> tuple[str, ...]:
 class ScoreOptions:
     baseline: str = "gpt-4-0314"
     criteria: tuple[str, ...] = (OVERALL_CRITERION,)
-    style_control: bool = False
     rounds: int = 100
     seed: int = 42
-    bench: BenchDir | None = None  # where answers are read for style control
 
 
 def score_judgments(directory: Path, options: ScoreOptions) -> Leaderboard:
@@ -126,14 +120,17 @@ def score_judgments(directory: Path, options: ScoreOptions) -> Leaderboard:
                 )
             continue
         results.append(score_criterion(judgments, criterion, options))
+    return Leaderboard(read_judge_name(directory), options.baseline, tuple(results))
+
+
+def read_judge_name(directory: Path) -> str:
+    """The judge of a folder: as its judge key records it, else the folder's name."""
     key = read_judge_key(directory)
-    judge = str(key["judge"]) if key and isinstance(key.get("judge"), str) else directory.name
-    return Leaderboard(judge, options.baseline, tuple(results))
+    return str(key["judge"]) if key and isinstance(key.get("judge"), str) else directory.name
 
 
 def score_criterion(judgments: list[Judgment], criterion: str, options: ScoreOptions) -> CriterionResult:
     battles = build_battles(judgments, criterion, options.baseline)
-    features = _style_features(battles, options) if options.style_control else None
     fit = fit_bradley_terry(
         battles.models,
         battles.model,
@@ -141,7 +138,6 @@ def score_criterion(judgments: list[Judgment], criterion: str, options: ScoreOpt
         battles.outcome,
         rounds=options.rounds,
         seed=options.seed,
-        features=features,
     )
     lower, upper = fit.win_rate_interval()
     counts = np.bincount(battles.model, minlength=len(battles.models))
@@ -153,29 +149,7 @@ def score_criterion(judgments: list[Judgment], criterion: str, options: ScoreOpt
         upper=tuple(float(x) for x in upper),
         battles={m: int(counts[i]) for i, m in enumerate(battles.models) if i},
         unparsed=battles.unparsed,
-        style_coef=dict(zip(FEATURES, (float(c) for c in fit.feature_coef), strict=True))
-        if features is not None
-        else {},
     )
-
-
-def _style_features(battles: Battles, options: ScoreOptions) -> np.ndarray:
-    if options.bench is None:
-        raise SosbenchError(
-            "--style-control needs the answers: pass --bench-dir (the folder with model_answer/)"
-        )
-    answers = {m: options.bench.answers(m) for m in battles.models}
-    model_texts, base_texts = [], []
-    for i, row in zip(battles.model, battles.game_row, strict=True):
-        game = battles.games[row]
-        model, base = answers[battles.models[i]], answers[options.baseline]
-        if game.uid not in model or game.uid not in base:
-            raise SosbenchError(
-                f"style control: no answer of {battles.models[i]} or the baseline for {game.uid}"
-            )
-        model_texts.append(model[game.uid].text)
-        base_texts.append(base[game.uid].text)
-    return battle_features(model_texts, base_texts)
 
 
 @dataclass(frozen=True)
