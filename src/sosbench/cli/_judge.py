@@ -919,7 +919,7 @@ def audit(
     from rich.console import Console
     from rich.table import Table
 
-    from sosbench.judge import audit_judges
+    from sosbench.analysis import audit_judges
 
     result = audit_judges(list(judgments), baseline, list(runs or []) or None)
     table = Table(title="judge audit: correlation with the judge's overall score, across models")

@@ -10,7 +10,6 @@ from sosbench.judge._answers import (
     generate_answers,
     missing_questions,
 )
-from sosbench.judge._audit import audit_judges
 from sosbench.judge._battles import OVERALL_CRITERION, Battles, Judgment, build_battles, read_judgments
 from sosbench.judge._bt import BTFit, fit_bradley_terry
 from sosbench.judge._client import (
@@ -29,8 +28,10 @@ from sosbench.judge._estimators import (
     ESTIMATORS,
     STYLE_FEATURES,
     Estimate,
+    StyleCoefficients,
     StyleUnits,
     apply_estimator,
+    optimum_coefficients,
     parse_control,
 )
 from sosbench.judge._files import (
@@ -78,6 +79,7 @@ from sosbench.judge._perturb import (
 )
 from sosbench.judge._scores import (
     ALL_CRITERIA,
+    PERTURBED_SEPARATOR,
     CriterionResult,
     InterventionLoss,
     Leaderboard,
@@ -104,6 +106,7 @@ __all__ = [
     "JUDGE_META",
     "OVERALL_CRITERION",
     "PACKAGED_MODELS",
+    "PERTURBED_SEPARATOR",
     "STYLE_FEATURES",
     "VERDICTS",
     "Answer",
@@ -134,9 +137,9 @@ __all__ = [
     "RewritePrompt",
     "RunTotals",
     "ScoreOptions",
+    "StyleCoefficients",
     "StyleUnits",
     "apply_estimator",
-    "audit_judges",
     "build_battles",
     "check_judge_folder",
     "cost_usd",
@@ -159,6 +162,7 @@ __all__ = [
     "missing_questions",
     "model_files",
     "normalize_verdict",
+    "optimum_coefficients",
     "parse_control",
     "parse_criteria",
     "parse_criteria_option",

@@ -170,10 +170,15 @@ def _v01_plain(units: StyleUnits, rounds: int, seed: int) -> Estimate:
     )
 
 
-def v01_features(style: np.ndarray, control: tuple[str, ...]) -> np.ndarray:
-    """v0.1-era style features, judged model minus baseline: count ratios standardised with ddof 0."""
+def v01_ratios(style: np.ndarray, control: tuple[str, ...]) -> np.ndarray:
+    """v0.1-era style features before standardisation: count ratios, judged model minus baseline."""
     model, base = style[:, 0, _columns(control)], style[:, 1, _columns(control)]
-    ratio = (model - base) / (model + base + 1.0)
+    return (model - base) / (model + base + 1.0)
+
+
+def v01_features(style: np.ndarray, control: tuple[str, ...]) -> np.ndarray:
+    """v0.1-era style features: :func:`v01_ratios` standardised with ddof 0."""
+    ratio = v01_ratios(style, control)
     spread = ratio.std(axis=0)
     return (ratio - ratio.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
 
@@ -248,10 +253,8 @@ def _v20_plain(units: StyleUnits, rounds: int, seed: int) -> Estimate:
     )
 
 
-def v20_features(
-    style: np.ndarray, control: tuple[str, ...], dtype: type[np.floating] = np.float32
-) -> np.ndarray:
-    """v2.0 style features, judged model minus baseline, z-scored with ddof 1 (in v2.0's float32)."""
+def v20_ratios(style: np.ndarray, dtype: type[np.floating] = np.float32) -> np.ndarray:
+    """v2.0 style features before standardisation (all four, judged model minus baseline, in ``dtype``)."""
     model: np.ndarray = style[:, 0].astype(dtype)
     base: np.ndarray = style[:, 1].astype(dtype)
     one = dtype(1.0)
@@ -261,8 +264,16 @@ def v20_features(
     features[:, 1:] = (dm - db) / (dm + db + one)
     if not np.isfinite(features).all():
         raise SosbenchError("style control: an answer pair with no tokens on either side (0/0 length ratio)")
+    return features
+
+
+def v20_features(
+    style: np.ndarray, control: tuple[str, ...], dtype: type[np.floating] = np.float32
+) -> np.ndarray:
+    """v2.0 style features: :func:`v20_ratios` z-scored with ddof 1 over all battles (in v2.0's float32)."""
+    features = v20_ratios(style, dtype)
     spread = features.std(axis=0, ddof=1)
-    spread = np.where(spread > 0, spread, one).astype(dtype)
+    spread = np.where(spread > 0, spread, dtype(1.0)).astype(dtype)
     return ((features - features.mean(axis=0, dtype=dtype)) / spread)[:, _columns(control)]
 
 
@@ -320,4 +331,59 @@ def _v20_styled(units: StyleUnits, control: tuple[str, ...], rounds: int, seed: 
         rates[0],
         converged,
         theta[len(theta) - len(control) :],
+    )
+
+
+# ------------------------------------------------------------------------------------------ coefficients
+@dataclass(frozen=True)
+class StyleCoefficients:
+    """Style coefficients at the optimum of an estimator's model, with cluster-robust standard errors."""
+
+    features: tuple[str, ...]
+    coef: np.ndarray  # log-odds per standard deviation of each feature
+    se: np.ndarray  # cluster-robust (by question) standard error
+    sd: np.ndarray  # each raw feature's sd, as the estimator standardises it
+
+
+def optimum_coefficients(units: StyleUnits, estimator: str, control: tuple[str, ...]) -> StyleCoefficients:
+    """The estimator's model fitted to convergence on all battles, and its variance clustered by question.
+
+    v0.1-era: its own design and penalty (every model's column in ln 10 units, L2 penalty 1, battles
+    counted twice). v2.0: the baseline anchored at 0, no penalty (a 1e-6 ridge keeps separable data
+    finite). Both games of a question share its answers, so the variance is clustered by question
+    (``units.cluster``): the jackknife over questions (CR3), each question's leave-one-out change taken as
+    one Newton step from the optimum, which corrects the plain sandwich's small-sample optimism (measured
+    coverage of a nominal 95% interval on synthetic judges: about 94% plain, see docs/judge.md).
+    """
+    if units.style is None or not control:
+        raise SosbenchError("style coefficients need style control and the answers' style")
+    n, p = len(units.model), len(units.models)
+    one_hot = np.zeros((n, p))
+    one_hot[np.arange(n), units.model] = 1.0
+    style = units.style.astype(float)
+    if estimator == "arena-hard-v0.1":
+        ratios = v01_ratios(style, control)
+        X = _v01_design(units, v01_features(style, control))
+        weight, penalty, ddof = 2.0, 1.0, 0
+    else:
+        ratios = v20_ratios(style, np.float64)[:, _columns(control)]
+        X = np.hstack([one_hot[:, 1:], v20_features(style, control, np.float64)])
+        weight, penalty, ddof = 1.0, 1e-6, 1
+    y = units.outcome.astype(float)
+    theta = solve_in_chunks(X, y, np.full((1, n), weight), penalty=penalty)[0]
+    prob = 1.0 / (1.0 + np.exp(-(X @ theta)))
+    cluster = units.cluster if units.cluster is not None else np.arange(n)
+    groups = np.unique(cluster, return_inverse=True)[1].reshape(-1)
+    g, d = int(groups.max()) + 1, X.shape[1]
+    scores = np.zeros((g, d))
+    np.add.at(scores, groups, X * (weight * (y - prob))[:, None])
+    curvature = np.zeros((g, d, d))
+    np.add.at(curvature, groups, np.einsum("ni,nj->nij", X, X * (weight * prob * (1.0 - prob))[:, None]))
+    hessian = curvature.sum(axis=0) + penalty * np.eye(d)
+    # each question's leave-one-out change, one Newton step from the optimum: (H - H_g)^-1 s_g
+    shifts = np.linalg.solve(hessian[None] - curvature, scores[..., None])[..., 0]
+    covariance = (g - 1) / g * shifts.T @ shifts
+    k = len(control)
+    return StyleCoefficients(
+        control, theta[-k:], np.sqrt(np.diag(covariance))[-k:], ratios.std(axis=0, ddof=ddof)
     )

@@ -1,0 +1,168 @@
+"""The official estimators against the official code's own output.
+
+tests/data/style_reference/*.json hold what Arena-Hard-Auto's unmodified ``show_result.py`` computed
+(3071ef9 for arena-hard-v0.1, 196f6b8 for arena-hard-v2.0) on synthetic judgments with a planted style
+preference, with its RNG seeded from outside; ``make_reference.py`` beside them made them. Here the same
+folders are rebuilt from ``tests/_synthetic_judges.py``, read through sosbench's readers and scored by
+``apply_estimator``. Tolerances are the issue's: the v0.1-era score within 0.2 points (scikit-learn stops
+by its default tolerance, sosbench solves to the optimum); v2.0's 50 float32 L-BFGS steps within 0.4
+points (the official optimiser itself moves by 0.1-0.2 points with float64 arithmetic or one feature's
+last bit); bootstrap rounds resample the same battles as the official numpy draws, so every round agrees
+within the same tolerance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _synthetic_judges import JUDGE, V01_BASELINE, V20_BASELINE, default_plan, write_v01, write_v20
+
+from sosbench.judge import (
+    CONTROLS,
+    OVERALL_CRITERION,
+    BenchDir,
+    StyleUnits,
+    apply_estimator,
+    build_battles,
+    read_judgments,
+    style_units,
+)
+from sosbench.judge._estimators import v20_features
+from sosbench.judge._lbfgs import lbfgs_fixed_steps
+
+REFERENCE = Path(__file__).parent / "data" / "style_reference"
+CASES = sorted(REFERENCE.glob("*.json"))
+ESTIMATOR = {"v01": "arena-hard-v0.1", "v20": "arena-hard-v2.0"}
+
+
+def _folder_sha256(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.jsonl")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[c.stem for c in CASES])
+def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    record = json.loads(request.param.read_text())
+    root = tmp_path_factory.mktemp(request.param.stem) / "data" / "bench"
+    plan = default_plan(record["plan"]["seed"], verdicts=record["plan"]["verdicts"])
+    (write_v01 if record["layout"] == "v01" else write_v20)(plan, root)
+    assert _folder_sha256(root) == record["inputs_sha256"], (
+        "the synthetic judge changed: rerun make_reference.py"
+    )
+    return record, root
+
+
+def _units(record: dict, root: Path, styled: bool) -> StyleUnits:
+    """The folder read as `judge score` reads it: judgments, battles in the estimator's order, answers."""
+    v20 = record["layout"] == "v20"
+    battles = build_battles(
+        read_judgments(root / "model_judgment" / JUDGE),
+        OVERALL_CRITERION,
+        V20_BASELINE if v20 else V01_BASELINE,
+        per_question=v20,
+    )
+    bench = BenchDir(root)
+    answers = {m: bench.answers(m) for m in battles.models} if styled else None
+    return style_units(battles, ESTIMATOR[record["layout"]], answers)
+
+
+def _runs(record: dict) -> list[tuple[str, int, dict]]:
+    return [(key.split("/")[0], int(key.split("seed")[1]), run) for key, run in record["runs"].items()]
+
+
+def test_the_reference_says_which_official_code_made_it() -> None:
+    assert CASES, "tests/data/style_reference is empty"
+    for path in CASES:
+        record = json.loads(path.read_text())
+        assert record["official_commit"] in (
+            "3071ef95d913bb5cd632641db336a3b6c7fe4bdd",
+            "196f6b826783b3da7310e361a805fa36f0be83f3",
+        )
+        assert record["made_by"] == "tests/data/style_reference/make_reference.py"
+
+
+def test_scores_match_the_official_code(case: tuple[dict, Path]) -> None:
+    record, root = case
+    worst = {"score": 0.0, "band": 0.0, "round": 0.0}
+    for style, seed, official in _runs(record):
+        if "error" in official or (record["layout"] == "v20" and style in ("length", "markdown")):
+            continue  # v2.0's official length-only and markdown-only are broken: tested below
+        control = CONTROLS.get(style, ())
+        result = apply_estimator(
+            _units(record, root, bool(control)), ESTIMATOR[record["layout"]], control, 100, seed
+        )
+        exact = record["layout"] == "v20" and not control  # v2.0 without style control: plain means
+        tolerance = 1e-6 if exact else (0.2 if record["layout"] == "v01" else 0.4)
+        for i, model in enumerate(result.models):
+            theirs = official["models"][model]
+            point = official["full_fit"][model] if "full_fit" in official else theirs["score"]
+            worst["score"] = max(worst["score"], abs(result.score[i] - point))
+            rounding = 0.0051 if record["layout"] == "v01" else 0.0  # 3071ef9 rounds its band to 2 decimals
+            for side, value in (("lower", result.lower[i]), ("upper", result.upper[i])):
+                worst["band"] = max(worst["band"], abs(value - theirs[side]) - rounding)
+            if "rounds" in official:  # the same battles resampled: every round agrees
+                gap = np.abs(result.boot_score[:, i] - np.array(official["rounds"][model])).max()
+                worst["round"] = max(worst["round"], float(gap))
+        if control:
+            assert np.allclose(result.coef, official["style_coef"], atol=0.02), (style, seed)
+        if "full_fit_50_step" in official:  # --rounds 0: the official 50 steps on all battles
+            full = apply_estimator(_units(record, root, True), ESTIMATOR["v20"], control, 0, seed)
+            gaps = [abs(full.score[i] - official["full_fit_50_step"][m]) for i, m in enumerate(full.models)]
+            assert max(gaps) < 0.4, (style, seed, max(gaps))
+            assert full.converged is not None and np.abs(full.converged - full.score).max() > 0.05
+        assert all(v < tolerance for v in worst.values()), (style, seed, worst)
+
+
+def test_v20_length_alone_crashes_officially_and_is_what_the_code_intends_here(
+    case: tuple[dict, Path],
+) -> None:
+    record, root = case
+    if record["layout"] != "v20" or "length/seed42" not in record["runs"]:
+        pytest.skip("no v2.0 length-only reference in this case")
+    assert record["runs"]["length/seed42"]["error"].startswith("IndexError")
+    units = _units(record, root, True)
+    both = apply_estimator(units, ESTIMATOR["v20"], CONTROLS["both"], 0, 42)
+    alone = apply_estimator(units, ESTIMATOR["v20"], ("length",), 0, 42)
+    assert alone.coef.shape == (1,) and alone.control == ("length",)
+    assert np.sign(alone.coef[0]) == np.sign(both.coef[0])  # the planted length preference, on its own
+
+
+def test_v20_markdown_alone_is_the_official_defect_reproduced_and_the_intent_here(
+    case: tuple[dict, Path],
+) -> None:
+    """196f6b8's ``-f markdown`` drops the first model's column instead of the length feature.
+
+    Fitting that same wrong design with the official optimiser reproduces its output, which shows the
+    defect is understood; ``--style-control markdown`` here fits the three markdown features.
+    """
+    record, root = case
+    if record["layout"] != "v20" or "markdown/seed42" not in record["runs"]:
+        pytest.skip("no v2.0 markdown-only reference in this case")
+    official = record["runs"]["markdown/seed42"]
+    units = _units(record, root, True)
+    names = sorted(units.models)
+    column = [names.index(m) for m in units.models]
+    n = len(units.model)
+    design = np.zeros((n, len(names)), dtype=np.float32)
+    design[np.arange(n), np.asarray(column)[units.model]] = 1.0
+    design[:, column[0]] = -1.0
+    wrong = np.hstack([design, v20_features(units.style, CONTROLS["both"])])[:, 1:]
+    weights = np.zeros((100, n))
+    picks = np.random.RandomState(42).randint(0, n, size=(100, n))
+    for r, idx in enumerate(picks):
+        weights[r] = np.bincount(idx, minlength=n)
+    fits = lbfgs_fixed_steps(wrong, units.outcome.astype(np.float32), weights)
+    coefs = fits[:, :-3]  # what 196f6b8 takes for the models: the shifted columns, length among them
+    shown = names[: coefs.shape[1]]  # and the names it pairs them with
+    base = shown.index(V20_BASELINE)
+    for i, model in enumerate(shown):
+        rate = 100.0 / (1.0 + np.exp(-(coefs[:, i] - coefs[:, base])))
+        assert abs(np.median(rate) - official["models"][model]["score"]) < 0.4, model
+    intended = apply_estimator(units, ESTIMATOR["v20"], CONTROLS["markdown"], 0, 42)
+    assert intended.control == ("header", "list", "bold") and intended.coef.shape == (3,)
