@@ -110,7 +110,7 @@ def _finite(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-# ------------------------------------------------------------------------------------------------ coefficients
+# ---------------------------------------------------------------------------------------------- coefficients
 @dataclass(frozen=True)
 class Coefficient:
     """A style coefficient at the optimum with its 95% CI, per sd of the feature and in reader terms."""
@@ -178,7 +178,7 @@ def style_coefficients(units: StyleUnits, estimator: str, control: tuple[str, ..
     ]
 
 
-# ------------------------------------------------------------------------------------------------ ground truth
+# ---------------------------------------------------------------------------------------------- ground truth
 def _rankdata(values: np.ndarray) -> np.ndarray:
     from scipy import stats
 
@@ -194,7 +194,7 @@ def _rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def ground_truth(
     raw: dict[str, float], controlled: dict[str, float], factors: dict[str, dict[str, float]], seed: int = 0
 ) -> dict[str, dict[str, Any]]:
-    """Spearman's rho of raw and style-controlled scores with each factor and Overall, bootstrapped over models.
+    """Spearman's rho of raw and style-controlled scores with each factor and Overall (bootstrap over models).
 
     ``factors``: model -> factor -> score. Overall is the mean of a model's factors, for the models that
     have every factor any model has. The difference (controlled minus raw) is bootstrapped on the same
@@ -252,7 +252,7 @@ def verdict(truth: dict[str, dict[str, Any]]) -> tuple[str | None, str | None]:
     return "no detectable change", chosen
 
 
-# ------------------------------------------------------------------------------------------------ the card
+# ---------------------------------------------------------------------------------------------- the card
 def _scores(result: Estimate) -> dict[str, tuple[float, float, float]]:
     return {
         m: (float(s), float(lo), float(hi))
@@ -356,7 +356,7 @@ def finding(judge: str, card: dict[str, Any], coefficients: list[Coefficient]) -
     return f"{head}: style control {moved}: {change}; {pays}."
 
 
-# ------------------------------------------------------------------------------------------------ the audit
+# ---------------------------------------------------------------------------------------------- the audit
 def audit_judges(
     judgment_dirs: list[Path],
     baseline: str = "gpt-4-0314",
