@@ -17,22 +17,22 @@ import pytest
 
 from sosbench.errors import SosbenchError
 from sosbench.judge import (
-    ALL_CRITERIA,
     BenchDir,
-    Judgment,
     ScoreOptions,
     build_battles,
     fit_bradley_terry,
     intervention_losses,
     load_prices,
     load_template,
-    model_files,
-    normalize_verdict,
-    parse_criteria,
-    parse_verdict,
     price_for,
     score_judgments,
 )
+from sosbench.judge._battles import Judgment
+from sosbench.judge._client import Completion
+from sosbench.judge._files import Answer, Question, file_stem
+from sosbench.judge._judging import JudgeJob, JudgeKey, model_files, plan, run_games
+from sosbench.judge._parsing import normalize_verdict, parse_criteria, parse_verdict
+from sosbench.judge._scores import ALL_CRITERIA
 
 BASE = "gpt-4-0314"
 
@@ -321,8 +321,6 @@ def test_criterion_columns_and_intervention_losses(tmp_path: Path) -> None:
 # resume state
 # ------------------------------------------------------------------------------------------------------------
 def test_judgment_store_resumes_from_journaled_calls_and_cuts_torn_lines(tmp_path: Path) -> None:
-    from sosbench.judge import Answer, Completion, JudgeJob, JudgeKey, Question, file_stem, plan, run_games
-
     template = load_template("arena-hard")  # two attempts: a game without a verdict gets a "continue" call
     key = JudgeKey.of("org/judge-x", template, BASE)
     bench = BenchDir(tmp_path)
@@ -411,8 +409,6 @@ def test_judgment_store_resumes_from_journaled_calls_and_cuts_torn_lines(tmp_pat
 def test_a_games_second_attempt_comes_before_other_games_first_ones(tmp_path: Path) -> None:
     """Games run their attempts back to back, each call journaled as it returns: a kill finds no finished
     first attempts queued behind every other game (which lost 11 of 29 finished calls before)."""
-    from sosbench.judge import Answer, Completion, JudgeJob, JudgeKey, Question, model_files, plan, run_games
-
     template = load_template("arena-hard")
     key = JudgeKey.of("judge-x", template, BASE)
     questions = tuple(Question(f"q{i}", f"question {i}") for i in range(3))
@@ -565,12 +561,14 @@ def test_plugin_template_is_loaded_by_name_and_validated_strictly(
 
     path = _template_file(tmp_path, {"criteria": ["style", "safety"]})
     plugin_template("mine", path)
-    assert templates().names() == ["arena-hard", "sos-multicriteria", "mine"]
+    assert templates().names() == ["arena-hard", "sos-multicriteria", "arena-hard-v2.0", "mine"]
     mine = load_template("mine")
     assert mine.name == "mine" and mine.criteria == ("safety", "style")
     assert mine.sha256 == load_template(str(path)).sha256
     with pytest.raises(
-        SosbenchError, match=r"neither a built-in or plugin template \(arena-hard, sos-multicriteria, mine\)"
+        SosbenchError,
+        match=r"neither a built-in or plugin template "
+        r"\(arena-hard, sos-multicriteria, arena-hard-v2.0, mine\)",
     ):
         load_template("yours")
     path.write_text(

@@ -22,7 +22,9 @@ from _fake_endpoint import JUDGE, ScriptedServer, cli, endpoint, error_line, mak
 from typer.testing import CliRunner
 
 from sosbench.cli._app import app
-from sosbench.judge import BenchDir, ChatCaller, EndpointConfig, load_template, model_files
+from sosbench.judge import BenchDir, ChatCaller, EndpointConfig, load_template
+from sosbench.judge._files import file_stem
+from sosbench.judge._judging import model_files
 from sosbench.judge._templates import data_file
 
 
@@ -122,6 +124,7 @@ def test_judgments_are_keyed_by_the_full_judge_id_and_the_template(tmp_path: Pat
             "template": "arena-hard",
             "template_sha256": template.sha256,
             "baseline": "gpt-4-0314",
+            "benchmark": "arena-hard-v0.1",
         }
         before = judgment_bytes(bench, "org1/tinychat")
 
@@ -189,8 +192,6 @@ def test_models_sharing_a_last_name_part_get_their_own_files_and_escapes_are_ref
             )
         assert server.counts["requests"] == 8
     assert not (tmp_path / "x.jsonl").exists() and not (bench.parent / "x.jsonl").exists()
-    from sosbench.judge import file_stem
-
     assert file_stem("huge@concise") == "huge@concise" and file_stem("org/m@concise").endswith("@concise")
 
 

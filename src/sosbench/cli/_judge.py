@@ -1,12 +1,15 @@
-"""`sosbench judge`: Arena-Hard-Auto v0.1 answers, judgments, scores, interventions and the style audit."""
+"""`sosbench judge`: Arena-Hard-Auto v0.1 and v2.0 answers, judgments, scores, interventions and the audit.
+
+The work lives in ``sosbench.judge``; these commands parse options, call it and print."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,11 +20,11 @@ from sosbench.cli._common import console_err
 from sosbench.errors import SosbenchError
 
 if TYPE_CHECKING:
-    from sosbench.judge import BenchDir, EndpointConfig, JudgeTemplate, Leaderboard
+    from sosbench.judge import BenchDir, CallStats, EndpointConfig, JudgeTemplate, Leaderboard
 
 judge_app = typer.Typer(
     name="judge",
-    help="The LLM judge (Arena-Hard-Auto v0.1 protocol): answer, run, score, perturb, audit. "
+    help="The LLM judge (Arena-Hard-Auto v0.1 and v2.0): answer, run, score, perturb, audit. "
     "See docs/judge.md.",
     no_args_is_help=True,
 )
@@ -32,14 +35,32 @@ DEFAULT_BASELINE = "gpt-4-0314"
 DEFAULT_COMPLETION_TOKENS = 700
 
 BenchDirOption = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--bench-dir",
         "-d",
-        help="Bench folder in Arena-Hard-Auto's layout (question.jsonl, model_answer/, model_judgment/). "
-        "Missing questions and the gpt-4-0314, gpt-4-0613 and gpt-3.5-turbo-0125 answers are read from the "
-        "packaged Arena-Hard v0.1 copies.",
+        help="Bench folder in Arena-Hard-Auto's layout (question.jsonl, model_answer/, model_judgment/); "
+        "default ./<benchmark>. Missing questions and baseline answers are read from the packaged copies "
+        "(v0.1: gpt-4-0314, gpt-4-0613, gpt-3.5-turbo-0125; v2.0: o3-mini-2025-01-31).",
         envvar="SOSBENCH_BENCH_DIR",
+    ),
+]
+BenchmarkOption = Annotated[
+    str | None,
+    typer.Option(
+        "--benchmark",
+        "-b",
+        help="arena-hard-v0.1 or arena-hard-v2.0 (default: what the folder's files are, else v0.1).",
+        envvar="SOSBENCH_JUDGE_BENCHMARK",
+    ),
+]
+CategoryOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--category",
+        help="arena-hard-v2.0 only: hard_prompt or creative_writing (repeatable or comma-separated; "
+        "default: every category whose baseline answers are there).",
+        envvar="SOSBENCH_JUDGE_CATEGORY",
     ),
 ]
 Limit = Annotated[
@@ -81,10 +102,11 @@ Backoff = Annotated[
     ),
 ]
 Baseline = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--baseline",
-        help="The model every answer is compared with (scores 50).",
+        help=f"arena-hard-v0.1: the model every answer is compared with (scores 50; default "
+        f"{DEFAULT_BASELINE}). v2.0 fixes one per category.",
         envvar="SOSBENCH_JUDGE_BASELINE",
     ),
 ]
@@ -137,6 +159,14 @@ Examples (a full pass; files use Arena-Hard-Auto's layouts under --bench-dir):
   sosbench judge perturb --kind sarcastic --model my-model --rewriter gpt-4o-2024-08-06 -d arena
 
   sosbench judge audit --judgments arena/model_judgment/gpt-4o-mini-2024-07-18 --output audit.json
+
+Arena-Hard-Auto v2.0 (hard_prompt against o3-mini-2025-01-31; creative_writing once you add gemini answers):
+
+  sosbench judge answer -b arena-hard-v2.0 --model my-model --base-url http://localhost:8000/v1 --api-key none
+
+  sosbench judge run -b arena-hard-v2.0 --judge gpt-4.1 --models my-model
+
+  sosbench judge score --judgments arena-hard-v2.0/model_judgment/gpt-4.1
 """
 
 
@@ -169,6 +199,30 @@ def _endpoint(
     return EndpointConfig(model, base_url, api_key, timeout, max_retries, backoff, 60.0, parallel)
 
 
+@contextlib.contextmanager
+def _progress(label: str, total: int | None = None) -> Iterator[Callable[[int, bool], None]]:
+    """A progress bar on stderr; ``step(n, False)`` advances it, ``step(n, True)`` sets its total."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console_err(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+
+        def step(n: int, is_total: bool = False) -> None:
+            if is_total:
+                progress.update(task, total=n)
+            else:
+                progress.advance(task, n)
+
+        yield step
+
+
 def _drive(
     make_chat: Callable[[], Any],
     work: Callable[[Any, Callable[[], None]], Coroutine[Any, Any, Any]],
@@ -178,38 +232,28 @@ def _drive(
     """Run ``work(chat, advance)`` on a fresh event loop with a progress bar on stderr; close the client."""
     import asyncio
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     async def main() -> Any:
         chat = make_chat()
         try:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console_err(),
-                transient=True,
-            ) as progress:
-                task = progress.add_task(label, total=total)
-                return await work(chat, lambda: progress.advance(task))
+            with _progress(label, total) as step:
+                return await work(chat, lambda: step(1, False))
         finally:
             await chat.aclose()
-            _print_call_stats(chat)
+            config = getattr(chat, "config", None)
+            _print_call_stats(getattr(chat, "stats", None), config.timeout if config else 0.0)
 
     return asyncio.run(main())
 
 
-def _print_call_stats(chat: Any) -> None:
+def _print_call_stats(stats: CallStats | None, timeout: float) -> None:
     """What the client absorbed: cancelled timeouts, retries, replies cut at the size cap (endpoints only)."""
-    stats = getattr(chat, "stats", None)
     if stats is None:
         return
     notes = []
     if stats.timeouts:
         notes.append(
             f"{stats.timeouts} request{'s' * (stats.timeouts != 1)} outlived --timeout "
-            f"({chat.config.timeout:g} s) and {'were' if stats.timeouts != 1 else 'was'} cancelled"
+            f"({timeout:g} s) and {'were' if stats.timeouts != 1 else 'was'} cancelled"
         )
     if stats.retries:
         notes.append(f"{stats.retries} retr{'ies' if stats.retries != 1 else 'y'} in all")
@@ -222,21 +266,30 @@ def _print_call_stats(chat: Any) -> None:
         console_err().print("endpoint: " + "; ".join(notes))
 
 
-def _bench(path: Path) -> BenchDir:
+def _bench(path: Path | None, benchmark: str | None) -> BenchDir:
     from sosbench.judge import BenchDir
 
-    if path.exists() and not path.is_dir():
-        raise SosbenchError(f"--bench-dir {path}: not a folder")
-    return BenchDir(path)
+    root = path if path is not None else Path(benchmark) if benchmark else DEFAULT_BENCH
+    if root.exists() and not root.is_dir():
+        raise SosbenchError(f"--bench-dir {root}: not a folder")
+    return BenchDir.open(root, benchmark)
 
 
-def _questions(bench: BenchDir, limit: int | None) -> list:
-    if limit is not None and limit < 1:
-        raise SosbenchError("--limit must be at least 1")
-    questions = bench.questions(limit)
-    if not questions:
-        raise SosbenchError(f"{bench.question_file}: no questions in it")
-    return questions
+def _questions(bench: BenchDir, limit: int | None, categories: list[str] | None = None) -> list:
+    from sosbench.judge import select_questions
+
+    return select_questions(bench, _split(categories), limit, judging=False)[0]
+
+
+def _baseline(bench: BenchDir, baseline: str | None) -> str:
+    """v0.1's baseline (``--baseline`` or gpt-4-0314); v2.0 refuses the option: its categories fix theirs."""
+    if bench.benchmark.per_question:
+        if baseline is not None:
+            raise SosbenchError(
+                f"--baseline does not apply to {bench.benchmark.name}: each category has its own baseline"
+            )
+        return bench.benchmark.baseline_label()
+    return baseline or DEFAULT_BASELINE
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -256,7 +309,9 @@ def answer(
             envvar="SOSBENCH_ANSWER_MODEL",
         ),
     ],
-    bench_dir: BenchDirOption = DEFAULT_BENCH,
+    bench_dir: BenchDirOption = None,
+    benchmark: BenchmarkOption = None,
+    category: CategoryOption = None,
     base_url: Annotated[
         str | None,
         typer.Option(
@@ -303,7 +358,8 @@ def answer(
 ) -> None:
     """Generate a model's answers to the Arena-Hard questions (temperature 0, up to 2048 tokens), resumably.
 
-    A rerun asks only for the questions without an answer."""
+    Each answer carries v2.0's metadata (o200k token length, markdown counts). A rerun asks only for the
+    questions without an answer."""
     from sosbench.judge import (
         ChatCaller,
         LocalHFChat,
@@ -312,8 +368,8 @@ def answer(
         missing_questions,
     )
 
-    bench = _bench(bench_dir)
-    questions = _questions(bench, limit)
+    bench = _bench(bench_dir, benchmark)
+    questions = _questions(bench, limit, category)
     todo = missing_questions(bench, model, questions)
     target = bench.answer_target(model)
     console = console_err()
@@ -369,17 +425,20 @@ def run(
         ),
     ],
     template: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--template",
             "-t",
-            help="arena-hard (stock v0.1 prompt), sos-multicriteria (the paper's factor-wise prompt) "
-            "or an Arena-Hard judge_config YAML file.",
+            help="arena-hard (stock v0.1 prompt), sos-multicriteria (the paper's factor-wise prompt), "
+            "arena-hard-v2.0 (v2.0's prompts) or an Arena-Hard judge config YAML file "
+            "(default: sos-multicriteria for v0.1, arena-hard-v2.0 for v2.0).",
             envvar="SOSBENCH_JUDGE_TEMPLATE",
         ),
-    ] = "sos-multicriteria",
-    bench_dir: BenchDirOption = DEFAULT_BENCH,
-    baseline: Baseline = DEFAULT_BASELINE,
+    ] = None,
+    bench_dir: BenchDirOption = None,
+    benchmark: BenchmarkOption = None,
+    category: CategoryOption = None,
+    baseline: Baseline = None,
     base_url: JudgeBaseUrl = None,
     api_key: JudgeApiKey = None,
     limit: Limit = None,
@@ -417,84 +476,65 @@ def run(
 ) -> None:
     """Judge models against the baseline: two games per question (positions swapped), appended as they finish.
 
+    arena-hard-v2.0 judges each category against its own baseline (hard_prompt: o3-mini-2025-01-31,
+    creative_writing: gemini-2.0-flash-001, whose answers you supply).
+
     A rerun skips finished games; a killed run loses only the calls in flight. Games whose calls kept
     failing are listed and the command exits 1: rerun it to finish them.
     """
-    from sosbench._io import folder_lock
     from sosbench.judge import (
         ChatCaller,
-        JudgeJob,
-        JudgeKey,
-        RunTotals,
-        check_judge_folder,
+        RunEvent,
         cost_usd,
-        judgment_summary,
+        judge_job,
         load_prices,
         load_template,
-        plan,
+        plan_judgments,
         price_for,
-        run_games,
-        write_judge_key,
+        run_judgments,
+        select_questions,
     )
 
-    chosen = _split(models)
-    if not chosen:
-        raise SosbenchError("--models is empty: name at least one model with answers")
-    if baseline in chosen:
-        raise SosbenchError(
-            f"--models includes the baseline {baseline}: it scores 50 by definition; leave it out"
-        )
-    spec = load_template(template)
-    bench = _bench(bench_dir)
-    questions = _questions(bench, limit)
-    key = JudgeKey.of(judge, spec, baseline)
-    out_dir = bench.judgment_dir(judge)
-    job = JudgeJob(bench, spec, key, tuple(chosen), tuple(questions))
+    bench = _bench(bench_dir, benchmark)
+    spec = load_template(template or bench.benchmark.template)
+    questions, skipped = select_questions(bench, _split(category), limit, judging=True)
+    job = judge_job(bench, spec, judge, _split(models), questions, _baseline(bench, baseline))
     price = price_for(load_prices(prices), judge)
-    total_games = 2 * len(questions) * len(chosen)
-    if dry_run:  # reads only: no lock, no file touched
-        check_judge_folder(out_dir, key)
-        _, tasks = plan(job, write=False)
-        _print_dry_run(judge, spec, tasks, total_games, completion_tokens, price)
-        return
     console = console_err()
-    # One writer per judge folder: a second `judge run` on it would judge every game twice.
-    with folder_lock(out_dir, "the judgments in"):
-        new_folder = check_judge_folder(out_dir, key)
-        stores, tasks = plan(job)
-        if new_folder:
-            write_judge_key(out_dir, key)
-        totals = RunTotals()
-        if tasks:
-            config = _endpoint(judge, base_url, api_key, parallel, timeout, max_retries, backoff)
-            totals = _drive(
-                lambda: ChatCaller(config),
-                lambda chat, done: run_games(chat, spec, stores, tasks, done, parallel),
-                len(tasks),
-                f"judging with {judge}",
-            )
-        uids = [q.uid for q in questions]
-        for store in stores.values():
-            store.finish(uids)
+    if skipped:
+        console.print(
+            f"left out: {', '.join(skipped)} (its baseline's answers are not shipped; see docs/judge.md)"
+        )
+    if dry_run:  # reads only: no lock, no file touched
+        tasks = plan_judgments(job)
+        _print_dry_run(judge, spec, tasks, 2 * len(questions) * len(job.models), completion_tokens, price)
+        return
+    config = _endpoint(judge, base_url, api_key, parallel, timeout, max_retries, backoff)
+    with _progress(f"judging with {judge}") as progress:
+
+        def on_event(event: RunEvent) -> None:
+            progress(event.games, event.kind == "planned")
+
+        result = run_judgments(job, lambda: ChatCaller(config), concurrency=parallel, on_event=on_event)
+    _print_call_stats(result.stats, timeout)
+    totals = result.totals
     cost = cost_usd(totals.prompt_tokens, totals.completion_tokens, price)
     console.print(
-        f"{totals.games} games judged ({total_games - len(tasks)} already done), {totals.calls} calls, "
+        f"{totals.games} games judged ({result.already_done} already done), {totals.calls} calls, "
         f"{totals.prompt_tokens:,} prompt + {totals.completion_tokens:,} completion tokens"
         + (f", ~${cost:,.2f}" if cost is not None else "")
     )
-    for model in chosen:
-        path = stores[model].files.judgment
-        summary = judgment_summary(path) if path.exists() else {"questions": 0, "unparsed": 0}
-        n = summary["unparsed"]
+    for summary in result.models:
+        n = summary.unparsed
         note = f", {n} game{'s' * (n != 1)} without a readable verdict (counted, not scored)" if n else ""
-        console.print(f"  {model}: {summary['questions']} of {len(questions)} questions judged{note}")
-    console.print(f"judgments in {out_dir}/")
+        console.print(f"  {summary.model}: {summary.questions} of {len(questions)} questions judged{note}")
+    console.print(f"judgments in {result.folder}/")
     if totals.failed:
         raise SosbenchError(
             f"{len(totals.failed)} games kept failing ({totals.failed[0]}, ...): "
             "rerun the same command to judge only those"
         )
-    console.print(f"score them with: sosbench judge score --judgments {out_dir}")
+    console.print(f"score them with: sosbench judge score --judgments {result.folder}")
 
 
 def _print_dry_run(
@@ -539,11 +579,13 @@ def score(
         typer.Option(
             "--judgments",
             "-J",
-            help="A judge's folder: <bench>/model_judgment/<judge>/ (Arena-Hard-Auto v0.1 files).",
+            help="A judge's folder: <bench>/model_judgment/<judge>/ (Arena-Hard-Auto v0.1 or v2.0 files).",
             envvar="SOSBENCH_JUDGMENTS",
         ),
     ],
-    baseline: Baseline = DEFAULT_BASELINE,
+    baseline: Baseline = None,
+    benchmark: BenchmarkOption = None,
+    category: CategoryOption = None,
     criterion: Annotated[
         str,
         typer.Option(
@@ -568,8 +610,8 @@ def score(
         str | None,
         typer.Option(
             "--style-control",
-            help="Control for answer style: length, markdown or both (the estimator's own features; "
-            "default estimator arena-hard-v0.1). Reads the answers' metadata.",
+            help="Control for answer style: length, markdown or both, with the estimator's own features "
+            "(default estimator: the folder's benchmark). Reads the answers' metadata.",
             envvar="SOSBENCH_JUDGE_STYLE_CONTROL",
         ),
     ] = None,
@@ -609,105 +651,119 @@ def score(
 ) -> None:
     """Bradley-Terry leaderboard (win rate against the baseline, bootstrap CIs), per criterion.
 
-    When answers "<model>@<kind>" (from `judge perturb`) are scored beside "<model>", the score loss of each
+    An arena-hard-v2.0 folder gets one leaderboard per category, each against its own baseline. When
+    answers "<model>@<kind>" (from `judge perturb`) are scored beside "<model>", the score loss of each
     intervention is shown per criterion too.
     """
-    from sosbench.judge import ScoreOptions, intervention_losses, parse_criteria_option, score_judgments
+    from sosbench.judge import (
+        ScoreOptions,
+        board_json,
+        folder_benchmark,
+        intervention_losses,
+        parse_criteria_option,
+        score_categories,
+    )
 
     if output_format not in ("table", "csv", "json"):
         raise SosbenchError(f"unknown --format {output_format!r}: use table, csv or json")
     if rounds < 0:
         raise SosbenchError("--rounds must be 0 or more")
-    criteria = parse_criteria_option(criterion)
+    options = ScoreOptions(
+        baseline or DEFAULT_BASELINE,
+        parse_criteria_option(criterion),
+        rounds,
+        seed,
+        benchmark=benchmark,
+        categories=tuple(_split(category)),
+    )
+    chosen = folder_benchmark(judgments, options)
+    if chosen.per_question and baseline is not None:
+        raise SosbenchError(f"--baseline does not apply to {chosen.name}: each category has its own baseline")
     if estimator is not None or style_control is not None:
-        chosen = (estimator, style_control, bench_dir)
-        _score_with_estimator(judgments, baseline, criteria, chosen, rounds, seed, output_format, output)
+        _score_with_estimator(
+            judgments, options, (estimator, style_control, bench_dir), output_format, output
+        )
         return
-    board = score_judgments(judgments, ScoreOptions(baseline, criteria, rounds, seed))
-    losses = intervention_losses(board)
-    console = console_err()
-    _print_unparsed({r.criterion: r.unparsed for r in board.results})
-    frame = board.frame()
+    boards = score_categories(judgments, options)
+    losses = {board.category: intervention_losses(board) for board in boards}
+    for board in boards:
+        _print_unparsed({r.criterion: r.unparsed for r in board.results}, board.category, chosen.per_question)
+    frames = [board.frame() for board in boards]
     if output_format == "json":
-        text = json.dumps(_board_json(board, losses), indent=2, allow_nan=False)
+        if chosen.per_question:
+            payload: dict = {
+                "benchmark": chosen.name,
+                "judge": boards[0].judge,
+                "categories": {b.category: board_json(b, losses[b.category]) for b in boards},
+            }
+        else:
+            payload = board_json(boards[0], losses[boards[0].category])
+        text: str | None = json.dumps(payload, indent=2, allow_nan=False)
     elif output_format == "csv" or output is not None:
-        text = frame.to_csv(index=False)
+        text = _csv(boards, frames, chosen.per_question)
     else:
         text = None
-    if output is not None:
-        write_text_atomic(output, text or "")
-        console.print(f"leaderboard written to {output}")
-    elif text is not None:
-        typer.echo(text.rstrip("\n"))
-    else:
-        _print_board(board, frame)
-    if losses and output_format != "json":
-        _print_losses(losses, to_stderr=output_format == "csv" and output is None)
+    if not _emit(text, output):
+        for board, frame in zip(boards, frames, strict=True):
+            _print_board(board, frame)
+    for board in boards:
+        if losses[board.category] and output_format != "json":
+            _print_losses(losses[board.category], to_stderr=output_format == "csv" and output is None)
 
 
-def _print_unparsed(unparsed: dict[str, dict[str, int]]) -> None:
-    """One stderr line per distinct set of unreadable-verdict counts, naming its criteria."""
-    groups: dict[str, list[str]] = {}
-    for criterion, counts in unparsed.items():
-        bad = {m: n for m, n in counts.items() if n}
-        if bad:
-            groups.setdefault(", ".join(f"{m} {n}" for m, n in sorted(bad.items())), []).append(criterion)
-    for listed, names in groups.items():
-        console_err().print(f"games without a readable verdict (not scored) for {', '.join(names)}: {listed}")
-
-
-def _score_with_estimator(
-    judgments: Path,
-    baseline: str,
-    criteria: tuple[str, ...],
-    chosen: tuple[str | None, str | None, Path | None],
-    rounds: int,
-    seed: int,
-    output_format: str,
-    output: Path | None,
-) -> None:
-    """``judge score --estimator/--style-control``: an official estimator's leaderboard."""
-    from sosbench.judge import (
-        ALL_CRITERIA,
-        BenchDir,
-        estimator_frame,
-        estimator_json,
-        parse_control,
-        read_judge_name,
-        read_judgments,
-        score_with_estimator,
-    )
-
-    estimator, style_control, bench_dir = chosen
-    control = parse_control(style_control)
-    board = score_with_estimator(
-        read_judgments(judgments),
-        criteria,
-        judge=read_judge_name(judgments),
-        baseline=baseline,
-        estimator=estimator or "arena-hard-v0.1",
-        control=control,
-        rounds=rounds,
-        seed=seed,
-        bench=BenchDir(bench_dir or judgments.resolve().parent.parent) if control else None,
-        explicit=criteria != ALL_CRITERIA,
-        where=judgments,
-    )
-    _print_unparsed(board.unparsed)
-    frame = estimator_frame(board)
-    if output_format == "json":
-        text: str | None = json.dumps(estimator_json(board), indent=2, allow_nan=False)
-    elif output_format == "csv" or output is not None:
-        text = frame.to_csv(index=False)
-    else:
-        text = None
+def _emit(text: str | None, output: Path | None) -> bool:
+    """Write ``text`` to ``--output`` or stdout; False when there is none (the caller prints a table)."""
     if output is not None:
         write_text_atomic(output, text or "")
         console_err().print(f"leaderboard written to {output}")
     elif text is not None:
         typer.echo(text.rstrip("\n"))
+    return text is not None or output is not None
+
+
+def _print_unparsed(unparsed: dict[str, dict[str, int]], category: str, per_category: bool) -> None:
+    """One line per distinct set of unparsed counts, naming its criteria (and the category, for v2.0)."""
+    groups: dict[str, list[str]] = {}
+    for criterion, counts in unparsed.items():
+        bad = {m: n for m, n in counts.items() if n}
+        if bad:
+            groups.setdefault(", ".join(f"{m} {n}" for m, n in sorted(bad.items())), []).append(criterion)
+    where = f" in {category} (their questions are left out whole)" if per_category else ""
+    for listed, names in groups.items():
+        console_err().print(
+            f"games without a readable verdict (not scored){where} for {', '.join(names)}: {listed}"
+        )
+
+
+def _score_with_estimator(
+    judgments: Path,
+    options: Any,
+    chosen: tuple[str | None, str | None, Path | None],
+    output_format: str,
+    output: Path | None,
+) -> None:
+    """``judge score --estimator/--style-control``: an official estimator's leaderboard per category."""
+    from sosbench.judge import estimator_boards, estimator_frame, estimator_json, parse_control
+
+    estimator, style_control, bench_dir = chosen
+    control = parse_control(style_control)
+    boards = estimator_boards(judgments, options, estimator=estimator, control=control, bench_dir=bench_dir)
+    per_category = boards[0].category != boards[0].benchmark
+    for board in boards:
+        _print_unparsed(board.unparsed, board.category, per_category)
+    frames = [estimator_frame(board) for board in boards]
+    if output_format == "json":
+        payload = (
+            {b.category: estimator_json(b) for b in boards} if per_category else estimator_json(boards[0])
+        )
+        text: str | None = json.dumps(payload, indent=2, allow_nan=False)
+    elif output_format == "csv" or output is not None:
+        text = _csv(boards, frames, per_category)
     else:
-        _print_estimates(board, frame)
+        text = None
+    if not _emit(text, output):
+        for board, frame in zip(boards, frames, strict=True):
+            _print_estimates(board, frame)
 
 
 def _print_estimates(board: Any, frame: Any) -> None:
@@ -718,10 +774,12 @@ def _print_estimates(board: Any, frame: Any) -> None:
 
     first = next(iter(board.estimates.values()))
     control = f", style control: {', '.join(first.control)}" if first.control else ""
-    table = Table(
-        title=f"judge {board.judge}, estimator {first.estimator}{control}: win rate vs {board.baseline} (%), "
-        f"{first.point}, {first.level:g}% band"
+    where = f" ({board.category})" if board.category != board.benchmark else ""
+    typer.echo(
+        f"judge {board.judge}{where}, estimator {first.estimator}{control}: win rate vs {board.baseline} "
+        f"(%), {first.point}, {first.level:g}% band"
     )
+    table = Table()
     table.add_column("model", no_wrap=True)
     for criterion in board.estimates:
         table.add_column(criterion, justify="right", no_wrap=True)
@@ -740,38 +798,15 @@ def _print_estimates(board: Any, frame: Any) -> None:
             typer.echo(f"style coefficients ({criterion}, log-odds per sd of the feature): {coefs}")
 
 
-def _board_json(board: Leaderboard, losses: list) -> dict:
-    def clean(x: float) -> float | None:
-        return round(x, 4) if math.isfinite(x) else None
+def _csv(boards: list[Any], frames: list[Any], per_category: bool) -> str:
+    """v0.1: the paper's arena_hard_auto.csv layout; v2.0: the same with a leading ``category`` column."""
+    if not per_category:
+        return str(frames[0].to_csv(index=False))
+    import pandas as pd
 
-    return {
-        "judge": board.judge,
-        "baseline": board.baseline,
-        "criteria": {
-            r.criterion: {
-                m: {
-                    "score": clean(s),
-                    "rating_q025": clean(lo),
-                    "rating_q975": clean(hi),
-                    "battles": r.battles.get(m, 0),
-                    "unparsed": r.unparsed.get(m, 0),
-                }
-                for m, s, lo, hi in zip(r.models, r.score, r.lower, r.upper, strict=True)
-            }
-            for r in board.results
-        },
-        "interventions": [
-            {
-                "model": x.model,
-                "kind": x.kind,
-                "criterion": x.criterion,
-                "original": clean(x.original),
-                "perturbed": clean(x.perturbed),
-                "loss_percent": clean(x.loss_percent),
-            }
-            for x in losses
-        ],
-    }
+    tagged = [frame.assign(category=board.category) for board, frame in zip(boards, frames, strict=True)]
+    table = pd.concat(tagged, ignore_index=True)
+    return str(table[["category", *[c for c in table.columns if c != "category"]]].to_csv(index=False))
 
 
 def _print_board(board: Leaderboard, frame: Any) -> None:
@@ -780,7 +815,8 @@ def _print_board(board: Leaderboard, frame: Any) -> None:
 
     from sosbench.judge import OVERALL_CRITERION
 
-    table = Table(title=f"judge {board.judge}: win rate vs {board.baseline} (%), 95% bootstrap CI")
+    where = f" ({board.benchmark}, {board.category})" if board.category != board.benchmark else ""
+    table = Table(title=f"judge {board.judge}{where}: win rate vs {board.baseline} (%), 95% bootstrap CI")
     table.add_column("model", no_wrap=True)
     for result in board.results:
         table.add_column(result.criterion, justify="right", no_wrap=True)
@@ -839,7 +875,8 @@ def perturb(
             "--rewriter", "-r", help="The rewriting LLM (API model name).", envvar="SOSBENCH_PERTURB_REWRITER"
         ),
     ],
-    bench_dir: BenchDirOption = DEFAULT_BENCH,
+    bench_dir: BenchDirOption = None,
+    benchmark: BenchmarkOption = None,
     base_url: RewriterBaseUrl = None,
     api_key: RewriterApiKey = None,
     limit: Limit = None,
@@ -858,7 +895,7 @@ def perturb(
     kinds = load_rewrite_prompts()
     if kind not in kinds:
         raise SosbenchError(f"unknown --kind {kind!r}: use one of {', '.join(kinds)}")
-    bench = _bench(bench_dir)
+    bench = _bench(bench_dir, benchmark)
     questions = _questions(bench, limit)
     bench.answers(model)  # fail early, with the hint, when the answers are missing
     config = _endpoint(rewriter, base_url, api_key, parallel, timeout, max_retries, backoff)
@@ -904,7 +941,7 @@ def audit(
             envvar="SOSBENCH_AUDIT_RUNS",
         ),
     ] = None,
-    baseline: Baseline = DEFAULT_BASELINE,
+    baseline: Baseline = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -921,7 +958,7 @@ def audit(
 
     from sosbench.analysis import audit_judges
 
-    result = audit_judges(list(judgments), baseline, list(runs or []) or None)
+    result = audit_judges(list(judgments), baseline or DEFAULT_BASELINE, list(runs or []) or None)
     table = Table(title="judge audit: correlation with the judge's overall score, across models")
     for name in ("judge", "vs", "pearson", "spearman", "models"):
         table.add_column(name, justify="left" if name in ("judge", "vs") else "right")

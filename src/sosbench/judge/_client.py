@@ -75,6 +75,8 @@ class ReplyError(Exception):
 class ChatModel(Protocol):
     async def complete(self, messages: list[dict], *, temperature: float, max_tokens: int) -> Completion: ...
 
+    async def aclose(self) -> None: ...
+
 
 def _api_key(config: EndpointConfig) -> str | None:
     return config.api_key or os.environ.get("OPENAI_API_KEY")

@@ -1,6 +1,6 @@
 """Arena-Hard-Auto's file layouts, read and written as they are.
 
-A bench folder looks like Arena-Hard-Auto's ``data/arena-hard-v0.1``::
+A bench folder looks like Arena-Hard-Auto's ``data/arena-hard-v0.1`` or ``data/arena-hard-v2.0``::
 
     question.jsonl                          one question per line
     model_answer/<model>.jsonl              one answer per line
@@ -8,26 +8,27 @@ A bench folder looks like Arena-Hard-Auto's ``data/arena-hard-v0.1``::
 
 Questions and answers are read in both schemas Arena-Hard-Auto has used (2024 FastChat-style
 ``question_id``/``turns``/``choices`` and 2025 ``uid``/``prompt``/``messages``) and answers are written in
-the 2025 schema, the one of the shipped files. Judgment lines use the v0.1 schema
-``{"question_id", "model", "judge", "games": [{"user_prompt", "judgment", "score"}, ...]}``; extra keys
-(the template and its hash, criterion verdicts, token usage) ride along, which Arena-Hard-Auto's readers
-ignore. Model and judge names map to file names through :func:`file_stem`.
+the 2025 schema, the one of the shipped files, with v2.0's ``metadata`` (:func:`answer_metadata`).
+Judgment lines follow the benchmark's layout (``sosbench.judge._benchmarks``); extra keys (the template and
+its hash, criterion verdicts, token usage) ride along, which Arena-Hard-Auto's readers ignore. Model and
+judge names map to file names through :func:`file_stem`.
 
-Questions and the gpt-4-0314, gpt-4-0613 and gpt-3.5-turbo-0125 answers ship with sosbench: a bench
-folder without them falls back to the packaged copies.
+The questions and baseline answers of each benchmark ship with sosbench: a bench folder without them
+falls back to the packaged copies.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from sosbench._io import iter_jsonl, safe_file_name
 from sosbench.errors import SosbenchError
+from sosbench.judge._benchmarks import Benchmark, detect_benchmark, get_benchmark
+from sosbench.judge._metadata import answer_metadata
 from sosbench.judge._templates import data_file
-
-PACKAGED_MODELS: tuple[str, ...] = ("gpt-4-0314", "gpt-4-0613", "gpt-3.5-turbo-0125")
 
 
 def judged_by(judge: object, template_sha256: object) -> str:
@@ -140,7 +141,8 @@ def read_answers(path: Path) -> dict[str, Answer]:
 
 
 def answer_record(question: Question, model: str, text: str, **extra: object) -> dict:
-    """An answer line in Arena-Hard-Auto's 2025 schema (``extra`` keys, e.g. usage, are appended)."""
+    """An answer line in Arena-Hard-Auto's 2025 schema with v2.0's ``metadata`` (``extra`` keys, e.g. usage,
+    are appended)."""
     import time
     import uuid
 
@@ -153,27 +155,48 @@ def answer_record(question: Question, model: str, text: str, **extra: object) ->
             {"role": "assistant", "content": {"answer": text}},
         ],
         "tstamp": time.time(),
+        "metadata": answer_metadata(text),
         **extra,
     }
 
 
 @dataclass(frozen=True)
 class BenchDir:
-    """A bench folder in Arena-Hard-Auto's layout, with the packaged data as fallback for reading."""
+    """A bench folder in Arena-Hard-Auto's layout, with the benchmark's packaged data as fallback."""
 
     root: Path
+    benchmark: Benchmark = dataclasses.field(default_factory=lambda: get_benchmark("arena-hard-v0.1"))
+
+    @classmethod
+    def open(cls, root: Path, benchmark: str | None = None) -> BenchDir:
+        """A bench folder of the named benchmark, or of the one its files show (:func:`detect_benchmark`).
+
+        A folder whose files are of another benchmark than the one named is refused."""
+        found = detect_benchmark(root)
+        if benchmark is None:
+            return cls(root, found)
+        chosen = get_benchmark(benchmark)
+        if (root / "question.jsonl").is_file() and found.name != chosen.name:
+            raise SosbenchError(
+                f"{root} holds {found.name} questions, not {chosen.name}: "
+                f"drop --benchmark or use another --bench-dir"
+            )
+        return cls(root, chosen)
 
     @property
     def question_file(self) -> Path:
         own = self.root / "question.jsonl"
-        return own if own.exists() else data_file("arena_hard", "question.jsonl")
+        return own if own.exists() else data_file(self.benchmark.data, "question.jsonl")
 
     def answer_file(self, model: str) -> Path:
         """Where a model's answers are read from (the packaged copy when the folder lacks one)."""
         own = self.answer_target(model)
-        if not own.exists() and model in PACKAGED_MODELS:
-            return data_file("arena_hard", "model_answer", f"{model}.jsonl")
+        if not own.exists() and model in self.benchmark.packaged_models:
+            return data_file(self.benchmark.data, "model_answer", f"{model}.jsonl")
         return own
+
+    def has_answers(self, model: str) -> bool:
+        return self.answer_file(model).exists()
 
     def answer_target(self, model: str) -> Path:
         """Where a model's answers are written."""

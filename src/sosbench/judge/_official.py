@@ -21,9 +21,16 @@ from typing import Any
 import numpy as np
 
 from sosbench.errors import SosbenchError
-from sosbench.judge._battles import OVERALL_CRITERION, Battles, Judgment, build_battles, has_criterion
+from sosbench.judge._battles import OVERALL_CRITERION, Battles, build_battles, has_criterion, read_judgments
 from sosbench.judge._estimators import Estimate, StyleUnits, apply_estimator
 from sosbench.judge._files import Answer, BenchDir
+from sosbench.judge._scores import (
+    ALL_CRITERIA,
+    ScoreOptions,
+    chosen_categories,
+    folder_benchmark,
+    read_judge_name,
+)
 
 _ENCODING = {"arena-hard-v0.1": "cl100k_base", "arena-hard-v2.0": "o200k_base"}
 _OWN_METADATA = {"arena-hard-v0.1": "conv_metadata", "arena-hard-v2.0": "metadata"}
@@ -47,7 +54,7 @@ def answer_style(answer: Answer, estimator: str) -> np.ndarray:
     stored = getattr(answer, _OWN_METADATA[estimator], None)
     if isinstance(stored, dict):
         return style_vector(stored)
-    from sosbench.judge._metadata import answer_metadata  # type: ignore[import-untyped]  # wip-v2
+    from sosbench.judge._metadata import answer_metadata
 
     return style_vector(answer_metadata(answer.text, _ENCODING[estimator]))
 
@@ -80,50 +87,63 @@ def style_units(battles: Battles, estimator: str, answers: dict[str, dict[str, A
 
 @dataclass(frozen=True)
 class EstimatorBoard:
-    """A judge folder's leaderboards by one estimator: one :class:`Estimate` per criterion, overall first."""
+    """A judge's leaderboards by one estimator for one category: one :class:`Estimate` per criterion."""
 
     judge: str
     baseline: str
-    estimates: dict[str, Estimate]
+    estimates: dict[str, Estimate]  # criterion -> estimate, overall first
     battles: dict[str, dict[str, int]]  # criterion -> model -> battles counted
     unparsed: dict[str, dict[str, int]]
+    benchmark: str = "arena-hard-v0.1"
+    category: str = "arena-hard-v0.1"
 
 
-def score_with_estimator(
-    judgments: list[Judgment],
-    criteria: tuple[str, ...],
+def estimator_boards(
+    directory: Path,
+    options: ScoreOptions,
     *,
-    judge: str,
-    baseline: str,
-    estimator: str,
+    estimator: str | None,
     control: tuple[str, ...],
-    rounds: int,
-    seed: int,
-    bench: BenchDir | None,
-    explicit: bool = True,
-    where: Path | None = None,
-) -> EstimatorBoard:
-    """Every requested criterion found in the judgments, scored by ``estimator``."""
-    estimates, counts, unparsed = {}, {}, {}
-    answers: dict[str, dict[str, Answer]] | None = None
-    for criterion in (OVERALL_CRITERION, *[c for c in criteria if c != OVERALL_CRITERION]):
-        if criterion != OVERALL_CRITERION and not has_criterion(judgments, criterion):
-            if explicit:
-                raise SosbenchError(
-                    f"{where or 'the judgments'} have no {criterion} verdicts: score --criterion overall"
-                )
-            continue
-        battles = build_battles(judgments, criterion, baseline)
-        if control and answers is None:
-            if bench is None:
-                raise SosbenchError("--style-control needs the answers: pass --bench-dir")
-            answers = {m: bench.answers(m) for m in battles.models}
-        units = style_units(battles, estimator, answers if control else None)
-        estimates[criterion] = apply_estimator(units, estimator, control, rounds, seed)
-        per_model = np.bincount(battles.model, minlength=len(battles.models))
-        counts[criterion] = {m: int(per_model[i]) for i, m in enumerate(battles.models) if i}
-        unparsed[criterion] = battles.unparsed
-    return EstimatorBoard(judge, baseline, estimates, counts, unparsed)
+    bench_dir: Path | None,
+) -> list[EstimatorBoard]:
+    """A judge's folder scored by ``estimator`` (default: the folder's own benchmark), one board per
+    category (v2.0: each against its own baseline, as ``score_categories``)."""
+    benchmark = folder_benchmark(directory, options)
+    chosen = estimator or benchmark.name
+    judgments = read_judgments(directory)
+    bench = BenchDir(bench_dir or directory.resolve().parent.parent, benchmark) if control else None
+    boards = []
+    for category in chosen_categories(directory, judgments, options, benchmark):
+        games = judgments if category is None else [j for j in judgments if j.category == category]
+        baseline = options.baseline if category is None else benchmark.category(category).baseline
+        estimates, counts, unparsed = {}, {}, {}
+        answers: dict[str, dict[str, Answer]] | None = None
+        for criterion in (OVERALL_CRITERION, *[c for c in options.criteria if c != OVERALL_CRITERION]):
+            if criterion != OVERALL_CRITERION and not has_criterion(games, criterion):
+                if options.criteria != ALL_CRITERIA:
+                    raise SosbenchError(f"{directory} has no {criterion} verdicts: score --criterion overall")
+                continue
+            battles = build_battles(games, criterion, baseline, per_question=benchmark.per_question)
+            if bench is not None and answers is None:
+                answers = {m: bench.answers(m) for m in battles.models}
+            estimates[criterion] = apply_estimator(
+                style_units(battles, chosen, answers), chosen, control, options.rounds, options.seed
+            )
+            per_model = np.bincount(battles.model, minlength=len(battles.models))
+            counts[criterion] = {m: int(per_model[i]) for i, m in enumerate(battles.models) if i}
+            unparsed[criterion] = battles.unparsed
+        boards.append(
+            EstimatorBoard(
+                read_judge_name(directory),
+                baseline,
+                estimates,
+                counts,
+                unparsed,
+                benchmark.name,
+                category or benchmark.categories[0].name,
+            )
+        )
+    return boards
 
 
 def _prefix(criterion: str) -> str:
@@ -195,6 +215,8 @@ def estimator_json(board: EstimatorBoard) -> dict:
     return {
         "judge": board.judge,
         "baseline": board.baseline,
+        "benchmark": board.benchmark,
+        "category": board.category,
         "criteria": {
             criterion: {
                 **estimate_json(result),
