@@ -51,12 +51,16 @@ from sosbench.judge import (
     OVERALL_CRITERION,
     PERTURBED_SEPARATOR,
     STYLE_FEATURES,
+    Answer,
+    Battles,
     BenchDir,
     Estimate,
     ScoreOptions,
     StyleUnits,
     apply_estimator,
     build_battles,
+    chosen_categories,
+    folder_benchmark,
     optimum_coefficients,
     read_judge_name,
     read_judgments,
@@ -380,28 +384,42 @@ def audit_judges(
     for directory in judgment_dirs:
         entry = _criteria_audit(directory, baseline, factors)
         if estimators and control:
-            bench = BenchDir(bench_dir or directory.resolve().parent.parent)
-            judgments = read_judgments(directory)
-            battles = build_battles(judgments, OVERALL_CRITERION, baseline)
+            entry["cards"] = []
             try:
-                answers = {m: bench.answers(m) for m in battles.models}
-            except SosbenchError as exc:
+                for category, battles, answers in _category_battles(directory, baseline, bench_dir):
+                    for name in estimators:
+                        units = style_units(battles, name, answers)  # each estimator reads its own tokens
+                        card = bias_card(
+                            units,
+                            name,
+                            control,
+                            judge=entry["judge"],
+                            rounds=rounds,
+                            seed=seed,
+                            factors=factors,
+                        )
+                        entry["cards"].append({"category": category, **card})
+            except SosbenchError as exc:  # no answers to read the style from: the audit without cards
                 entry["cards"], entry["cards_missing"] = [], f"no style control without the answers: {exc}"
-            else:
-                entry["cards"] = [
-                    bias_card(
-                        style_units(battles, name, answers),
-                        name,
-                        control,
-                        judge=entry["judge"],
-                        rounds=rounds,
-                        seed=seed,
-                        factors=factors,
-                    )
-                    for name in estimators
-                ]
         judges.append(entry)
     return {"judges": judges}
+
+
+def _category_battles(
+    directory: Path, baseline: str, bench_dir: Path | None
+) -> list[tuple[str, Battles, dict[str, dict[str, Answer]]]]:
+    """Per question category (v0.1: one), the overall verdicts' battles and the answers they judged."""
+    options = ScoreOptions(baseline=baseline)
+    benchmark = folder_benchmark(directory, options)
+    bench = BenchDir(bench_dir or directory.resolve().parent.parent, benchmark)
+    judgments = read_judgments(directory)
+    found = []
+    for category in chosen_categories(directory, judgments, options, benchmark):
+        games = judgments if category is None else [j for j in judgments if j.category == category]
+        base = baseline if category is None else benchmark.category(category).baseline
+        battles = build_battles(games, OVERALL_CRITERION, base, per_question=benchmark.per_question)
+        found.append((category or benchmark.name, battles, {m: bench.answers(m) for m in battles.models}))
+    return found
 
 
 def _criteria_audit(directory: Path, baseline: str, factors: dict[str, dict[str, float]]) -> dict[str, Any]:
@@ -410,7 +428,7 @@ def _criteria_audit(directory: Path, baseline: str, factors: dict[str, dict[str,
     for result in board.results:
         for model, score in result.as_dict().items():
             value = _finite(score)
-            if model != baseline and PERTURBED_SEPARATOR not in model and value is not None:
+            if model != board.baseline and PERTURBED_SEPARATOR not in model and value is not None:
                 per_model.setdefault(model, {})[result.criterion] = value
     models = sorted(per_model)
     overall = [per_model[m].get(OVERALL_CRITERION, math.nan) for m in models]

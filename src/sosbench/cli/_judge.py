@@ -942,6 +942,42 @@ def audit(
         ),
     ] = None,
     baseline: Baseline = None,
+    estimator: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--estimator",
+            "-e",
+            help="Estimators of the bias card (repeatable; default: arena-hard-v0.1 and arena-hard-v2.0).",
+            envvar="SOSBENCH_JUDGE_ESTIMATOR",
+        ),
+    ] = None,
+    style_control: Annotated[
+        str,
+        typer.Option(
+            "--style-control",
+            help="What the card controls for: length, markdown, both, or none (no card).",
+            envvar="SOSBENCH_JUDGE_STYLE_CONTROL",
+        ),
+    ] = "both",
+    bench_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--bench-dir",
+            "-d",
+            help="Where the answers are, for the card (default: two folders above each --judgments).",
+            envvar="SOSBENCH_BENCH_DIR",
+        ),
+    ] = None,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            "--rounds", help="Bootstrap rounds of the card's scores.", envvar="SOSBENCH_JUDGE_ROUNDS"
+        ),
+    ] = 100,
+    seed: Annotated[
+        int,
+        typer.Option("--seed", help="Bootstrap seed (42 as Arena-Hard-Auto).", envvar="SOSBENCH_JUDGE_SEED"),
+    ] = 42,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -952,13 +988,33 @@ def audit(
         ),
     ] = None,
 ) -> None:
-    """Per judge: how each criterion's score (and each SOS-Bench factor) correlates with the overall score."""
+    """Per judge: criteria and SOS-Bench factors against the overall score, and the judge-bias card.
+
+    The card (per estimator): raw and style-controlled scores, the price of style in points of win rate,
+    intervention losses, and, with --runs, whether style control moves the judge toward the factors.
+    """
     from rich.console import Console
     from rich.table import Table
 
     from sosbench.analysis import audit_judges
+    from sosbench.judge import ESTIMATORS, parse_control
 
-    result = audit_judges(list(judgments), baseline or DEFAULT_BASELINE, list(runs or []) or None)
+    chosen = _split(estimator) or list(ESTIMATORS)
+    unknown = [e for e in chosen if e not in ESTIMATORS]
+    if unknown:
+        raise SosbenchError(f"unknown --estimator {unknown[0]!r}: use {' or '.join(ESTIMATORS)}")
+    if rounds < 0:
+        raise SosbenchError("--rounds must be 0 or more")
+    result = audit_judges(
+        list(judgments),
+        baseline or DEFAULT_BASELINE,
+        list(runs or []) or None,
+        estimators=chosen,
+        control=parse_control(style_control),
+        rounds=rounds,
+        seed=seed,
+        bench_dir=bench_dir,
+    )
     table = Table(title="judge audit: correlation with the judge's overall score, across models")
     for name in ("judge", "vs", "pearson", "spearman", "models"):
         table.add_column(name, justify="left" if name in ("judge", "vs") else "right")
@@ -973,9 +1029,40 @@ def audit(
                 entry["judge"], name, _fmt(value["pearson"], 3), _fmt(value["spearman"], 3), str(value["n"])
             )
     Console(width=110).print(table)
+    for entry in result["judges"]:
+        if entry.get("cards_missing"):
+            console_err().print(f"{entry['judge']}: {entry['cards_missing']}")
+        for card in entry.get("cards", []):
+            _print_card(card)
     if output is not None:
         write_text_atomic(output, json.dumps(result, indent=2, allow_nan=False) + "\n")
         console_err().print(f"audit written to {output} (show it with: sosbench report --audit {output})")
+
+
+def _print_card(card: dict) -> None:
+    """One bias card: scores raw and style-controlled, the price of style, and the finding."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"judge-bias card ({card['category']}, {card['estimator']}): win rate vs {card['baseline']} (%)"
+    )
+    for name in ("model", "raw", "style-controlled", "shift"):
+        table.add_column(name, justify="left" if name == "model" else "right")
+    for model, row in sorted(card["models"].items(), key=lambda item: -item[1]["raw"]):
+        table.add_row(model, _fmt(row["raw"], 1), _fmt(row["controlled"], 1), f"{row['shift']:+.1f}")
+    Console(width=110).print(table)
+    for feature, c in card["coefficients"].items():
+        typer.echo(
+            f"  {feature}: {c['points']:+.1f} points {c['reader_unit']} "
+            f"(95% CI {c['points_lower']:+.1f} to {c['points_upper']:+.1f})"
+        )
+    for x in card["interventions"]:
+        typer.echo(
+            f"  intervention {x['model']}@{x['kind']}: loss {_fmt(x['raw_loss_percent'], 1)}% raw, "
+            f"{_fmt(x['controlled_loss_percent'], 1)}% style-controlled"
+        )
+    typer.echo(card["finding"])
 
 
 def register(app: typer.Typer) -> None:

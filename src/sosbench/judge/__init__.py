@@ -6,11 +6,12 @@ tenacity, bpe-openai and transformers load when a call needs them.
 """
 
 from sosbench.judge._answers import default_generation, generate_answers, missing_questions
-from sosbench.judge._battles import OVERALL_CRITERION, build_battles, read_judgments
+from sosbench.judge._battles import OVERALL_CRITERION, Battles, build_battles, read_judgments
 from sosbench.judge._bt import fit_bradley_terry
 from sosbench.judge._client import CallStats, ChatCaller, EndpointConfig, LocalHFChat
 from sosbench.judge._estimators import (
     CONTROLS,
+    ESTIMATORS,
     STYLE_FEATURES,
     Estimate,
     StyleUnits,
@@ -18,7 +19,7 @@ from sosbench.judge._estimators import (
     optimum_coefficients,
     parse_control,
 )
-from sosbench.judge._files import BenchDir, read_answers, read_questions
+from sosbench.judge._files import Answer, BenchDir, read_answers, read_questions
 from sosbench.judge._judging import cost_usd, estimate, load_prices, price_for
 from sosbench.judge._metadata import answer_metadata
 from sosbench.judge._official import estimator_boards, estimator_frame, estimator_json, style_units
@@ -37,6 +38,7 @@ from sosbench.judge._scores import (
     Leaderboard,
     ScoreOptions,
     board_json,
+    chosen_categories,
     folder_benchmark,
     intervention_losses,
     parse_criteria_option,
@@ -49,9 +51,12 @@ from sosbench.judge._templates import JudgeTemplate, load_template
 __all__ = [
     "ALL_CRITERIA",
     "CONTROLS",
+    "ESTIMATORS",
     "OVERALL_CRITERION",
     "PERTURBED_SEPARATOR",
     "STYLE_FEATURES",
+    "Answer",
+    "Battles",
     "BenchDir",
     "CallStats",
     "ChatCaller",
@@ -68,6 +73,7 @@ __all__ = [
     "apply_estimator",
     "board_json",
     "build_battles",
+    "chosen_categories",
     "cost_usd",
     "default_generation",
     "estimate",
