@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _synthetic_judges import V01_BASELINE, default_plan, simulate
+from _synthetic_judges import JUDGE, V01_BASELINE, default_plan, simulate
 
 from sosbench.analysis import audit_judges, bias_card, correlation, ground_truth, verdict
 from sosbench.judge import (
@@ -206,3 +206,30 @@ def test_audit_skips_models_without_a_criterion_and_factors_without_a_score(tmp_
         assert corr == correlation([factors[m][name] for m in "abcd"], overall), name
     assert any(corr["pearson"] is not None for corr in entry["factors"].values())
     json.dumps(result, allow_nan=False)  # valid JSON for the report
+
+
+def test_audit_command_writes_cards_and_the_report_shows_them(tmp_path: Path) -> None:
+    from _cli import sosbench
+    from _synthetic_judges import write_v20
+    from _synthetic_runs import write_run_folder
+
+    bench = tmp_path / "bench"
+    write_v20(default_plan(21), bench)
+    out = tmp_path / "audit.json"
+    args = ["judge", "audit", "-J", str(bench / "model_judgment" / JUDGE), "--rounds", "10", "-o", str(out)]
+    done = sosbench(*args, "--estimator", "arena-hard-v2.0")
+    assert done.returncode == 0, done.stderr
+    (entry,) = json.loads(out.read_text())["judges"]
+    (card,) = entry["cards"]
+    assert card["category"] == "hard_prompt" and card["baseline"] == "o3-mini-2025-01-31"
+    assert set(card["models"]) == {f"model-{c}" for c in "abcdefg"}
+    assert card["coefficients"]["length"]["points_lower"] > 0  # the planted price of length
+    assert "per +50% length" in done.stdout and "judge-bias card" in done.stdout
+    write_run_folder(tmp_path / "run", "model-a")
+    html = tmp_path / "report.html"
+    shown = sosbench("report", str(tmp_path / "run"), "--audit", str(out), "--html", str(html))
+    assert shown.returncode == 0, shown.stderr
+    page = html.read_text()
+    assert "<h2>Judge-bias card</h2>" in page and "pays" in page and "per +50% length" in page
+    none = sosbench(*args, "--style-control", "none")
+    assert none.returncode == 0 and "cards" not in json.loads(out.read_text())["judges"][0]
