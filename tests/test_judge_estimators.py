@@ -100,6 +100,9 @@ def test_scores_match_the_official_code(case: tuple[dict, Path]) -> None:
         exact = record["layout"] == "v20" and not control  # v2.0 without style control: plain means
         tolerance = 1e-6 if exact else (0.2 if record["layout"] == "v01" else 0.4)
         for i, model in enumerate(result.models):
+            if model not in official["models"]:  # v2.0 lists its baseline apart, at 50 by definition
+                assert i == 0 and result.score[0] == pytest.approx(50.0)
+                continue
             theirs = official["models"][model]
             point = official["full_fit"][model] if "full_fit" in official else theirs["score"]
             worst["score"] = max(worst["score"], abs(result.score[i] - point))
@@ -163,6 +166,8 @@ def test_v20_markdown_alone_is_the_official_defect_reproduced_and_the_intent_her
     base = shown.index(V20_BASELINE)
     for i, model in enumerate(shown):
         rate = 100.0 / (1.0 + np.exp(-(coefs[:, i] - coefs[:, base])))
-        assert abs(np.median(rate) - official["models"][model]["score"]) < 0.4, model
+        # looser than the working estimator's 0.4: this design is worse conditioned, and a misreading of
+        # the defect (names paired with their own columns) would miss by several points
+        assert abs(np.median(rate) - official["models"][model]["score"]) < 1.0, model
     intended = apply_estimator(units, ESTIMATOR["v20"], CONTROLS["markdown"], 0, 42)
     assert intended.control == ("header", "list", "bold") and intended.coef.shape == (3,)
