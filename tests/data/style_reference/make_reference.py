@@ -267,7 +267,10 @@ def child(layout: str, official: str, bench: str, style: str, seed: int) -> None
 
 # ----------------------------------------------------------------------------------------------- parent side
 def versions() -> dict:
-    code = "import json,numpy,pandas,sklearn,torch;print(json.dumps({m.__name__: m.__version__ for m in (numpy,pandas,sklearn,torch)}))"
+    code = (
+        "import json, numpy, pandas, sklearn, torch\n"
+        "print(json.dumps({m.__name__: m.__version__ for m in (numpy, pandas, sklearn, torch)}))"
+    )
     found = json.loads(
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     )
@@ -308,9 +311,8 @@ def main() -> None:
                         check=True,
                     )
                     runs[f"{style}/seed{seed}"] = json.loads(done.stdout)
-                    print(
-                        f"{layout} bench {bench_seed} {style} seed {seed}: {'error' if 'error' in runs[f'{style}/seed{seed}'] else 'ok'}"
-                    )
+                    failed = "error" in runs[f"{style}/seed{seed}"]
+                    print(f"{layout} bench {bench_seed} {style} seed {seed}: {'error' if failed else 'ok'}")
         commit, blobs = COMMITS[layout]
         record = {
             "made_by": "tests/data/style_reference/make_reference.py",
