@@ -13,7 +13,6 @@ columns of each criterion after the first are prefixed ``<criterion>_``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,9 @@ from sosbench.judge._files import Answer, BenchDir
 from sosbench.judge._scores import (
     ALL_CRITERIA,
     ScoreOptions,
+    board_header,
     chosen_categories,
+    clean,
     folder_benchmark,
     read_judge_name,
 )
@@ -170,10 +171,6 @@ def estimator_frame(board: EstimatorBoard) -> Any:
     return table.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _clean(x: float) -> float | None:
-    return round(float(x), 4) if math.isfinite(float(x)) else None
-
-
 def estimate_json(result: Estimate) -> dict:
     """One estimate as ``judge score --format json`` writes it."""
     low, high = result.coef_interval()
@@ -185,11 +182,11 @@ def estimate_json(result: Estimate) -> dict:
         "rounds": result.rounds,
         "seed": result.seed,
         "models": {
-            m: {"score": _clean(s), "lower": _clean(lo), "upper": _clean(hi)}
+            m: {"score": clean(s), "lower": clean(lo), "upper": clean(hi)}
             for m, s, lo, hi in zip(result.models, result.score, result.lower, result.upper, strict=True)
         },
         "style_coef": {
-            f: {"coef": _clean(c), "lower": _clean(lo), "upper": _clean(hi)}
+            f: {"coef": clean(c), "lower": clean(lo), "upper": clean(hi)}
             for f, c, lo, hi in zip(result.control, result.coef, low, high, strict=True)
         },
     }
@@ -199,12 +196,12 @@ def estimate_json(result: Estimate) -> dict:
             "note": "the likelihood's optimum on all battles, beside the official 50 L-BFGS steps on all "
             "battles: how far the official optimiser stops from it",
             "models": {
-                m: {"converged": _clean(c), "official_50_steps": _clean(f)}
+                m: {"converged": clean(c), "official_50_steps": clean(f)}
                 for m, c, f in zip(result.models, result.converged, result.full_data, strict=True)
             },
-            "max_gap_points": _clean(gap.max()),
+            "max_gap_points": clean(gap.max()),
             "style_coef": dict(
-                zip(result.control, (_clean(c) for c in np.asarray(result.converged_coef)), strict=True)
+                zip(result.control, (clean(c) for c in np.asarray(result.converged_coef)), strict=True)
             ),
         }
     return out
@@ -213,10 +210,7 @@ def estimate_json(result: Estimate) -> dict:
 def estimator_json(board: EstimatorBoard) -> dict:
     """The board as ``judge score --estimator ... --format json`` writes it."""
     return {
-        "judge": board.judge,
-        "baseline": board.baseline,
-        "benchmark": board.benchmark,
-        "category": board.category,
+        **board_header(board),
         "criteria": {
             criterion: {
                 **estimate_json(result),

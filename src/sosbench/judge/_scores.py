@@ -12,6 +12,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -247,17 +248,25 @@ def intervention_losses(board: Leaderboard) -> list[InterventionLoss]:
     return losses
 
 
-def board_json(board: Leaderboard, losses: list[InterventionLoss]) -> dict:
-    """A leaderboard as ``judge score --format json`` writes it (non-finite numbers as null)."""
+def clean(x: float) -> float | None:
+    """A number for JSON: rounded to 4 decimals, null when not finite."""
+    return round(float(x), 4) if math.isfinite(float(x)) else None
 
-    def clean(x: float) -> float | None:
-        return round(x, 4) if math.isfinite(x) else None
 
+def board_header(board: Any) -> dict[str, str]:
+    """What every leaderboard JSON starts with: judge, baseline, benchmark and category."""
     return {
         "judge": board.judge,
         "baseline": board.baseline,
         "benchmark": board.benchmark,
         "category": board.category,
+    }
+
+
+def board_json(board: Leaderboard, losses: list[InterventionLoss]) -> dict:
+    """A leaderboard as ``judge score --format json`` writes it (non-finite numbers as null)."""
+    return {
+        **board_header(board),
         "criteria": {
             r.criterion: {
                 m: {
