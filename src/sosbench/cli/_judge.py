@@ -754,7 +754,13 @@ def _score_with_estimator(
     frames = [estimator_frame(board) for board in boards]
     if output_format == "json":
         payload = (
-            {b.category: estimator_json(b) for b in boards} if per_category else estimator_json(boards[0])
+            {
+                "benchmark": boards[0].benchmark,
+                "judge": boards[0].judge,
+                "categories": {b.category: estimator_json(b) for b in boards},
+            }
+            if per_category
+            else estimator_json(boards[0])
         )
         text: str | None = json.dumps(payload, indent=2, allow_nan=False)
     elif output_format == "csv" or output is not None:
