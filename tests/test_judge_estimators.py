@@ -171,3 +171,32 @@ def test_v20_markdown_alone_is_the_official_defect_reproduced_and_the_intent_her
         assert abs(np.median(rate) - official["models"][model]["score"]) < 1.0, model
     intended = apply_estimator(units, ESTIMATOR["v20"], CONTROLS["markdown"], 0, 42)
     assert intended.control == ("header", "list", "bold") and intended.coef.shape == (3,)
+
+
+def test_score_command_writes_the_estimators_layouts(tmp_path: Path) -> None:
+    from _cli import sosbench
+
+    write_v20(default_plan(201), tmp_path / "v20")
+    write_v01(default_plan(101), tmp_path / "v01")
+    v20 = ["judge", "score", "-J", str(tmp_path / "v20" / "model_judgment" / JUDGE), "--rounds", "10"]
+    csv = sosbench(*v20, "--style-control", "both", "--format", "csv")
+    assert csv.returncode == 0, csv.stderr
+    header, first = csv.stdout.splitlines()[:2]
+    assert header == "category,model,score,lower,upper,coef_length,coef_header,coef_list,coef_bold"
+    assert first.startswith("hard_prompt,model-a,")  # the planted strongest model
+    full = sosbench(*v20, "--estimator", "arena-hard-v2.0", "--style-control", "both", "--rounds", "0",
+                    "--format", "json")  # fmt: skip
+    board = json.loads(full.stdout)["categories"]["hard_prompt"]["criteria"]["overall"]
+    assert board["point"] == "full-data fit (50 L-BFGS steps)" and board["level"] == 90.0
+    gap = board["converged"]["max_gap_points"]
+    per_model = board["converged"]["models"]["model-a"]
+    assert gap + 1e-3 >= abs(per_model["converged"] - per_model["official_50_steps"]) > 0.05  # rounded
+    v01 = ["judge", "score", "-J", str(tmp_path / "v01" / "model_judgment" / JUDGE), "--rounds", "10"]
+    plain = sosbench(*v01, "--estimator", "arena-hard-v0.1", "--format", "csv")
+    assert plain.stdout.splitlines()[0] == "model,score,lower,upper"
+    for bad, message in (
+        (["--estimator", "arena-hard-v3"], "unknown --estimator 'arena-hard-v3'"),
+        (["--style-control", "colour"], "unknown --style-control 'colour'"),
+    ):
+        refused = sosbench(*v01, *bad)
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr
