@@ -61,9 +61,10 @@ def _units(plan, estimator: str = "arena-hard-v2.0") -> StyleUnits:  # type: ign
     ("estimator", "length_coef", "markdown_coef"),
     [
         ("arena-hard-v2.0", 1.5, 1.0),  # v2.0's features are the planted ones: every coefficient is defined
-        ("arena-hard-v2.0", 0.0, 0.0),  # no preference: every CI should cover 0
-        ("arena-hard-v0.1", 1.5, 0.0),  # v0.1-era's length feature is the planted one (up to its +1)
-        ("arena-hard-v0.1", 0.0, 0.0),
+        pytest.param("arena-hard-v2.0", 0.0, 0.0, marks=pytest.mark.slow),  # no preference: CIs cover 0
+        # v0.1-era's length feature is the planted one (up to its +1); its markdown features are counts
+        pytest.param("arena-hard-v0.1", 1.5, 0.0, marks=pytest.mark.slow),
+        pytest.param("arena-hard-v0.1", 0.0, 0.0, marks=pytest.mark.slow),
     ],
 )
 def test_coefficient_cis_cover_the_planted_preference(
@@ -77,7 +78,10 @@ def test_coefficient_cis_cover_the_planted_preference(
         fit = optimum_coefficients(_units(plan), estimator, BOTH)
         planted = np.array([length_coef] + [markdown_coef / 3] * 3) * fit.sd  # per sd of each feature
         covered += np.abs(fit.coef - planted) <= 1.959964 * fit.se
-    print(estimator, length_coef, markdown_coef, dict(zip(BOTH, covered.tolist(), strict=True)))
+    # Nominal 95% intervals: each count is Binomial(100, 0.95) at best, so "at least 95 of 100" holds for
+    # a correct interval only about 60% of the time per coefficient. Checked instead: no count below 90
+    # (probability 3% per coefficient for a correct interval) and at least 93.75% over the four (1%).
+    # Measured on these seeds: 92-98 per coefficient, 1519 of 1600 over the four settings (docs/judge.md).
     assert (covered >= 90).all() and covered.sum() >= 375, dict(zip(BOTH, covered.tolist(), strict=True))
 
 
