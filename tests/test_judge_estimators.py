@@ -46,16 +46,25 @@ def _folder_sha256(root: Path) -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[c.stem for c in CASES])
-def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    record = json.loads(request.param.read_text())
-    root = tmp_path_factory.mktemp(request.param.stem) / "data" / "bench"
+def _rebuild(path: Path, where: Path) -> tuple[dict, Path]:
+    """A stored case and its bench folder, rebuilt from the synthetic judge (checked byte for byte)."""
+    record = json.loads(path.read_text())
+    root = where / "data" / "bench"
     plan = default_plan(record["plan"]["seed"], verdicts=record["plan"]["verdicts"])
     (write_v01 if record["layout"] == "v01" else write_v20)(plan, root)
-    assert _folder_sha256(root) == record["inputs_sha256"], (
-        "the synthetic judge changed: rerun make_reference.py"
-    )
+    assert _folder_sha256(root) == record["inputs_sha256"], "synthetic judge changed: rerun make_reference.py"
     return record, root
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[c.stem for c in CASES])
+def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    return _rebuild(request.param, tmp_path_factory.mktemp(request.param.stem))
+
+
+@pytest.fixture(scope="module")
+def defects(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    """The v2.0 case whose official length-only and markdown-only runs are stored."""
+    return _rebuild(REFERENCE / "v20_bench201.json", tmp_path_factory.mktemp("defects"))
 
 
 def _units(record: dict, root: Path, styled: bool) -> StyleUnits:
@@ -122,12 +131,8 @@ def test_scores_match_the_official_code(case: tuple[dict, Path]) -> None:
         assert all(v < tolerance for v in worst.values()), (style, seed, worst)
 
 
-def test_v20_length_alone_crashes_officially_and_is_what_the_code_intends_here(
-    case: tuple[dict, Path],
-) -> None:
-    record, root = case
-    if record["layout"] != "v20" or "length/seed42" not in record["runs"]:
-        pytest.skip("no v2.0 length-only reference in this case")
+def test_v20_length_alone_crashes_officially_and_works_here(defects: tuple[dict, Path]) -> None:
+    record, root = defects
     assert record["runs"]["length/seed42"]["error"].startswith("IndexError")
     units = _units(record, root, True)
     both = apply_estimator(units, ESTIMATOR["v20"], CONTROLS["both"], 0, 42)
@@ -136,17 +141,13 @@ def test_v20_length_alone_crashes_officially_and_is_what_the_code_intends_here(
     assert np.sign(alone.coef[0]) == np.sign(both.coef[0])  # the planted length preference, on its own
 
 
-def test_v20_markdown_alone_is_the_official_defect_reproduced_and_the_intent_here(
-    case: tuple[dict, Path],
-) -> None:
+def test_v20_markdown_alone_official_defect_reproduced_and_intent_here(defects: tuple[dict, Path]) -> None:
     """196f6b8's ``-f markdown`` drops the first model's column instead of the length feature.
 
     Fitting that same wrong design with the official optimiser reproduces its output, which shows the
     defect is understood; ``--style-control markdown`` here fits the three markdown features.
     """
-    record, root = case
-    if record["layout"] != "v20" or "markdown/seed42" not in record["runs"]:
-        pytest.skip("no v2.0 markdown-only reference in this case")
+    record, root = defects
     official = record["runs"]["markdown/seed42"]
     units = _units(record, root, True)
     names = sorted(units.models)
