@@ -17,10 +17,10 @@ from _synthetic_judges import JUDGE, V01_BASELINE, default_plan, simulate
 
 from sosbench.analysis import audit_judges, bias_card, correlation, ground_truth, verdict
 from sosbench.judge import (
-    CONTROLS,
     StyleUnits,
     optimum_coefficients,
 )
+from sosbench.judge._estimators import CONTROLS
 
 BASE = "gpt-4-0314"
 BOTH = CONTROLS["both"]

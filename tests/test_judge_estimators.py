@@ -22,7 +22,6 @@ import pytest
 from _synthetic_judges import JUDGE, V01_BASELINE, V20_BASELINE, default_plan, write_v01, write_v20
 
 from sosbench.judge import (
-    CONTROLS,
     OVERALL_CRITERION,
     BenchDir,
     StyleUnits,
@@ -31,7 +30,7 @@ from sosbench.judge import (
     read_judgments,
     style_units,
 )
-from sosbench.judge._estimators import v20_features
+from sosbench.judge._estimators import CONTROLS, v20_features
 from sosbench.judge._lbfgs import lbfgs_fixed_steps
 
 REFERENCE = Path(__file__).parent / "data" / "style_reference"

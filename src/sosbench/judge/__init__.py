@@ -10,7 +10,6 @@ from sosbench.judge._battles import OVERALL_CRITERION, Battles, build_battles, r
 from sosbench.judge._bt import fit_bradley_terry
 from sosbench.judge._client import CallStats, ChatCaller, EndpointConfig, LocalHFChat
 from sosbench.judge._estimators import (
-    CONTROLS,
     ESTIMATORS,
     STYLE_FEATURES,
     Estimate,
@@ -50,7 +49,6 @@ from sosbench.judge._templates import JudgeTemplate, load_template
 
 __all__ = [
     "ALL_CRITERIA",
-    "CONTROLS",
     "ESTIMATORS",
     "OVERALL_CRITERION",
     "PERTURBED_SEPARATOR",
