@@ -308,3 +308,12 @@ def test_template_hash_of_v01_templates_is_unchanged() -> None:
         list(template.criteria),
     ]
     assert template.sha256 == hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
+
+
+def test_v2_dry_run_counts_one_call_per_game_and_writes_nothing(tmp_path: Path) -> None:
+    bench = make_v2_bench(tmp_path / "b", hard=2, creative=1, gemini=True)
+    result = cli("judge", "run", "--judge", JUDGE, "--models", "huge,tiny", "-d", str(bench), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "games to judge:     12 of 12" in result.stdout
+    assert "(one per game, none repeated)" in result.stdout
+    assert "template arena-hard-v2.0" in result.stdout and not (bench / "model_judgment").exists()

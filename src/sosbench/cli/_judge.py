@@ -4,23 +4,58 @@ The work lives in ``sosbench.judge``; these commands parse options, call it and 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import json
-import math
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from sosbench._io import write_text_atomic
 from sosbench.cli._common import console_err
+from sosbench.cli._judge_options import (
+    DEFAULT_BASELINE,
+    DEFAULT_COMPLETION_TOKENS,
+    EXAMPLES,
+    AnswersDir,
+    Backoff,
+    Baseline,
+    BenchDirOption,
+    BenchmarkOption,
+    CategoryOption,
+    JudgeApiKey,
+    JudgeBaseUrl,
+    Limit,
+    MaxRetries,
+    Parallel,
+    RewriterApiKey,
+    RewriterBaseUrl,
+    Rounds,
+    Seed,
+    Timeout,
+    baseline_of,
+    bench_folder,
+    endpoint_config,
+    questions_of,
+    split_values,
+)
+from sosbench.cli._judge_show import (
+    boards_csv,
+    drive,
+    emit,
+    print_audit,
+    print_board,
+    print_call_stats,
+    print_card,
+    print_dry_run,
+    print_losses,
+    print_unparsed,
+    progress_bar,
+    show_estimator_boards,
+)
 from sosbench.errors import SosbenchError
-
-if TYPE_CHECKING:
-    from sosbench.judge import BenchDir, CallStats, EndpointConfig, JudgeTemplate, Leaderboard
 
 judge_app = typer.Typer(
     name="judge",
@@ -28,272 +63,6 @@ judge_app = typer.Typer(
     "See docs/judge.md.",
     no_args_is_help=True,
 )
-
-DEFAULT_BENCH = Path("arena-hard-v0.1")
-DEFAULT_BASELINE = "gpt-4-0314"
-# A judgment of the SOS multi-criteria template runs to ~500-800 tokens; the dry run assumes this many.
-DEFAULT_COMPLETION_TOKENS = 700
-
-BenchDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--bench-dir",
-        "-d",
-        help="Bench folder in Arena-Hard-Auto's layout (question.jsonl, model_answer/, model_judgment/); "
-        "default ./<benchmark>. Missing questions and baseline answers are read from the packaged copies "
-        "(v0.1: gpt-4-0314, gpt-4-0613, gpt-3.5-turbo-0125; v2.0: o3-mini-2025-01-31).",
-        envvar="SOSBENCH_BENCH_DIR",
-    ),
-]
-BenchmarkOption = Annotated[
-    str | None,
-    typer.Option(
-        "--benchmark",
-        "-b",
-        help="arena-hard-v0.1 or arena-hard-v2.0 (default: what the folder's files are, else v0.1).",
-        envvar="SOSBENCH_JUDGE_BENCHMARK",
-    ),
-]
-CategoryOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--category",
-        help="arena-hard-v2.0 only: hard_prompt or creative_writing (repeatable or comma-separated; "
-        "default: every category whose baseline answers are there).",
-        envvar="SOSBENCH_JUDGE_CATEGORY",
-    ),
-]
-Limit = Annotated[
-    int | None,
-    typer.Option(
-        "--limit",
-        help="Only the first N questions (for trying things out).",
-        envvar="SOSBENCH_JUDGE_LIMIT",  # an int here, a float (fraction) for `sosbench run`: not shared
-    ),
-]
-Parallel = Annotated[
-    int,
-    typer.Option("--parallel", "-p", help="Requests in flight at once.", envvar="SOSBENCH_JUDGE_PARALLEL"),
-]
-Timeout = Annotated[
-    float,
-    typer.Option(
-        "--timeout",
-        help="Seconds a whole request may take; then it is cancelled (its connection closed), counted "
-        "and retried.",
-        envvar="SOSBENCH_JUDGE_TIMEOUT",
-    ),
-]
-MaxRetries = Annotated[
-    int,
-    typer.Option(
-        "--max-retries",
-        help="Retries of a request after 429, 5xx, timeouts and dropped connections.",
-        envvar="SOSBENCH_JUDGE_MAX_RETRIES",
-    ),
-]
-Backoff = Annotated[
-    float,
-    typer.Option(
-        "--backoff",
-        help="First retry waits up to this many seconds (doubling, full jitter, capped at 60 s; at least "
-        "Retry-After, itself capped at 60 s).",
-        envvar="SOSBENCH_JUDGE_BACKOFF",
-    ),
-]
-Baseline = Annotated[
-    str | None,
-    typer.Option(
-        "--baseline",
-        help=f"arena-hard-v0.1: the model every answer is compared with (scores 50; default "
-        f"{DEFAULT_BASELINE}). v2.0 fixes one per category.",
-        envvar="SOSBENCH_JUDGE_BASELINE",
-    ),
-]
-JudgeBaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url",
-        help="OpenAI-compatible endpoint of the judge (default: $OPENAI_BASE_URL or api.openai.com).",
-        envvar="SOSBENCH_JUDGE_BASE_URL",
-    ),
-]
-JudgeApiKey = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        help="API key of the judge endpoint (default: $OPENAI_API_KEY).",
-        envvar="SOSBENCH_JUDGE_API_KEY",
-    ),
-]
-# `judge perturb` calls the rewriter, not the judge: its own help, the same variables (docs/judge.md).
-RewriterBaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url",
-        help="OpenAI-compatible endpoint serving the rewriter model "
-        "(default: $OPENAI_BASE_URL or api.openai.com).",
-        envvar="SOSBENCH_JUDGE_BASE_URL",
-    ),
-]
-RewriterApiKey = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        help="API key of the rewriter's endpoint (default: $OPENAI_API_KEY).",
-        envvar="SOSBENCH_JUDGE_API_KEY",
-    ),
-]
-
-EXAMPLES = """
-Examples (a full pass; files use Arena-Hard-Auto's layouts under --bench-dir):
-
-  sosbench judge answer --model my-model --base-url http://localhost:8000/v1 --api-key none -d arena
-
-  sosbench judge run --judge gpt-4o-mini-2024-07-18 -t sos-multicriteria --models my-model -d arena --dry-run
-
-  sosbench judge run --judge gpt-4o-mini-2024-07-18 -t sos-multicriteria --models my-model,gpt-4-0613 -d arena
-
-  sosbench judge score --judgments arena/model_judgment/gpt-4o-mini-2024-07-18 --criterion all
-
-  sosbench judge perturb --kind sarcastic --model my-model --rewriter gpt-4o-2024-08-06 -d arena
-
-  sosbench judge audit --judgments arena/model_judgment/gpt-4o-mini-2024-07-18 --output audit.json
-
-Arena-Hard-Auto v2.0 (hard_prompt against o3-mini-2025-01-31; creative_writing once you add gemini answers):
-
-  sosbench judge answer -b arena-hard-v2.0 --model my-model --base-url http://localhost:8000/v1 --api-key none
-
-  sosbench judge run -b arena-hard-v2.0 --judge gpt-4.1 --models my-model
-
-  sosbench judge score --judgments arena-hard-v2.0/model_judgment/gpt-4.1
-"""
-
-
-# ------------------------------------------------------------------------------------------------------------
-# helpers
-# ------------------------------------------------------------------------------------------------------------
-def _split(values: list[str] | None) -> list[str]:
-    """Repeatable options that also accept comma-separated lists, order kept, duplicates dropped."""
-    out: list[str] = []
-    for value in values or []:
-        out += [v.strip() for v in value.split(",") if v.strip() and v.strip() not in out]
-    return out
-
-
-def _endpoint(
-    model: str,
-    base_url: str | None,
-    api_key: str | None,
-    parallel: int,
-    timeout: float,
-    max_retries: int,
-    backoff: float,
-) -> EndpointConfig:
-    from sosbench.judge import EndpointConfig
-
-    if parallel < 1:
-        raise SosbenchError("--parallel must be at least 1")
-    if timeout <= 0 or max_retries < 0 or backoff < 0:
-        raise SosbenchError("--timeout must be positive, --max-retries and --backoff not negative")
-    return EndpointConfig(model, base_url, api_key, timeout, max_retries, backoff, 60.0, parallel)
-
-
-@contextlib.contextmanager
-def _progress(label: str, total: int | None = None) -> Iterator[Callable[[int, bool], None]]:
-    """A progress bar on stderr; ``step(n, False)`` advances it, ``step(n, True)`` sets its total."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console_err(),
-        transient=True,
-    ) as progress:
-        task = progress.add_task(label, total=total)
-
-        def step(n: int, is_total: bool = False) -> None:
-            if is_total:
-                progress.update(task, total=n)
-            else:
-                progress.advance(task, n)
-
-        yield step
-
-
-def _drive(
-    make_chat: Callable[[], Any],
-    work: Callable[[Any, Callable[[], None]], Coroutine[Any, Any, Any]],
-    total: int,
-    label: str,
-) -> Any:
-    """Run ``work(chat, advance)`` on a fresh event loop with a progress bar on stderr; close the client."""
-    import asyncio
-
-    async def main() -> Any:
-        chat = make_chat()
-        try:
-            with _progress(label, total) as step:
-                return await work(chat, lambda: step(1, False))
-        finally:
-            await chat.aclose()
-            config = getattr(chat, "config", None)
-            _print_call_stats(getattr(chat, "stats", None), config.timeout if config else 0.0)
-
-    return asyncio.run(main())
-
-
-def _print_call_stats(stats: CallStats | None, timeout: float) -> None:
-    """What the client absorbed: cancelled timeouts, retries, replies cut at the size cap (endpoints only)."""
-    if stats is None:
-        return
-    notes = []
-    if stats.timeouts:
-        notes.append(
-            f"{stats.timeouts} request{'s' * (stats.timeouts != 1)} outlived --timeout "
-            f"({timeout:g} s) and {'were' if stats.timeouts != 1 else 'was'} cancelled"
-        )
-    if stats.retries:
-        notes.append(f"{stats.retries} retr{'ies' if stats.retries != 1 else 'y'} in all")
-    if stats.truncated:
-        notes.append(
-            f"{stats.truncated} repl{'ies' if stats.truncated != 1 else 'y'} longer than max_tokens "
-            "allows, cut and marked truncated"
-        )
-    if notes:
-        console_err().print("endpoint: " + "; ".join(notes))
-
-
-def _bench(path: Path | None, benchmark: str | None) -> BenchDir:
-    from sosbench.judge import BenchDir
-
-    root = path if path is not None else Path(benchmark) if benchmark else DEFAULT_BENCH
-    if root.exists() and not root.is_dir():
-        raise SosbenchError(f"--bench-dir {root}: not a folder")
-    return BenchDir.open(root, benchmark)
-
-
-def _questions(bench: BenchDir, limit: int | None, categories: list[str] | None = None) -> list:
-    from sosbench.judge import select_questions
-
-    return select_questions(bench, _split(categories), limit, judging=False)[0]
-
-
-def _baseline(bench: BenchDir, baseline: str | None) -> str:
-    """v0.1's baseline (``--baseline`` or gpt-4-0314); v2.0 refuses the option: its categories fix theirs."""
-    if bench.benchmark.per_question:
-        if baseline is not None:
-            raise SosbenchError(
-                f"--baseline does not apply to {bench.benchmark.name}: each category has its own baseline"
-            )
-        return bench.benchmark.baseline_label()
-    return baseline or DEFAULT_BASELINE
-
-
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -368,8 +137,8 @@ def answer(
         missing_questions,
     )
 
-    bench = _bench(bench_dir, benchmark)
-    questions = _questions(bench, limit, category)
+    bench = bench_folder(bench_dir, benchmark)
+    questions = questions_of(bench, limit, category)
     todo = missing_questions(bench, model, questions)
     target = bench.answer_target(model)
     console = console_err()
@@ -386,9 +155,9 @@ def answer(
         make_chat = functools.partial(LocalHFChat, hf, device)
     else:
         make_chat = functools.partial(
-            ChatCaller, _endpoint(model, base_url, api_key, parallel, timeout, max_retries, backoff)
+            ChatCaller, endpoint_config(model, base_url, api_key, parallel, timeout, max_retries, backoff)
         )
-    failed = _drive(
+    failed = drive(
         make_chat,
         lambda chat, done: generate_answers(chat, bench, model, todo, settings, done),
         len(todo),
@@ -495,10 +264,10 @@ def run(
         select_questions,
     )
 
-    bench = _bench(bench_dir, benchmark)
+    bench = bench_folder(bench_dir, benchmark)
     spec = load_template(template or bench.benchmark.template)
-    questions, skipped = select_questions(bench, _split(category), limit, judging=True)
-    job = judge_job(bench, spec, judge, _split(models), questions, _baseline(bench, baseline))
+    questions, skipped = select_questions(bench, split_values(category), limit, judging=True)
+    job = judge_job(bench, spec, judge, split_values(models), questions, baseline_of(bench, baseline))
     price = price_for(load_prices(prices), judge)
     console = console_err()
     if skipped:
@@ -507,16 +276,16 @@ def run(
         )
     if dry_run:  # reads only: no lock, no file touched
         tasks = plan_judgments(job)
-        _print_dry_run(judge, spec, tasks, 2 * len(questions) * len(job.models), completion_tokens, price)
+        print_dry_run(judge, spec, tasks, 2 * len(questions) * len(job.models), completion_tokens, price)
         return
-    config = _endpoint(judge, base_url, api_key, parallel, timeout, max_retries, backoff)
-    with _progress(f"judging with {judge}") as progress:
+    config = endpoint_config(judge, base_url, api_key, parallel, timeout, max_retries, backoff)
+    with progress_bar(f"judging with {judge}") as progress:
 
         def on_event(event: RunEvent) -> None:
             progress(event.games, event.kind == "planned")
 
         result = run_judgments(job, lambda: ChatCaller(config), concurrency=parallel, on_event=on_event)
-    _print_call_stats(result.stats, timeout)
+    print_call_stats(result.stats, timeout)
     totals = result.totals
     cost = cost_usd(totals.prompt_tokens, totals.completion_tokens, price)
     console.print(
@@ -535,39 +304,6 @@ def run(
             "rerun the same command to judge only those"
         )
     console.print(f"score them with: sosbench judge score --judgments {result.folder}")
-
-
-def _print_dry_run(
-    judge: str,
-    spec: JudgeTemplate,
-    tasks: list,
-    total_games: int,
-    completion_tokens: int | None,
-    price: tuple[float, float] | None,
-) -> None:
-    from sosbench.judge import estimate
-
-    per_call = min(completion_tokens or DEFAULT_COMPLETION_TOKENS, spec.max_tokens)
-    capped = (
-        " (the template's max_tokens)"
-        if per_call == spec.max_tokens < (completion_tokens or DEFAULT_COMPLETION_TOKENS)
-        else ""
-    )
-    est = estimate(tasks, per_call, price)
-    typer.echo(f"dry run of judge {judge} (template {spec.name}), nothing sent:")
-    typer.echo(
-        f"  games to judge:     {est.games} of {total_games} ({total_games - est.games} already judged)"
-    )
-    typer.echo(f"  calls:              {est.calls} (one per game; a reply without a verdict adds one more)")
-    typer.echo(f"  prompt tokens:      ~{est.prompt_tokens:,} (4 characters per token)")
-    typer.echo(f"  completion tokens:  ~{est.completion_tokens:,} ({per_call} per call{capped})")
-    if est.cost_usd is None or price is None:
-        typer.echo(f"  cost:               unknown (no price for {judge}; pass --prices FILE)")
-    else:
-        typer.echo(
-            f"  cost:               ~${est.cost_usd:,.2f} "
-            f"(USD {price[0]:g}/{price[1]:g} per 1M input/output tokens)"
-        )
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -615,27 +351,9 @@ def score(
             envvar="SOSBENCH_JUDGE_STYLE_CONTROL",
         ),
     ] = None,
-    bench_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--bench-dir",
-            "-d",
-            help="Where the answers are, for --style-control (default: two folders above --judgments).",
-            envvar="SOSBENCH_BENCH_DIR",
-        ),
-    ] = None,
-    rounds: Annotated[
-        int,
-        typer.Option(
-            "--rounds",
-            help="Bootstrap rounds for the intervals (0: the full-data fit alone).",
-            envvar="SOSBENCH_JUDGE_ROUNDS",
-        ),
-    ] = 100,
-    seed: Annotated[
-        int,
-        typer.Option("--seed", help="Bootstrap seed (42 as Arena-Hard-Auto).", envvar="SOSBENCH_JUDGE_SEED"),
-    ] = 42,
+    bench_dir: AnswersDir = None,
+    rounds: Rounds = 100,
+    seed: Seed = 42,
     output_format: Annotated[
         str, typer.Option("--format", help="table, csv or json.", envvar="SOSBENCH_FORMAT")
     ] = "table",
@@ -674,20 +392,24 @@ def score(
         rounds,
         seed,
         benchmark=benchmark,
-        categories=tuple(_split(category)),
+        categories=tuple(split_values(category)),
     )
     chosen = folder_benchmark(judgments, options)
     if chosen.per_question and baseline is not None:
         raise SosbenchError(f"--baseline does not apply to {chosen.name}: each category has its own baseline")
     if estimator is not None or style_control is not None:
-        _score_with_estimator(
-            judgments, options, (estimator, style_control, bench_dir), output_format, output
+        from sosbench.judge import estimator_boards, parse_control
+
+        chosen_control = parse_control(style_control)
+        by_estimator = estimator_boards(
+            judgments, options, estimator=estimator, control=chosen_control, bench_dir=bench_dir
         )
+        show_estimator_boards(by_estimator, output_format, output)
         return
     boards = score_categories(judgments, options)
     losses = {board.category: intervention_losses(board) for board in boards}
     for board in boards:
-        _print_unparsed({r.criterion: r.unparsed for r in board.results}, board.category, chosen.per_question)
+        print_unparsed({r.criterion: r.unparsed for r in board.results}, board.category, chosen.per_question)
     frames = [board.frame() for board in boards]
     if output_format == "json":
         if chosen.per_question:
@@ -700,156 +422,15 @@ def score(
             payload = board_json(boards[0], losses[boards[0].category])
         text: str | None = json.dumps(payload, indent=2, allow_nan=False)
     elif output_format == "csv" or output is not None:
-        text = _csv(boards, frames, chosen.per_question)
+        text = boards_csv(boards, frames, chosen.per_question)
     else:
         text = None
-    if not _emit(text, output):
+    if not emit(text, output):
         for board, frame in zip(boards, frames, strict=True):
-            _print_board(board, frame)
+            print_board(board, frame)
     for board in boards:
         if losses[board.category] and output_format != "json":
-            _print_losses(losses[board.category], to_stderr=output_format == "csv" and output is None)
-
-
-def _emit(text: str | None, output: Path | None) -> bool:
-    """Write ``text`` to ``--output`` or stdout; False when there is none (the caller prints a table)."""
-    if output is not None:
-        write_text_atomic(output, text or "")
-        console_err().print(f"leaderboard written to {output}")
-    elif text is not None:
-        typer.echo(text.rstrip("\n"))
-    return text is not None or output is not None
-
-
-def _print_unparsed(unparsed: dict[str, dict[str, int]], category: str, per_category: bool) -> None:
-    """One line per distinct set of unparsed counts, naming its criteria (and the category, for v2.0)."""
-    groups: dict[str, list[str]] = {}
-    for criterion, counts in unparsed.items():
-        bad = {m: n for m, n in counts.items() if n}
-        if bad:
-            groups.setdefault(", ".join(f"{m} {n}" for m, n in sorted(bad.items())), []).append(criterion)
-    where = f" in {category} (their questions are left out whole)" if per_category else ""
-    for listed, names in groups.items():
-        console_err().print(
-            f"games without a readable verdict (not scored){where} for {', '.join(names)}: {listed}"
-        )
-
-
-def _score_with_estimator(
-    judgments: Path,
-    options: Any,
-    chosen: tuple[str | None, str | None, Path | None],
-    output_format: str,
-    output: Path | None,
-) -> None:
-    """``judge score --estimator/--style-control``: an official estimator's leaderboard per category."""
-    from sosbench.judge import estimator_boards, estimator_frame, estimator_json, parse_control
-
-    estimator, style_control, bench_dir = chosen
-    control = parse_control(style_control)
-    boards = estimator_boards(judgments, options, estimator=estimator, control=control, bench_dir=bench_dir)
-    per_category = boards[0].category != boards[0].benchmark
-    for board in boards:
-        _print_unparsed(board.unparsed, board.category, per_category)
-    frames = [estimator_frame(board) for board in boards]
-    if output_format == "json":
-        payload = (
-            {
-                "benchmark": boards[0].benchmark,
-                "judge": boards[0].judge,
-                "categories": {b.category: estimator_json(b) for b in boards},
-            }
-            if per_category
-            else estimator_json(boards[0])
-        )
-        text: str | None = json.dumps(payload, indent=2, allow_nan=False)
-    elif output_format == "csv" or output is not None:
-        text = _csv(boards, frames, per_category)
-    else:
-        text = None
-    if not _emit(text, output):
-        for board, frame in zip(boards, frames, strict=True):
-            _print_estimates(board, frame)
-
-
-def _print_estimates(board: Any, frame: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from sosbench.judge import OVERALL_CRITERION
-
-    first = next(iter(board.estimates.values()))
-    control = f", style control: {', '.join(first.control)}" if first.control else ""
-    where = f" ({board.category})" if board.category != board.benchmark else ""
-    typer.echo(
-        f"judge {board.judge}{where}, estimator {first.estimator}{control}: win rate vs {board.baseline} "
-        f"(%), {first.point}, {first.level:g}% band"
-    )
-    table = Table()
-    table.add_column("model", no_wrap=True)
-    for criterion in board.estimates:
-        table.add_column(criterion, justify="right", no_wrap=True)
-    for row in frame.itertuples(index=False):
-        record = row._asdict()
-        cells = [str(record["model"])]
-        for criterion in board.estimates:
-            prefix = "" if criterion == OVERALL_CRITERION else f"{criterion}_"
-            value, low, high = (record[f"{prefix}{k}"] for k in ("score", "lower", "upper"))
-            cells.append("-" if math.isnan(value) else f"{value:.1f} ({low:.1f}-{high:.1f})")
-        table.add_row(*cells)
-    Console(width=max(100, 30 + 22 * len(board.estimates))).print(table)
-    for criterion, result in board.estimates.items():
-        if result.control:
-            coefs = ", ".join(f"{f} {c:+.3f}" for f, c in zip(result.control, result.coef, strict=True))
-            typer.echo(f"style coefficients ({criterion}, log-odds per sd of the feature): {coefs}")
-
-
-def _csv(boards: list[Any], frames: list[Any], per_category: bool) -> str:
-    """v0.1: the paper's arena_hard_auto.csv layout; v2.0: the same with a leading ``category`` column."""
-    if not per_category:
-        return str(frames[0].to_csv(index=False))
-    import pandas as pd
-
-    tagged = [frame.assign(category=board.category) for board, frame in zip(boards, frames, strict=True)]
-    table = pd.concat(tagged, ignore_index=True)
-    return str(table[["category", *[c for c in table.columns if c != "category"]]].to_csv(index=False))
-
-
-def _print_board(board: Leaderboard, frame: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from sosbench.judge import OVERALL_CRITERION
-
-    where = f" ({board.benchmark}, {board.category})" if board.category != board.benchmark else ""
-    table = Table(title=f"judge {board.judge}{where}: win rate vs {board.baseline} (%), 95% bootstrap CI")
-    table.add_column("model", no_wrap=True)
-    for result in board.results:
-        table.add_column(result.criterion, justify="right", no_wrap=True)
-    for row in frame.itertuples(index=False):
-        record = row._asdict()
-        cells = [str(record["model"])]
-        for result in board.results:
-            prefix = "" if result.criterion == OVERALL_CRITERION else f"{result.criterion}_"
-            value, low, high = (record[f"{prefix}{k}"] for k in ("score", "rating_q025", "rating_q975"))
-            cells.append("-" if math.isnan(value) else f"{value:.1f} ({low:.1f}-{high:.1f})")
-        table.add_row(*cells)
-    width = max(100, max(len(m) for m in frame["model"]) + 22 * len(board.results) + 8)
-    Console(width=width).print(table)
-
-
-def _print_losses(losses: list, *, to_stderr: bool) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="intervention score loss, (original - perturbed) / original")
-    for name in ("model", "intervention", "criterion", "original", "perturbed", "loss %"):
-        table.add_column(name, justify="left" if name in ("model", "intervention", "criterion") else "right")
-    for x in losses:
-        table.add_row(
-            x.model, x.kind, x.criterion, _fmt(x.original), _fmt(x.perturbed), _fmt(x.loss_percent, 1)
-        )
-    (console_err() if to_stderr else Console(width=120)).print(table)
+            print_losses(losses[board.category], to_stderr=output_format == "csv" and output is None)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -901,11 +482,11 @@ def perturb(
     kinds = load_rewrite_prompts()
     if kind not in kinds:
         raise SosbenchError(f"unknown --kind {kind!r}: use one of {', '.join(kinds)}")
-    bench = _bench(bench_dir, benchmark)
-    questions = _questions(bench, limit)
+    bench = bench_folder(bench_dir, benchmark)
+    questions = questions_of(bench, limit)
     bench.answers(model)  # fail early, with the hint, when the answers are missing
-    config = _endpoint(rewriter, base_url, api_key, parallel, timeout, max_retries, backoff)
-    result = _drive(
+    config = endpoint_config(rewriter, base_url, api_key, parallel, timeout, max_retries, backoff)
+    result = drive(
         lambda: ChatCaller(config),
         lambda chat, done: perturb_answers(chat, bench, model, kind, rewriter, questions, done),
         len(questions),
@@ -965,25 +546,9 @@ def audit(
             envvar="SOSBENCH_JUDGE_STYLE_CONTROL",
         ),
     ] = "both",
-    bench_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--bench-dir",
-            "-d",
-            help="Where the answers are, for the card (default: two folders above each --judgments).",
-            envvar="SOSBENCH_BENCH_DIR",
-        ),
-    ] = None,
-    rounds: Annotated[
-        int,
-        typer.Option(
-            "--rounds", help="Bootstrap rounds of the card's scores.", envvar="SOSBENCH_JUDGE_ROUNDS"
-        ),
-    ] = 100,
-    seed: Annotated[
-        int,
-        typer.Option("--seed", help="Bootstrap seed (42 as Arena-Hard-Auto).", envvar="SOSBENCH_JUDGE_SEED"),
-    ] = 42,
+    bench_dir: AnswersDir = None,
+    rounds: Rounds = 100,
+    seed: Seed = 42,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -999,13 +564,10 @@ def audit(
     The card (per estimator): raw and style-controlled scores, the price of style in points of win rate,
     intervention losses, and, with --runs, whether style control moves the judge toward the factors.
     """
-    from rich.console import Console
-    from rich.table import Table
-
     from sosbench.analysis import audit_judges
     from sosbench.judge import ESTIMATORS, parse_control
 
-    chosen = _split(estimator) or list(ESTIMATORS)
+    chosen = split_values(estimator) or list(ESTIMATORS)
     unknown = [e for e in chosen if e not in ESTIMATORS]
     if unknown:
         raise SosbenchError(f"unknown --estimator {unknown[0]!r}: use {' or '.join(ESTIMATORS)}")
@@ -1021,54 +583,15 @@ def audit(
         seed=seed,
         bench_dir=bench_dir,
     )
-    table = Table(title="judge audit: correlation with the judge's overall score, across models")
-    for name in ("judge", "vs", "pearson", "spearman", "models"):
-        table.add_column(name, justify="left" if name in ("judge", "vs") else "right")
-    for entry in result["judges"]:
-        rows = [(c, v) for c, v in entry["criteria"].items()] + [
-            (f"factor {f}", v) for f, v in entry["factors"].items()
-        ]
-        if not rows:
-            table.add_row(entry["judge"], "(no criterion verdicts)", "-", "-", str(entry["n_models"]))
-        for name, value in rows:
-            table.add_row(
-                entry["judge"], name, _fmt(value["pearson"], 3), _fmt(value["spearman"], 3), str(value["n"])
-            )
-    Console(width=110).print(table)
+    print_audit(result)
     for entry in result["judges"]:
         if entry.get("cards_missing"):
             console_err().print(f"{entry['judge']}: {entry['cards_missing']}")
         for card in entry.get("cards", []):
-            _print_card(card)
+            print_card(card)
     if output is not None:
         write_text_atomic(output, json.dumps(result, indent=2, allow_nan=False) + "\n")
         console_err().print(f"audit written to {output} (show it with: sosbench report --audit {output})")
-
-
-def _print_card(card: dict) -> None:
-    """One bias card: scores raw and style-controlled, the price of style, and the finding."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(
-        title=f"judge-bias card ({card['category']}, {card['estimator']}): win rate vs {card['baseline']} (%)"
-    )
-    for name in ("model", "raw", "style-controlled", "shift"):
-        table.add_column(name, justify="left" if name == "model" else "right")
-    for model, row in sorted(card["models"].items(), key=lambda item: -item[1]["raw"]):
-        table.add_row(model, _fmt(row["raw"], 1), _fmt(row["controlled"], 1), f"{row['shift']:+.1f}")
-    Console(width=110).print(table)
-    for feature, c in card["coefficients"].items():
-        typer.echo(
-            f"  {feature}: {c['points']:+.1f} points {c['reader_unit']} "
-            f"(95% CI {c['points_lower']:+.1f} to {c['points_upper']:+.1f})"
-        )
-    for x in card["interventions"]:
-        typer.echo(
-            f"  intervention {x['model']}@{x['kind']}: loss {_fmt(x['raw_loss_percent'], 1)}% raw, "
-            f"{_fmt(x['controlled_loss_percent'], 1)}% style-controlled"
-        )
-    typer.echo(card["finding"])
 
 
 def register(app: typer.Typer) -> None:
