@@ -32,7 +32,8 @@ sets (``<model>@<kind>``): they are interventions, not models. Output layout (re
                  "scores": {model: {criterion: float}},
                  "cards": [card, ...]}]}
 
-A correlation that is undefined (fewer than 3 models, or a constant column) is ``null``.
+A correlation that is undefined (fewer than 3 models, or a constant column) is ``null``, with ``why`` beside
+it.
 """
 
 from __future__ import annotations
@@ -73,16 +74,18 @@ OVERALL_FACTOR = "Overall"
 FACTOR_ROUNDS = 2000
 
 
-def correlation(x: Sequence[float | None], y: Sequence[float | None]) -> dict[str, float | int | None]:
-    """Pearson and Spearman of paired values (None where undefined)."""
+def correlation(x: Sequence[float | None], y: Sequence[float | None]) -> dict[str, float | int | str | None]:
+    """Pearson and Spearman of paired values (None where undefined, and ``why`` says why)."""
     from scipy import stats
 
     pairs = [(a, b) for a, b in zip(x, y, strict=True) if _finite(a) is not None and _finite(b) is not None]
-    result: dict[str, float | int | None] = {"pearson": None, "spearman": None, "n": len(pairs)}
+    result: dict[str, float | int | str | None] = {"pearson": None, "spearman": None, "n": len(pairs)}
     if len(pairs) < 3:
+        result["why"] = f"{len(pairs)} model{'' if len(pairs) == 1 else 's'} with both scores, 3 needed"
         return result
     a, b = np.array(pairs).T
     if np.ptp(a) == 0 or np.ptp(b) == 0:
+        result["why"] = "every model has the same score, so nothing varies to correlate"
         return result
     result["pearson"] = float(stats.pearsonr(a, b)[0])
     result["spearman"] = float(stats.spearmanr(a, b)[0])
