@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from _synthetic_judges import JUDGE, V01_BASELINE, V20_BASELINE, default_plan, write_v01, write_v20
 
+from sosbench.errors import SosbenchError
 from sosbench.judge import (
     OVERALL_CRITERION,
     BenchDir,
@@ -200,3 +201,17 @@ def test_score_command_writes_the_estimators_layouts(tmp_path: Path) -> None:
     ):
         refused = sosbench(*v01, *bad)
         assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+
+
+def test_a_style_feature_that_never_varies_is_refused_in_one_line() -> None:
+    units = StyleUnits(
+        ("base", "m"),
+        np.ones(4, dtype=int),
+        np.array([1.0, 0.0, 1.0, 0.5]),
+        np.array([[[100, 0, 2, 1], [50, 0, 1, 1]], [[80, 0, 3, 0], [60, 0, 1, 2]]] * 2, dtype=float),
+        np.array([0, 0, 1, 1]),
+    )
+    for estimator in ("arena-hard-v0.1", "arena-hard-v2.0"):
+        with pytest.raises(SosbenchError, match="header is the same in every battle"):
+            apply_estimator(units, estimator, CONTROLS["both"], 0, 42)
+        assert apply_estimator(units, estimator, CONTROLS["length"], 0, 42).coef.shape == (1,)

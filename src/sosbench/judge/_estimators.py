@@ -176,11 +176,22 @@ def v01_ratios(style: np.ndarray, control: tuple[str, ...]) -> np.ndarray:
     return (model - base) / (model + base + 1.0)
 
 
+def _check_spread(spread: np.ndarray, control: tuple[str, ...]) -> None:
+    """A feature that never varies cannot be standardised (the official code divides by 0 and fails)."""
+    flat = [f for f, sd in zip(control, spread, strict=True) if not sd > 0]
+    if flat:
+        raise SosbenchError(
+            f"style control: {', '.join(flat)} is the same in every battle (no answer pair differs in it), "
+            "so it cannot be controlled for: leave it out (--style-control length or markdown)"
+        )
+
+
 def v01_features(style: np.ndarray, control: tuple[str, ...]) -> np.ndarray:
     """v0.1-era style features: :func:`v01_ratios` standardised with ddof 0."""
     ratio = v01_ratios(style, control)
     spread = ratio.std(axis=0)
-    return (ratio - ratio.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    _check_spread(spread, control)
+    return (ratio - ratio.mean(axis=0)) / spread
 
 
 def _v01_design(units: StyleUnits, features: np.ndarray) -> np.ndarray:
@@ -271,10 +282,10 @@ def v20_features(
     style: np.ndarray, control: tuple[str, ...], dtype: type[np.floating] = np.float32
 ) -> np.ndarray:
     """v2.0 style features: :func:`v20_ratios` z-scored with ddof 1 over all battles (in v2.0's float32)."""
-    features = v20_ratios(style, dtype)
+    features = v20_ratios(style, dtype)[:, _columns(control)]
     spread = features.std(axis=0, ddof=1)
-    spread = np.where(spread > 0, spread, dtype(1.0)).astype(dtype)
-    return ((features - features.mean(axis=0, dtype=dtype)) / spread)[:, _columns(control)]
+    _check_spread(spread, control)
+    return (features - features.mean(axis=0, dtype=dtype)) / spread
 
 
 def _v20_design(units: StyleUnits, features: np.ndarray) -> tuple[np.ndarray, list[int]]:
