@@ -19,7 +19,6 @@ from sosbench.errors import SosbenchError
 from sosbench.judge import (
     BenchDir,
     ScoreOptions,
-    audit_judges,
     build_battles,
     fit_bradley_terry,
     intervention_losses,
@@ -28,7 +27,6 @@ from sosbench.judge import (
     price_for,
     score_judgments,
 )
-from sosbench.judge._audit import correlation
 from sosbench.judge._battles import Judgment
 from sosbench.judge._client import Completion
 from sosbench.judge._files import Answer, Question, file_stem
@@ -293,24 +291,6 @@ def _all_judgments(folder: Path) -> list[Judgment]:
     return read_judgments(folder)
 
 
-def test_style_control_removes_a_pure_length_preference() -> None:
-    rng = np.random.default_rng(5)
-    n = 3000
-    model = np.repeat([1, 2], n)
-    length = np.where(model == 1, rng.normal(-1.0, 0.6, model.size), rng.normal(1.0, 0.6, model.size))
-    outcome = (rng.random(model.size) < _sigmoid(1.5 * length)).astype(
-        float
-    )  # equal substance, judged by length
-    names = ("base", "short", "long")
-    plain = fit_bradley_terry(names, model, np.zeros_like(model), outcome, rounds=0)
-    features = np.column_stack([length, np.zeros((model.size, 3))])
-    controlled = fit_bradley_terry(names, model, np.zeros_like(model), outcome, rounds=5, features=features)
-    assert plain.win_rate()[1] < 30 and plain.win_rate()[2] > 70
-    assert abs(controlled.win_rate()[1] - 50) < 6 and abs(controlled.win_rate()[2] - 50) < 6
-    assert controlled.feature_coef[0] == pytest.approx(1.5, abs=0.2)
-    assert controlled.boot_feature_coef.shape == (5, 4)
-
-
 def test_criterion_columns_and_intervention_losses(tmp_path: Path) -> None:
     folder = tmp_path / "j"
     folder.mkdir()
@@ -519,62 +499,6 @@ def test_prices_lookup_and_override(tmp_path: Path) -> None:
     custom.write_text("prices:\n  x: {input: cheap}\n")
     with pytest.raises(SosbenchError, match="needs numeric input and output"):
         load_prices(custom)
-
-
-def test_correlation_skips_missing_and_nan_values() -> None:
-    result = correlation([1.0, None, math.nan, 2.0, 3.0, 4.0], [2.0, 5.0, 1.0, 4.0, 7.0, 8.0])
-    assert result["n"] == 4 and result["pearson"] == pytest.approx(0.98450, abs=1e-4)
-    assert correlation([1.0, 2.0], [1.0, 2.0])["pearson"] is None  # fewer than 3 models
-    assert correlation([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])["spearman"] is None  # constant column
-
-
-def test_audit_skips_models_without_a_criterion_and_factors_without_a_score(tmp_path: Path) -> None:
-    folder = tmp_path / "j"
-    folder.mkdir()
-    rows = []
-    for k, model in enumerate(["a", "b", "c", "d", "c@concise"]):  # a rewritten answer set is no model
-        for q in range(8):
-            win = q < 2 * k + 1
-            label = "B>A" if win else "A>B"
-            style = None if model == "d" else label  # d: no style verdicts at all
-            games = [
-                _game(label, style=style),
-                _game("A>B" if win else "B>A", style=None if style is None else ("A>B" if win else "B>A")),
-            ]
-            rows.append({"question_id": f"q{q}", "model": model, "judge": "j", "games": games})
-    (folder / "all.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-
-    from _synthetic_runs import write_run_folder
-
-    from sosbench.scoring import score_paths
-
-    runs = tmp_path / "runs"
-    for k, model in enumerate(["a", "b", "c", "d"]):  # real run folders, scored by the real scoring layer
-        write_run_folder(runs / model, model, with_samples=False)
-        for results_file in runs.glob(f"{model}/*/results.json"):  # each model scores differently
-            data = json.loads(results_file.read_text())
-            for values in data["results"].values():
-                for key in [name for name in values if name.endswith(",none") and "_stderr" not in name]:
-                    values[key] = (
-                        values[key] * (0.4 + 0.15 * k) if k % 2 else 1 - values[key] * (0.3 + 0.1 * k)
-                    )
-            results_file.write_text(json.dumps(data))
-    report = score_paths([runs], allow_partial=True, bootstrap=0)
-    factors = {e.model: {n: f.score for n, f in e.factors.items() if f.complete} for e in report.models}
-    assert set(factors) == {"a", "b", "c", "d"} and factors["a"]
-
-    result = audit_judges([folder], BASE, [runs])
-    entry = result["judges"][0]
-    assert entry["n_models"] == 4
-    assert entry["criteria"]["style"]["n"] == 3 and entry["criteria"]["style"]["pearson"] > 0.99
-    assert "style" not in entry["scores"]["d"] and "c@concise" not in entry["scores"]
-    assert set(entry["factors"]) == set(factors["a"])
-    overall = [entry["scores"][m]["overall"] for m in "abcd"]
-    for name, corr in entry["factors"].items():
-        assert corr["n"] == 4
-        assert corr == correlation([factors[m][name] for m in "abcd"], overall), name
-    assert any(corr["pearson"] is not None for corr in entry["factors"].values())
-    json.dumps(result, allow_nan=False)  # valid JSON for the report
 
 
 def _template_file(tmp_path: Path, change: dict | None = None, prefix: str = "", drop: str = "") -> Path:

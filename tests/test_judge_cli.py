@@ -179,11 +179,20 @@ def test_scores_recover_the_planted_ranking_with_criteria_and_unparsed_counts(ju
     assert "bootstrap CI" in table.stdout and re.search(r"huge\s+│\s+100\.0 \(", table.stdout)
 
     controlled = cli(
-        "judge", "score", "--judgments", str(folder), "--style-control", "--rounds", "5", "--format", "json"
+        "judge",
+        "score",
+        "--judgments",
+        str(folder),
+        "--style-control",
+        "length",
+        "--rounds",
+        "5",
+        "--format",
+        "json",
     )
     assert controlled.exit_code == 0, controlled.output
-    coef = json.loads(controlled.stdout)["style_coef"]["overall"]
-    assert coef["length"] > 1.0  # the planted length preference is what the covariate picks up
+    coef = json.loads(controlled.stdout)["criteria"]["overall"]["style_coef"]["length"]
+    assert coef["coef"] > 1.0  # the planted length preference is what the covariate picks up
 
 
 def test_audit_finds_the_planted_style_bias(judged, tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Analyses over many models and paired comparisons of two runs (`sosbench compare`): judge-versus-factor
-correlations with bootstrap CIs, the paper's recomputation from its artifacts (deltas, LiveBench roll-up,
-SFT data-size regressions)."""
+correlations with bootstrap CIs, the judge audit and its bias card (`sosbench judge audit`), the paper's
+recomputation from its artifacts (deltas, LiveBench roll-up, SFT data-size regressions)."""
 
 from sosbench.analysis._artifacts import (
     ArenaScore,
@@ -10,6 +10,16 @@ from sosbench.analysis._artifacts import (
     load_mapping,
     load_paper,
     read_arena_hard,
+)
+from sosbench.analysis._audit import (
+    Coefficient,
+    audit_judges,
+    bias_card,
+    correlation,
+    factor_scores,
+    ground_truth,
+    style_coefficients,
+    verdict,
 )
 from sosbench.analysis._compare import (
     ADJUSTMENTS,
@@ -46,6 +56,7 @@ __all__ = [
     "LIVEBENCH_AVERAGE",
     "PERMUTATIONS",
     "ArenaScore",
+    "Coefficient",
     "Comparison",
     "Correlation",
     "Delta",
@@ -57,10 +68,15 @@ __all__ = [
     "Row",
     "adjust_pvalues",
     "artifacts_dir",
+    "audit_judges",
+    "bias_card",
     "compare_paths",
     "compare_runs",
     "correlate",
+    "correlation",
+    "factor_scores",
     "factor_value",
+    "ground_truth",
     "judge_correlations",
     "judge_only_gain",
     "livebench_rollup",
@@ -72,4 +88,6 @@ __all__ = [
     "read_run",
     "rowwise_kendall",
     "size_regressions",
+    "style_coefficients",
+    "verdict",
 ]

@@ -53,7 +53,7 @@ class Correlation:
         }
 
 
-def _rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson r of each row pair (rounds x n); a constant row gives NaN, dropped from percentiles."""
     a = a - a.mean(axis=1, keepdims=True)
     b = b - b.mean(axis=1, keepdims=True)
@@ -114,8 +114,8 @@ def correlate(
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(rounds, n))
     bx, by = xa[idx], ya[idx]
-    boot_pearson = _rowwise_pearson(bx, by)
-    boot_spearman = _rowwise_pearson(stats.rankdata(bx, axis=1), stats.rankdata(by, axis=1))
+    boot_pearson = rowwise_pearson(bx, by)
+    boot_spearman = rowwise_pearson(stats.rankdata(bx, axis=1), stats.rankdata(by, axis=1))
     boot_kendall = rowwise_kendall(bx, by)
     return Correlation(
         x_name,

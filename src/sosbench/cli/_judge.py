@@ -9,7 +9,7 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -19,6 +19,7 @@ from sosbench.cli._judge_options import (
     DEFAULT_BASELINE,
     DEFAULT_COMPLETION_TOKENS,
     EXAMPLES,
+    AnswersDir,
     Backoff,
     Baseline,
     BenchDirOption,
@@ -31,6 +32,8 @@ from sosbench.cli._judge_options import (
     Parallel,
     RewriterApiKey,
     RewriterBaseUrl,
+    Rounds,
+    Seed,
     Timeout,
     baseline_of,
     bench_folder,
@@ -41,18 +44,18 @@ from sosbench.cli._judge_options import (
 from sosbench.cli._judge_show import (
     boards_csv,
     drive,
+    emit,
     print_audit,
     print_board,
     print_call_stats,
+    print_card,
     print_dry_run,
     print_losses,
     print_unparsed,
     progress_bar,
+    show_estimator_boards,
 )
 from sosbench.errors import SosbenchError
-
-if TYPE_CHECKING:
-    pass
 
 judge_app = typer.Typer(
     name="judge",
@@ -333,36 +336,29 @@ def score(
             envvar="SOSBENCH_JUDGE_CRITERION",
         ),
     ] = "overall",
-    style_control: Annotated[
-        bool,
+    estimator: Annotated[
+        str | None,
         typer.Option(
-            "--style-control",
-            help="Control for length and markdown density (Arena-Hard-Auto v2 covariates); "
-            "needs the answers.",
-            envvar="SOSBENCH_JUDGE_STYLE_CONTROL",
-        ),
-    ] = False,
-    bench_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--bench-dir",
-            "-d",
-            help="Where the answers are, for --style-control (default: two folders above --judgments).",
-            envvar="SOSBENCH_BENCH_DIR",
+            "--estimator",
+            "-e",
+            help="Score as an official Arena-Hard-Auto estimator: arena-hard-v0.1 (3071ef9: Bradley-Terry, "
+            "95% CI) or arena-hard-v2.0 (196f6b8: bootstrap median, 90% band); CSV model,score,lower,upper. "
+            "See docs/judge.md.",
+            envvar="SOSBENCH_JUDGE_ESTIMATOR",
         ),
     ] = None,
-    rounds: Annotated[
-        int,
+    style_control: Annotated[
+        str | None,
         typer.Option(
-            "--rounds",
-            help="Bootstrap rounds for the 95% intervals (0: none).",
-            envvar="SOSBENCH_JUDGE_ROUNDS",
+            "--style-control",
+            help="Control for answer style: length, markdown or both, with the estimator's own features "
+            "(default estimator: the folder's benchmark). Reads the answers' metadata.",
+            envvar="SOSBENCH_JUDGE_STYLE_CONTROL",
         ),
-    ] = 100,
-    seed: Annotated[
-        int,
-        typer.Option("--seed", help="Bootstrap seed (42 as Arena-Hard-Auto).", envvar="SOSBENCH_JUDGE_SEED"),
-    ] = 42,
+    ] = None,
+    bench_dir: AnswersDir = None,
+    rounds: Rounds = 100,
+    seed: Seed = 42,
     output_format: Annotated[
         str, typer.Option("--format", help="table, csv or json.", envvar="SOSBENCH_FORMAT")
     ] = "table",
@@ -383,7 +379,6 @@ def score(
     intervention is shown per criterion too.
     """
     from sosbench.judge import (
-        BenchDir,
         ScoreOptions,
         board_json,
         folder_benchmark,
@@ -399,7 +394,6 @@ def score(
     options = ScoreOptions(
         baseline or DEFAULT_BASELINE,
         parse_criteria_option(criterion),
-        style_control,
         rounds,
         seed,
         benchmark=benchmark,
@@ -408,14 +402,19 @@ def score(
     chosen = folder_benchmark(judgments, options)
     if chosen.per_question and baseline is not None:
         raise SosbenchError(f"--baseline does not apply to {chosen.name}: each category has its own baseline")
-    if style_control:
-        root = bench_dir or judgments.resolve().parent.parent
-        options = dataclasses.replace(options, bench=BenchDir(root, chosen))
+    if estimator is not None or style_control is not None:
+        from sosbench.judge import estimator_boards, parse_control
+
+        chosen_control = parse_control(style_control)
+        by_estimator = estimator_boards(
+            judgments, options, estimator=estimator, control=chosen_control, bench_dir=bench_dir
+        )
+        show_estimator_boards(by_estimator, output_format, output)
+        return
     boards = score_categories(judgments, options)
-    console = console_err()
     losses = {board.category: intervention_losses(board) for board in boards}
     for board in boards:
-        print_unparsed(board, chosen.per_question)
+        print_unparsed({r.criterion: r.unparsed for r in board.results}, board.category, chosen.per_question)
     frames = [board.frame() for board in boards]
     if output_format == "json":
         if chosen.per_question:
@@ -431,12 +430,7 @@ def score(
         text = boards_csv(boards, frames, chosen.per_question)
     else:
         text = None
-    if output is not None:
-        write_text_atomic(output, text or "")
-        console.print(f"leaderboard written to {output}")
-    elif text is not None:
-        typer.echo(text.rstrip("\n"))
-    else:
+    if not emit(text, output):
         for board, frame in zip(boards, frames, strict=True):
             print_board(board, frame)
     for board in boards:
@@ -544,6 +538,26 @@ def audit(
         ),
     ] = None,
     baseline: Baseline = None,
+    estimator: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--estimator",
+            "-e",
+            help="Estimators of the bias card (repeatable; default: arena-hard-v0.1 and arena-hard-v2.0).",
+            envvar="SOSBENCH_JUDGE_ESTIMATOR",
+        ),
+    ] = None,
+    style_control: Annotated[
+        str,
+        typer.Option(
+            "--style-control",
+            help="What the card controls for: length, markdown, both, or none (no card).",
+            envvar="SOSBENCH_JUDGE_STYLE_CONTROL",
+        ),
+    ] = "both",
+    bench_dir: AnswersDir = None,
+    rounds: Rounds = 100,
+    seed: Seed = 42,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -554,11 +568,36 @@ def audit(
         ),
     ] = None,
 ) -> None:
-    """Per judge: how each criterion's score (and each SOS-Bench factor) correlates with the overall score."""
-    from sosbench.judge import audit_judges
+    """Per judge: criteria and SOS-Bench factors against the overall score, and the judge-bias card.
 
-    result = audit_judges(list(judgments), baseline or DEFAULT_BASELINE, list(runs or []) or None)
+    The card (per estimator): raw and style-controlled scores, the price of style in points of win rate,
+    intervention losses, and, with --runs, whether style control moves the judge toward the factors.
+    """
+    from sosbench.analysis import audit_judges
+    from sosbench.judge import ESTIMATORS, parse_control
+
+    chosen = split_values(estimator) or list(ESTIMATORS)
+    unknown = [e for e in chosen if e not in ESTIMATORS]
+    if unknown:
+        raise SosbenchError(f"unknown --estimator {unknown[0]!r}: use {' or '.join(ESTIMATORS)}")
+    if rounds < 0:
+        raise SosbenchError("--rounds must be 0 or more")
+    result = audit_judges(
+        list(judgments),
+        baseline or DEFAULT_BASELINE,
+        list(runs or []) or None,
+        estimators=chosen,
+        control=parse_control(style_control),
+        rounds=rounds,
+        seed=seed,
+        bench_dir=bench_dir,
+    )
     print_audit(result)
+    for entry in result["judges"]:
+        if entry.get("cards_missing"):
+            console_err().print(f"{entry['judge']}: {entry['cards_missing']}")
+        for card in entry.get("cards", []):
+            print_card(card)
     if output is not None:
         write_text_atomic(output, json.dumps(result, indent=2, allow_nan=False) + "\n")
         console_err().print(f"audit written to {output} (show it with: sosbench report --audit {output})")

@@ -203,3 +203,26 @@ def baseline_of(bench: BenchDir, baseline: str | None) -> str:
             )
         return bench.benchmark.baseline_label()
     return baseline or DEFAULT_BASELINE
+
+
+AnswersDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--bench-dir",
+        "-d",
+        help="Where the answers are, for style control (default: two folders above --judgments).",
+        envvar="SOSBENCH_BENCH_DIR",
+    ),
+]
+Rounds = Annotated[
+    int,
+    typer.Option(
+        "--rounds",
+        help="Bootstrap rounds for the intervals (0: the full-data fit alone).",
+        envvar="SOSBENCH_JUDGE_ROUNDS",
+    ),
+]
+Seed = Annotated[
+    int,
+    typer.Option("--seed", help="Bootstrap seed (42 as Arena-Hard-Auto).", envvar="SOSBENCH_JUDGE_SEED"),
+]

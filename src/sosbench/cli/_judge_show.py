@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from sosbench._io import write_text_atomic
 from sosbench.cli._common import console_err
 from sosbench.cli._judge_options import DEFAULT_COMPLETION_TOKENS
 
@@ -121,22 +123,22 @@ def print_dry_run(
         )
 
 
-def print_unparsed(board: Leaderboard, per_category: bool) -> None:
-    """One line per distinct set of unparsed counts, naming its criteria (and the category, for v2.0)."""
+def print_unparsed(unparsed: dict[str, dict[str, int]], category: str, per_category: bool) -> None:
+    """One line per distinct set of unparsed counts (criterion -> model -> games), naming its criteria (and
+    the category, for v2.0)."""
     groups: dict[str, list[str]] = {}
-    for result in board.results:
-        bad = {m: n for m, n in result.unparsed.items() if n}
+    for criterion, counts in unparsed.items():
+        bad = {m: n for m, n in counts.items() if n}
         if bad:
-            listed = ", ".join(f"{m} {n}" for m, n in sorted(bad.items()))
-            groups.setdefault(listed, []).append(result.criterion)
-    where = f" in {board.category} (their questions are left out whole)" if per_category else ""
+            groups.setdefault(", ".join(f"{m} {n}" for m, n in sorted(bad.items())), []).append(criterion)
+    where = f" in {category} (their questions are left out whole)" if per_category else ""
     for listed, names in groups.items():
         console_err().print(
             f"games without a readable verdict (not scored){where} for {', '.join(names)}: {listed}"
         )
 
 
-def boards_csv(boards: list[Leaderboard], frames: list[Any], per_category: bool) -> str:
+def boards_csv(boards: list[Any], frames: list[Any], per_category: bool) -> str:
     """v0.1: the paper's arena_hard_auto.csv layout; v2.0: the same with a leading ``category`` column."""
     if not per_category:
         return str(frames[0].to_csv(index=False))
@@ -220,3 +222,101 @@ def audit_legend(result: dict) -> list[str]:
         for reason, names in why.items():
             lines.append(f"- ({entry['judge']}: {', '.join(names)}): undefined: {reason}")
     return lines + [f"note: {n}" for n in result.get("notes", [])]
+
+
+def print_estimates(board: Any, frame: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from sosbench.judge import OVERALL_CRITERION
+
+    first = next(iter(board.estimates.values()))
+    control = f", style control: {', '.join(first.control)}" if first.control else ""
+    where = f" ({board.category})" if board.category != board.benchmark else ""
+    typer.echo(
+        f"judge {board.judge}{where}, estimator {first.estimator}{control}: win rate vs {board.baseline} "
+        f"(%), {first.point}, {first.level:g}% band"
+    )
+    table = Table()
+    table.add_column("model", no_wrap=True)
+    for criterion in board.estimates:
+        table.add_column(criterion, justify="right", no_wrap=True)
+    for row in frame.itertuples(index=False):
+        record = row._asdict()
+        cells = [str(record["model"])]
+        for criterion in board.estimates:
+            prefix = "" if criterion == OVERALL_CRITERION else f"{criterion}_"
+            value, low, high = (record[f"{prefix}{k}"] for k in ("score", "lower", "upper"))
+            cells.append("-" if math.isnan(value) else f"{value:.1f} ({low:.1f}-{high:.1f})")
+        table.add_row(*cells)
+    Console(width=max(100, 30 + 22 * len(board.estimates))).print(table)
+    for criterion, result in board.estimates.items():
+        if result.control:
+            coefs = ", ".join(f"{f} {c:+.3f}" for f, c in zip(result.control, result.coef, strict=True))
+            typer.echo(f"style coefficients ({criterion}, log-odds per sd of the feature): {coefs}")
+
+
+def print_card(card: dict) -> None:
+    """One bias card: scores raw and style-controlled, the price of style, and the finding."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"judge-bias card ({card['category']}, {card['estimator']}): win rate vs {card['baseline']} (%)"
+    )
+    for name in ("model", "raw", "style-controlled", "shift"):
+        table.add_column(name, justify="left" if name == "model" else "right")
+    for model, row in sorted(card["models"].items(), key=lambda item: -item[1]["raw"]):
+        table.add_row(model, fmt(row["raw"], 1), fmt(row["controlled"], 1), f"{row['shift']:+.1f}")
+    Console(width=110).print(table)
+    for feature, c in card["coefficients"].items():
+        typer.echo(
+            f"  {feature}: {c['points']:+.1f} points {c['reader_unit']} "
+            f"(95% CI {c['points_lower']:+.1f} to {c['points_upper']:+.1f})"
+        )
+    for x in card["interventions"]:
+        typer.echo(
+            f"  intervention {x['model']}@{x['kind']}: loss {fmt(x['raw_loss_percent'], 1)}% raw, "
+            f"{fmt(x['controlled_loss_percent'], 1)}% style-controlled"
+        )
+    typer.echo(card["finding"])
+
+
+def emit(text: str | None, output: Path | None) -> bool:
+    """Write ``text`` to ``--output`` or stdout; False when there is none (the caller prints a table)."""
+    if output is not None:
+        write_text_atomic(output, text or "")
+        console_err().print(f"leaderboard written to {output}")
+    elif text is not None:
+        typer.echo(text.rstrip("\n"))
+    return text is not None or output is not None
+
+
+def show_estimator_boards(boards: list[Any], output_format: str, output: Path | None) -> None:
+    """``judge score --estimator/--style-control``: an official estimator's leaderboard per category."""
+    import json
+
+    from sosbench.judge import estimator_frame, estimator_json
+
+    per_category = boards[0].category != boards[0].benchmark
+    for board in boards:
+        print_unparsed(board.unparsed, board.category, per_category)
+    frames = [estimator_frame(board) for board in boards]
+    if output_format == "json":
+        payload = (
+            {
+                "benchmark": boards[0].benchmark,
+                "judge": boards[0].judge,
+                "categories": {b.category: estimator_json(b) for b in boards},
+            }
+            if per_category
+            else estimator_json(boards[0])
+        )
+        text: str | None = json.dumps(payload, indent=2, allow_nan=False)
+    elif output_format == "csv" or output is not None:
+        text = boards_csv(boards, frames, per_category)
+    else:
+        text = None
+    if not emit(text, output):
+        for board, frame in zip(boards, frames, strict=True):
+            print_estimates(board, frame)

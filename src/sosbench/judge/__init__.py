@@ -6,13 +6,22 @@ tenacity, bpe-openai and transformers load when a call needs them.
 """
 
 from sosbench.judge._answers import default_generation, generate_answers, missing_questions
-from sosbench.judge._audit import audit_judges
-from sosbench.judge._battles import OVERALL_CRITERION, build_battles, read_judgments
+from sosbench.judge._battles import OVERALL_CRITERION, Battles, build_battles, read_judgments
 from sosbench.judge._bt import fit_bradley_terry
 from sosbench.judge._client import CallStats, ChatCaller, EndpointConfig, LocalHFChat
-from sosbench.judge._files import BenchDir, read_answers, read_questions
+from sosbench.judge._estimators import (
+    ESTIMATORS,
+    STYLE_FEATURES,
+    Estimate,
+    StyleUnits,
+    apply_estimator,
+    optimum_coefficients,
+    parse_control,
+)
+from sosbench.judge._files import Answer, BenchDir, read_answers, read_questions
 from sosbench.judge._judging import cost_usd, estimate, load_prices, price_for
 from sosbench.judge._metadata import answer_metadata
+from sosbench.judge._official import estimator_boards, estimator_frame, estimator_json, style_units
 from sosbench.judge._perturb import load_rewrite_prompts, perturb_answers, perturbed_name
 from sosbench.judge._run import (
     JudgeRunResult,
@@ -23,36 +32,52 @@ from sosbench.judge._run import (
     select_questions,
 )
 from sosbench.judge._scores import (
+    ALL_CRITERIA,
+    PERTURBED_SEPARATOR,
     Leaderboard,
     ScoreOptions,
     board_json,
+    chosen_categories,
     folder_benchmark,
     intervention_losses,
     parse_criteria_option,
+    read_judge_name,
     score_categories,
     score_judgments,
 )
 from sosbench.judge._templates import JudgeTemplate, load_template
 
 __all__ = [
+    "ALL_CRITERIA",
+    "ESTIMATORS",
     "OVERALL_CRITERION",
+    "PERTURBED_SEPARATOR",
+    "STYLE_FEATURES",
+    "Answer",
+    "Battles",
     "BenchDir",
     "CallStats",
     "ChatCaller",
     "EndpointConfig",
+    "Estimate",
     "JudgeRunResult",
     "JudgeTemplate",
     "Leaderboard",
     "LocalHFChat",
     "RunEvent",
     "ScoreOptions",
+    "StyleUnits",
     "answer_metadata",
-    "audit_judges",
+    "apply_estimator",
     "board_json",
     "build_battles",
+    "chosen_categories",
     "cost_usd",
     "default_generation",
     "estimate",
+    "estimator_boards",
+    "estimator_frame",
+    "estimator_json",
     "fit_bradley_terry",
     "folder_benchmark",
     "generate_answers",
@@ -62,16 +87,20 @@ __all__ = [
     "load_rewrite_prompts",
     "load_template",
     "missing_questions",
+    "optimum_coefficients",
+    "parse_control",
     "parse_criteria_option",
     "perturb_answers",
     "perturbed_name",
     "plan_judgments",
     "price_for",
     "read_answers",
+    "read_judge_name",
     "read_judgments",
     "read_questions",
     "run_judgments",
     "score_categories",
     "score_judgments",
     "select_questions",
+    "style_units",
 ]

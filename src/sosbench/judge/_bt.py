@@ -34,8 +34,6 @@ class BTFit:
     models: tuple[str, ...]
     strength: np.ndarray  # (p,) anchor at index 0 is 0
     boot_strength: np.ndarray  # (R, p)
-    feature_coef: np.ndarray  # (k,) style-control coefficients, empty without features
-    boot_feature_coef: np.ndarray  # (R, k)
 
     def win_rate(self) -> np.ndarray:
         """Percent chance of beating the anchor, per model."""
@@ -61,19 +59,27 @@ class BTFit:
 
 
 def newton_logistic(
-    X: np.ndarray, y: np.ndarray, weights: np.ndarray, *, max_iter: int = 200, tol: float = 1e-10
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    *,
+    penalty: float = RIDGE,
+    max_iter: int = 200,
+    tol: float = 1e-10,
 ) -> np.ndarray:
     """Weighted logistic regression without intercept, one fit per row of ``weights``, solved together.
 
-    ``X`` is (m, d), ``y`` (m,) in [0, 1], ``weights`` (R, m). Returns (R, d). Newton's method with a step
-    cap (so separable data climbs steadily instead of overshooting) and a tiny ridge.
+    ``X`` is (m, d), ``y`` (m,) in [0, 1], ``weights`` (R, m). Returns (R, d), the minimiser of the
+    weighted log loss plus ``penalty / 2 * |theta|^2``. Newton's method with a step cap (so separable data
+    climbs steadily instead of overshooting); the default penalty is a tiny ridge, 1 is scikit-learn's
+    default L2 penalty (C = 1).
     """
     rounds, dim = weights.shape[0], X.shape[1]
     theta = np.zeros((rounds, dim))
-    eye = np.eye(dim) * RIDGE
+    eye = np.eye(dim) * penalty
     for _ in range(max_iter):
         p = 1.0 / (1.0 + np.exp(-(theta @ X.T)))  # (R, m)
-        gradient = (weights * (y - p)) @ X - RIDGE * theta
+        gradient = (weights * (y - p)) @ X - penalty * theta
         curvature = weights * p * (1.0 - p)
         hessian = np.einsum("rm,mi,mj->rij", curvature, X, X, optimize=True) + eye
         step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
@@ -117,41 +123,38 @@ def fit_bradley_terry(
     *,
     rounds: int = 100,
     seed: int = 42,
-    features: np.ndarray | None = None,
 ) -> BTFit:
     """Strengths of ``models`` (index 0 the anchor) from battles ``model`` vs ``opponent``.
 
-    ``outcome`` is 1 when ``model`` won, 0.5 for a tie, 0 when it lost. ``features`` (n, k), if given, are
-    per-battle covariates (style control); then rows are pooled per distinct battle, not per outcome.
+    ``outcome`` is 1 when ``model`` won, 0.5 for a tie, 0 when it lost.
     """
     p = len(models)
-    if features is None:
-        unique, inverse = pooled_rows(model, opponent, outcome)
-        row_model, row_opponent, row_outcome = unique[:, 0], unique[:, 1], unique[:, 2] / 2.0
-        row_features = np.zeros((len(unique), 0))
-    else:
-        unique_key = np.column_stack([model, opponent, outcome, features])
-        unique, inverse = np.unique(unique_key, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        row_model, row_opponent = unique[:, 0].astype(np.intp), unique[:, 1].astype(np.intp)
-        row_outcome, row_features = unique[:, 2], unique[:, 3:]
+    unique, inverse = pooled_rows(model, opponent, outcome)
+    row_model, row_opponent, row_outcome = unique[:, 0], unique[:, 1], unique[:, 2] / 2.0
     design = np.zeros((len(unique), p))
     np.add.at(design, (np.arange(len(unique)), row_model), 1.0)
     np.add.at(design, (np.arange(len(unique)), row_opponent), -1.0)
-    X = np.hstack([design[:, 1:], row_features])  # the anchor's column is dropped: its strength is 0
+    X = design[:, 1:]  # the anchor's column is dropped: its strength is 0
     full = np.bincount(inverse, minlength=len(unique)).astype(float)[None, :]
     weights = np.vstack([full, bootstrap_counts(inverse, len(unique), rounds, seed)])
-    theta = _solve_in_chunks(X, row_outcome.astype(float), weights)
-    strengths = np.hstack([np.zeros((theta.shape[0], 1)), theta[:, : p - 1]])
-    coefs = theta[:, p - 1 :]
-    return BTFit(models, strengths[0], strengths[1:], coefs[0], coefs[1:])
+    theta = solve_in_chunks(X, row_outcome.astype(float), weights)
+    strengths = np.hstack([np.zeros((theta.shape[0], 1)), theta])
+    return BTFit(models, strengths[0], strengths[1:])
 
 
-def _solve_in_chunks(
-    X: np.ndarray, y: np.ndarray, weights: np.ndarray, chunk_cells: int = 4_000_000
+def solve_in_chunks(
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    *,
+    penalty: float = RIDGE,
+    chunk_cells: int = 4_000_000,
 ) -> np.ndarray:
-    """Bound memory for large per-battle designs (style control) by solving a few rounds at a time."""
+    """:func:`newton_logistic` a few rounds at a time, so large designs stay within bounded memory."""
     per_chunk = max(1, chunk_cells // max(1, X.shape[0] * X.shape[1]))
     return np.vstack(
-        [newton_logistic(X, y, weights[i : i + per_chunk]) for i in range(0, len(weights), per_chunk)]
+        [
+            newton_logistic(X, y, weights[i : i + per_chunk], penalty=penalty)
+            for i in range(0, len(weights), per_chunk)
+        ]
     )

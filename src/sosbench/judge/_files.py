@@ -57,6 +57,7 @@ class Answer:
     model: str
     text: str
     metadata: dict | None = None  # v2.0's token length and markdown counts, as the file holds them
+    conv_metadata: dict | None = None  # the same of the v0.1 era (cl100k tokens), as the file holds them
 
 
 def repair_tail(path: Path) -> None:
@@ -102,8 +103,14 @@ def answer_from_record(record: dict, where: str, default_model: str) -> Answer:
         raise SosbenchError(
             f"{where}: an answer needs uid (or question_id) and messages[-1].content.answer text"
         )
-    metadata = record.get("metadata")
-    return Answer(uid, str(model or default_model), text, metadata if isinstance(metadata, dict) else None)
+    metadata, conv_metadata = record.get("metadata"), record.get("conv_metadata")
+    return Answer(
+        uid,
+        str(model or default_model),
+        text,
+        metadata if isinstance(metadata, dict) else None,
+        conv_metadata if isinstance(conv_metadata, dict) else None,
+    )
 
 
 def read_questions(path: Path) -> list[Question]:

@@ -12,13 +12,13 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sosbench.errors import SosbenchError
 from sosbench.judge._battles import (
     OVERALL_CRITERION,
-    Battles,
     Judgment,
     build_battles,
     has_criterion,
@@ -26,9 +26,7 @@ from sosbench.judge._battles import (
 )
 from sosbench.judge._benchmarks import Benchmark, detect_judgments, get_benchmark
 from sosbench.judge._bt import fit_bradley_terry
-from sosbench.judge._files import BenchDir
 from sosbench.judge._judging import read_judge_key
-from sosbench.judge._style import FEATURES, battle_features
 from sosbench.judge._templates import CRITERIA
 
 ALL_CRITERIA: tuple[str, ...] = (OVERALL_CRITERION, *CRITERIA)
@@ -46,7 +44,6 @@ class CriterionResult:
     upper: tuple[float, ...]
     battles: dict[str, int]
     unparsed: dict[str, int]
-    style_coef: dict[str, float]
 
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.models, self.score, strict=True))
@@ -111,10 +108,8 @@ def parse_criteria_option(value: str) -> tuple[str, ...]:
 class ScoreOptions:
     baseline: str = "gpt-4-0314"  # v0.1's; a v2.0 category has its own
     criteria: tuple[str, ...] = (OVERALL_CRITERION,)
-    style_control: bool = False
     rounds: int = 100
     seed: int = 42
-    bench: BenchDir | None = None  # where answers are read for style control
     benchmark: str | None = None  # None: read from the folder (detect_judgments)
     categories: tuple[str, ...] = ()  # v2.0: the categories to score (none: every one judged)
 
@@ -132,16 +127,27 @@ def score_categories(directory: Path, options: ScoreOptions) -> list[Leaderboard
     """
     benchmark = folder_benchmark(directory, options)
     judgments = read_judgments(directory)
+    return [
+        _score(directory, judgments, options, benchmark, category)
+        for category in chosen_categories(directory, judgments, options, benchmark)
+    ]
+
+
+def chosen_categories(
+    directory: Path, judgments: list[Judgment], options: ScoreOptions, benchmark: Benchmark
+) -> list[str | None]:
+    """The categories to score (``None``: v0.1's one leaderboard): those asked for, else every one judged."""
     if not benchmark.per_question:
-        return [_score(directory, judgments, options, benchmark, None)]
+        return [None]
     found = list(dict.fromkeys(j.category for j in judgments))
     missing = [c for c in options.categories if c not in found]
     if missing:
         raise SosbenchError(
             f"{directory} has no judgments of category {', '.join(missing)} (it has {', '.join(found)})"
         )
-    chosen = options.categories or tuple(c for c in benchmark.main_categories if c in found) or tuple(found)
-    return [_score(directory, judgments, options, benchmark, category) for category in chosen]
+    return list(
+        options.categories or tuple(c for c in benchmark.main_categories if c in found) or tuple(found)
+    )
 
 
 def score_judgments(directory: Path, options: ScoreOptions) -> Leaderboard:
@@ -174,18 +180,25 @@ def _score(
                 )
             continue
         results.append(score_criterion(judgments, criterion, options, benchmark.per_question))
-    key = read_judge_key(directory)
-    judge = str(key["judge"]) if key and isinstance(key.get("judge"), str) else directory.name
     return Leaderboard(
-        judge, options.baseline, tuple(results), benchmark.name, category or benchmark.categories[0].name
+        read_judge_name(directory),
+        options.baseline,
+        tuple(results),
+        benchmark.name,
+        category or benchmark.categories[0].name,
     )
+
+
+def read_judge_name(directory: Path) -> str:
+    """The judge of a folder: as its judge key records it, else the folder's name."""
+    key = read_judge_key(directory)
+    return str(key["judge"]) if key and isinstance(key.get("judge"), str) else directory.name
 
 
 def score_criterion(
     judgments: list[Judgment], criterion: str, options: ScoreOptions, per_question: bool = False
 ) -> CriterionResult:
     battles = build_battles(judgments, criterion, options.baseline, per_question=per_question)
-    features = _style_features(battles, options) if options.style_control else None
     fit = fit_bradley_terry(
         battles.models,
         battles.model,
@@ -193,7 +206,6 @@ def score_criterion(
         battles.outcome,
         rounds=options.rounds,
         seed=options.seed,
-        features=features,
     )
     lower, upper = fit.win_rate_interval()
     counts = np.bincount(battles.model, minlength=len(battles.models))
@@ -205,29 +217,7 @@ def score_criterion(
         upper=tuple(float(x) for x in upper),
         battles={m: int(counts[i]) for i, m in enumerate(battles.models) if i},
         unparsed=battles.unparsed,
-        style_coef=dict(zip(FEATURES, (float(c) for c in fit.feature_coef), strict=True))
-        if features is not None
-        else {},
     )
-
-
-def _style_features(battles: Battles, options: ScoreOptions) -> np.ndarray:
-    if options.bench is None:
-        raise SosbenchError(
-            "--style-control needs the answers: pass --bench-dir (the folder with model_answer/)"
-        )
-    answers = {m: options.bench.answers(m) for m in battles.models}
-    model_texts, base_texts = [], []
-    for i, row in zip(battles.model, battles.game_row, strict=True):
-        game = battles.games[row]
-        model, base = answers[battles.models[i]], answers[options.baseline]
-        if game.uid not in model or game.uid not in base:
-            raise SosbenchError(
-                f"style control: no answer of {battles.models[i]} or the baseline for {game.uid}"
-            )
-        model_texts.append(model[game.uid].text)
-        base_texts.append(base[game.uid].text)
-    return battle_features(model_texts, base_texts)
 
 
 @dataclass(frozen=True)
@@ -258,17 +248,25 @@ def intervention_losses(board: Leaderboard) -> list[InterventionLoss]:
     return losses
 
 
-def board_json(board: Leaderboard, losses: list[InterventionLoss]) -> dict:
-    """A leaderboard as ``judge score --format json`` writes it (non-finite numbers as null)."""
+def clean(x: float) -> float | None:
+    """A number for JSON: rounded to 4 decimals, null when not finite."""
+    return round(float(x), 4) if math.isfinite(float(x)) else None
 
-    def clean(x: float) -> float | None:
-        return round(x, 4) if math.isfinite(x) else None
 
+def board_header(board: Any) -> dict[str, str]:
+    """What every leaderboard JSON starts with: judge, baseline, benchmark and category."""
     return {
         "judge": board.judge,
         "baseline": board.baseline,
         "benchmark": board.benchmark,
         "category": board.category,
+    }
+
+
+def board_json(board: Leaderboard, losses: list[InterventionLoss]) -> dict:
+    """A leaderboard as ``judge score --format json`` writes it (non-finite numbers as null)."""
+    return {
+        **board_header(board),
         "criteria": {
             r.criterion: {
                 m: {
@@ -282,7 +280,6 @@ def board_json(board: Leaderboard, losses: list[InterventionLoss]) -> dict:
             }
             for r in board.results
         },
-        "style_coef": {r.criterion: r.style_coef for r in board.results if r.style_coef},
         "interventions": [
             {
                 "model": x.model,

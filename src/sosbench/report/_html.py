@@ -254,6 +254,46 @@ def _why(stats: dict) -> str:
     return f' title="undefined: {escape(str(stats["why"]))}"' if stats.get("why") else ""
 
 
+def card_section(data: ReportData) -> str:
+    """The judge-bias cards of the audit as one section: the findings first, then each card's table."""
+    cards = [(judge, card) for judge in data.audit or [] for card in judge.get("cards") or []]
+    if not cards:
+        return ""
+    findings = "".join(f"<li>{escape(str(card.get('finding', '')))}</li>" for _, card in cards)
+    tables = []
+    for judge, card in cards:
+        rows = "".join(
+            f"<tr><td>{escape(str(model))}</td>"
+            + "".join(_num_cell(_float(row.get(k)), _fmt1(row.get(k))) for k in ("raw", "controlled"))
+            + _num_cell(_float(row.get("shift")), _fmt1(row.get("shift"), signed=True))
+            + "</tr>"
+            for model, row in (card.get("models") or {}).items()
+        )
+        prices = "".join(
+            f"<li>{escape(str(feature))}: {_fmt1(c.get('points'), True)} points "
+            f"{escape(str(c.get('reader_unit')))} (95% CI {_fmt1(c.get('points_lower'), True)} to "
+            f"{_fmt1(c.get('points_upper'), True)})</li>"
+            for feature, c in (card.get("coefficients") or {}).items()
+        )
+        tables.append(
+            f"<h3>{escape(str(judge.get('judge')))}: {escape(str(card.get('estimator')))}, "
+            f"{escape(str(card.get('category', '')))}</h3><ul>{prices}</ul>"
+            '<table class="sortable card"><thead><tr><th>model</th><th>raw</th><th>style-controlled</th>'
+            f"<th>shift</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    return (
+        "<h2>Judge-bias card</h2><p>Does the judge pay for style, and does style control bring its ranking "
+        "closer to SOS-Bench's ground truth? Scores are win rates against the baseline (%); prices of style "
+        "are points of win rate at an even match (docs/judge.md).</p>"
+        f'<ul class="findings">{findings}</ul>{"".join(tables)}'
+    )
+
+
+def _fmt1(value: object, signed: bool = False) -> str:
+    v = _float(value)
+    return "n/a" if v is None else f"{v:+.1f}" if signed else f"{v:.1f}"
+
+
 def _float(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -290,6 +330,7 @@ def render_html(data: ReportData, figures: list[Figure]) -> str:
     sections.append(comparison_section(data))
     sections.append(paper_section(data))
     sections.append(audit_section(data))
+    sections.append(card_section(data))
     if "audit_heatmap" in by_name:
         sections.append(_figure(by_name["audit_heatmap"]))
     sections.append(METHODS)
