@@ -416,6 +416,12 @@ def audit_judges(
     return {"judges": judges, "notes": notes}
 
 
+def audit_label(entry: dict[str, Any]) -> str:
+    """An audit entry's judge as readers show it: with its category for v2.0 (each has its own baseline)."""
+    category, judge = entry.get("category"), str(entry.get("judge", "?"))
+    return f"{judge} ({category})" if category and category != entry.get("benchmark", category) else judge
+
+
 def _cards(
     group: CategoryGames,
     per_question: bool,

@@ -195,6 +195,8 @@ def print_audit(result: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from sosbench.analysis import audit_label
+
     table = Table(title="judge audit: correlation with the judge's overall score, across models")
     for name in ("judge", "vs", "pearson", "spearman", "models"):
         table.add_column(name, justify="left" if name in ("judge", "vs") else "right")
@@ -202,7 +204,7 @@ def print_audit(result: dict) -> None:
         rows = [(c, v) for c, v in entry["criteria"].items()] + [
             (f"factor {f}", v) for f, v in entry["factors"].items()
         ]
-        judge = judge_label(entry)
+        judge = audit_label(entry)
         if not rows:
             table.add_row(judge, "(no criterion verdicts)", "-", "-", str(entry["n_models"]))
         for name, value in rows:
@@ -213,21 +215,15 @@ def print_audit(result: dict) -> None:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
-def judge_label(entry: dict) -> str:
-    """An audit entry's judge, with its v2.0 category (each is scored against its own baseline)."""
-    category = entry.get("category")
-    return (
-        f"{entry['judge']} ({category})" if category != entry.get("benchmark", category) else entry["judge"]
-    )
-
-
 def audit_legend(result: dict) -> list[str]:
     """Why each `-` of the audit table is there, grouped by judge and reason, then the audit's notes."""
+    from sosbench.analysis import audit_label
+
     lines = []
     for entry in result["judges"]:
         if not entry["criteria"] and not entry["factors"]:
             lines.append(
-                f"- ({judge_label(entry)}): its verdicts carry no criterion scores, only overall ones"
+                f"- ({audit_label(entry)}): its verdicts carry no criterion scores, only overall ones"
             )
         why: dict[str, list[str]] = {}
         for kind, prefix in (("criteria", ""), ("factors", "factor ")):
@@ -235,7 +231,7 @@ def audit_legend(result: dict) -> list[str]:
                 if value.get("pearson") is None:
                     why.setdefault(value.get("why") or "undefined", []).append(prefix + name)
         for reason, names in why.items():
-            lines.append(f"- ({judge_label(entry)}: {', '.join(names)}): undefined: {reason}")
+            lines.append(f"- ({audit_label(entry)}: {', '.join(names)}): undefined: {reason}")
     return lines + [f"note: {n}" for n in result.get("notes", [])]
 
 
@@ -389,9 +385,11 @@ def show_estimator_boards(
 
 def show_audit(result: dict) -> None:
     """The audit's correlations, then each entry's cards (or why it has none)."""
+    from sosbench.analysis import audit_label
+
     print_audit(result)
     for entry in result["judges"]:
         if entry.get("cards_missing"):
-            console_err().print(f"{judge_label(entry)}: {entry['cards_missing']}")
+            console_err().print(f"{audit_label(entry)}: {entry['cards_missing']}")
         for card in entry.get("cards", []):
             print_card(card)
