@@ -28,10 +28,6 @@ from typing import Any
 from sosbench.errors import SosbenchError
 
 LOCK_FILE = ".sosbench.lock"
-# The files of a run folder (docs/results-layout.md) that the results layer reads and the run layer writes.
-MANIFEST = "manifest.json"
-RESULTS = "results.json"
-DONE = "done.json"
 
 
 # ------------------------------------------------------------------------------------------ modes
@@ -91,9 +87,11 @@ def write_json_atomic(path: Path, data: Any, default: Any = None) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=default) + "\n")
 
 
-def write_jsonl_atomic(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Write every row as one JSON line, all or nothing."""
-    write_text_atomic(path, "".join(json.dumps(dict(row), ensure_ascii=False) + "\n" for row in rows))
+def write_jsonl_atomic(path: Path, rows: Iterable[Mapping[str, Any]], default: Any = None) -> None:
+    """Write every row as one JSON line, all or nothing (``default`` as in ``json.dumps``)."""
+    write_text_atomic(
+        path, "".join(json.dumps(dict(row), ensure_ascii=False, default=default) + "\n" for row in rows)
+    )
 
 
 def append_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -20,8 +20,9 @@ from scipy import stats
 
 from sosbench._io import read_json_object
 from sosbench.errors import SosbenchError
-from sosbench.results import read_done, read_manifest, read_results
+from sosbench.results import read_results
 from sosbench.results._lmeval import check_aggregates, find_samples, sample_rows
+from sosbench.rundir import DONE, LIVEBENCH_SCORES, MANIFEST, RESULTS, read_done, read_manifest, samples_name
 from sosbench.scoring import OVERALL
 from sosbench.suite import FACTORS, Benchmark, benchmarks
 
@@ -239,16 +240,16 @@ def _livebench_details(samples: Path) -> dict[str, dict[str, str]]:
 
 
 def _livebench_items(bench: Benchmark, folder: Path) -> BenchmarkItems:
-    path = folder / "livebench_scores.jsonl"
+    path = folder / LIVEBENCH_SCORES
     if not path.is_file():
-        raise SosbenchError(f"{path}: missing although {folder / 'done.json'} exists: re-run the benchmark")
+        raise SosbenchError(f"{path}: missing although {folder / DONE} exists: re-run the benchmark")
     by_task: dict[str, list[dict[str, Any]]] = {}
     for row in _read_jsonl(path):
         by_task.setdefault(str(row.get("task")), []).append(row)
     components = []
     for task in bench.livebench.tasks:  # type: ignore[union-attr]
         rows = by_task.get(task, [])
-        details = _livebench_details(folder / f"samples_livebench_{task}.jsonl")
+        details = _livebench_details(folder / samples_name(f"livebench_{task}"))
         items = ItemScores(
             tuple(str(r["question_id"]) for r in rows),
             np.asarray([float(r["score"]) for r in rows]),
@@ -262,24 +263,24 @@ def _livebench_items(bench: Benchmark, folder: Path) -> BenchmarkItems:
 
 def read_run_items(folder: Path) -> RunItems:
     """Item-level outcomes of a `sosbench run` folder (benchmarks without samples logs are left out)."""
-    view = read_manifest(folder / "manifest.json")
-    config = read_json_object(folder / "manifest.json", "run manifest").get("config") or {}
+    view = read_manifest(folder / MANIFEST)
+    config = read_json_object(folder / MANIFEST, "run manifest").get("config") or {}
     if not isinstance(config, dict):
         raise SosbenchError(
-            f"{folder / 'manifest.json'}: config is not an object: restore it or rerun `sosbench run`"
+            f"{folder / MANIFEST}: config is not an object: restore it or rerun `sosbench run`"
         )
     run = RunItems(view.model_name or folder.name, view.protocol, config.get("limit"), source=str(folder))
     for bench in benchmarks():
         sub = folder / bench.name
-        if not (sub / "done.json").is_file():
+        if not (sub / DONE).is_file():
             continue
-        read_done(sub / "done.json", bench.name)
+        read_done(sub / DONE, bench.name)
         items: BenchmarkItems | None
         if bench.livebench:
             items = _livebench_items(bench, sub)
         else:
-            data, _ = read_results(sub / "results.json")
-            check_aggregates(bench, data, view.protocol, str(sub / "results.json"))
+            data, _ = read_results(sub / RESULTS)
+            check_aggregates(bench, data, view.protocol, str(sub / RESULTS))
             items = _lmeval_items(bench, sub, data, view.protocol)
         if items is not None:
             run.benchmarks[bench.name] = items
@@ -315,13 +316,11 @@ def read_lmeval_items(path: Path) -> RunItems:
 def read_items(path: Path) -> RunItems:
     """A run folder or an lm-eval results JSON with per-sample logs."""
     if path.is_dir():
-        if (path / "manifest.json").is_file():
+        if (path / MANIFEST).is_file():
             return read_run_items(path)
         found = sorted(path.rglob("results*.json"))
         if not found:
-            raise SosbenchError(
-                f"{path}: neither a run folder (manifest.json) nor a folder of lm-eval results"
-            )
+            raise SosbenchError(f"{path}: neither a run folder ({MANIFEST}) nor a folder of lm-eval results")
         return read_lmeval_items(found[-1])
     if not path.exists():
         raise SosbenchError(f"{path}: no such file or folder: check the path")

@@ -22,8 +22,9 @@ from sosbench.livebench._questions import LiveBenchQuestion, load_questions, rea
 from sosbench.livebench._report import task_scores
 from sosbench.livebench._sandbox import SandboxMode, check_available
 from sosbench.livebench._tasks import CATEGORIES, RELEASE, category_of, check_protocol
+from sosbench.rundir import LIVEBENCH_SCORES, samples_name
 
-SCORES_FILE = "livebench_scores.jsonl"
+SCORES_FILE = LIVEBENCH_SCORES  # also a run folder's file: named by the run-folder contract
 ANSWER_DIR = "model_answer"
 
 
@@ -174,7 +175,7 @@ def finalize_run(
     questions: list[LiveBenchQuestion] = []
     answers: list[dict[str, Any]] = []
     for task in CATEGORIES[category]:
-        path = benchmark_dir / f"samples_livebench_{task}.jsonl"
+        path = benchmark_dir / samples_name(f"livebench_{task}")
         if not path.is_file():
             raise SosbenchError(
                 f"{path} is missing: the lm-eval run of livebench_{category} did not finish; rerun it"

@@ -20,6 +20,7 @@ from sosbench._io import read_json, read_text
 from sosbench.errors import SosbenchError
 from sosbench.results._model import BenchmarkResult, Component, Items
 from sosbench.results._schema import check_score, check_stderr
+from sosbench.rundir import samples_name, task_of_samples
 from sosbench.suite import PROTOCOLS, Benchmark
 
 _TIMESTAMP = re.compile(r"_\d{4}-\d{2}-\d{2}T[\d\-.:]+$")
@@ -162,15 +163,15 @@ def _from_aggregates(
 
 def find_samples(folder: Path, task: str, stem_suffix: str = "") -> Path | None:
     """``samples_<task>.jsonl`` (run folder) or lm-eval's ``samples_<task>_<timestamp>.jsonl``."""
-    exact = folder / f"samples_{task}{stem_suffix}.jsonl"
+    exact = folder / samples_name(f"{task}{stem_suffix}")
     if exact.is_file():
         return exact
     if stem_suffix:
         return None
     stamped = sorted(
         p
-        for p in folder.glob(f"samples_{task}_*.jsonl")
-        if _TIMESTAMP.search(p.stem[len("samples_" + task) :])
+        for p in folder.glob(samples_name(f"{task}_*"))
+        if _TIMESTAMP.search(task_of_samples(p)[len(task) :])
     )
     return stamped[-1] if stamped else None
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sosbench._io import DONE, MANIFEST, RESULTS
 from sosbench.errors import SosbenchError
 from sosbench.results._livebench import (
     csv_layout,
@@ -20,11 +19,10 @@ from sosbench.results._livebench import (
 )
 from sosbench.results._lmeval import benchmark_from_results, load_json
 from sosbench.results._model import BenchmarkResult, ModelResults
-from sosbench.results._schema import read_done, read_manifest, read_results
+from sosbench.results._schema import read_results
 from sosbench.results._wide import is_wide_header, read_wide_csv
+from sosbench.rundir import DONE, MANIFEST, RESULTS, RunDir
 from sosbench.suite import benchmarks
-
-LIVEBENCH_SCORES = "livebench_scores.jsonl"
 
 
 def read_run_folder(folder: Path) -> ModelResults:
@@ -33,25 +31,26 @@ def read_run_folder(folder: Path) -> ModelResults:
     A benchmark counts only with a valid ``done.json`` for that benchmark (and, when the manifest records
     one, the same configuration hash): a garbage or foreign marker is an error, never a finished benchmark.
     """
-    manifest = read_manifest(folder / MANIFEST)
+    run_dir = RunDir(folder)
+    manifest = run_dir.read_manifest()
     model = manifest.model_name or folder.name
     results = ModelResults(model, sources=[str(folder)])
     results.notes.append(f"{folder}: protocol {manifest.protocol}")
     for bench in benchmarks():
-        sub = folder / bench.name
+        sub = run_dir.benchmark(bench.name)
         if not sub.is_dir():
             continue
-        if not (sub / DONE).is_file():
+        if not run_dir.done(bench.name).is_file():
             results.notes.append(f"{sub}: unfinished (no {DONE}), left out")
             continue
-        marker = read_done(sub / DONE, bench.name)
+        marker = run_dir.read_done(bench.name)
         if manifest.config_hash is not None and marker.config_hash != manifest.config_hash:
             raise SosbenchError(
-                f"{sub / DONE}: finished under another configuration than {folder / MANIFEST}: "
+                f"{sub / DONE}: finished under another configuration than {run_dir.manifest}: "
                 f"delete {sub} and rerun `sosbench run` to redo it"
             )
         result = (
-            _livebench_in_folder(bench.name, sub, model)
+            _livebench_in_folder(bench.name, run_dir, model)
             if bench.livebench
             else read_lmeval_benchmark(bench, sub)
         )
@@ -61,10 +60,10 @@ def read_run_folder(folder: Path) -> ModelResults:
     return results
 
 
-def _livebench_in_folder(name: str, sub: Path, model: str) -> BenchmarkResult:
-    path = sub / LIVEBENCH_SCORES
+def _livebench_in_folder(name: str, run_dir: RunDir, model: str) -> BenchmarkResult:
+    path = run_dir.livebench_scores(name)
     if not path.is_file():
-        raise SosbenchError(f"{path}: missing although {sub / DONE} exists: re-run the benchmark")
+        raise SosbenchError(f"{path}: missing although {run_dir.done(name)} exists: re-run the benchmark")
     result = read_livebench_scores(path, model=model).get(model, {}).get(name)
     if result is None:
         raise SosbenchError(f"{path}: does not cover every task of {name}: re-run the benchmark")

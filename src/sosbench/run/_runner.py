@@ -1,6 +1,6 @@
 """`sosbench run`: plan units -> check data -> run them on an executor -> merge shards -> manifest.
 
-Each finished unit is final on disk before the driver hears of it (see _layout and _worker), so a
+Each finished unit is final on disk before the driver hears of it (see sosbench.rundir and _worker), so a
 rerun of the same command skips it and a kill loses only the units in flight. The driver alone
 writes the manifest and merges shards; workers write only their own unit folders.
 """
@@ -9,25 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sosbench._io import folder_lock, read_json_object, write_json_atomic
+from sosbench._io import folder_lock
 from sosbench.errors import SosbenchError
 from sosbench.run._config import RunConfig
-from sosbench.run._layout import DONE, RunDir, utc_now
 from sosbench.run._mirror import load_manifest
 from sosbench.run._preflight import check_data, check_engine, check_sandbox
 from sosbench.run._units import Job, Unit, shard_count, units_of
 from sosbench.run._worker import unit_done
 from sosbench.run.executors import Events, Executor, LocalExecutor
+from sosbench.rundir import DatasetSource, DoneMarker, Manifest, ProtocolName, RunDir, utc_now
 from sosbench.suite import Benchmark, get_benchmark
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -65,16 +62,14 @@ def plan(
     clear = False
     if run_dir.manifest.exists():
         try:
-            old = read_json_object(run_dir.manifest, "run manifest")
+            old = run_dir.read_manifest()
         except SosbenchError as exc:
             if not overwrite:
                 raise SosbenchError(f"{exc} (or pass --overwrite to start over)") from None
-            old = {}
-        if old.get("config_hash") != digest:
-            if not overwrite and _holds_results(run_dir):
-                changed = [
-                    k for k, v in config.hashed().items() if old.get("config", {}).get(k) != _jsonable(v)
-                ]
+            old = Manifest()
+        if old.config_hash != digest:
+            if not overwrite and run_dir.holds_results():
+                changed = [k for k, v in config.hashed().items() if (old.config or {}).get(k) != _jsonable(v)]
                 what = ", ".join(changed) or "lm-eval version"
                 raise SosbenchError(
                     f"{config.output} holds a run with a different configuration ({what} changed): "
@@ -100,59 +95,41 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _holds_results(run_dir: RunDir) -> bool:
-    """Whether any benchmark or shard in the folder finished (has its done.json), whatever its config."""
-    return any(run_dir.root.glob(f"*/{DONE}")) or any(run_dir.root.glob(f".shards/*/*/{DONE}"))
-
-
-def _clear(run_dir: RunDir) -> None:
-    """Remove a previous run's files (only what sosbench writes there)."""
-    run_dir.manifest.unlink(missing_ok=True)
-    run_dir.clear_partials()
-    shutil.rmtree(run_dir.root / ".shards", ignore_errors=True)
-    for child in run_dir.root.iterdir():
-        if child.is_dir() and (child / DONE).exists():
-            shutil.rmtree(child)
-
-
-def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[str, Any]:
+def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> Manifest:
     mirror = load_manifest(config.data_dir).get("datasets", {}) if config.data_dir else {}
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "sosbench": _version("sosbench"),
-        "lm_eval": _version("lm-eval"),
-        "torch": _version("torch"),
-        "transformers": _version("transformers"),
-        "datasets_version": _version("datasets"),
-        "protocol": config.protocol,
-        "livebench_sandbox": config.sandbox,
-        "model": config.model,
-        "model_args": config.plain_model_args(),
-        "model_name": config.display_name(),
-        "config": _jsonable(config.hashed()),
-        "config_hash": digest,
-        "data_dir": str(config.data_dir) if config.data_dir else None,
-        "benchmarks": [b.name for b in benches],
-        "datasets": {
-            spec.id: {
-                "configs": list(spec.configs),
-                "splits": list(spec.splits),
-                "revision": mirror.get(spec.id, {}).get("revision") or spec.revision,
-                "source": "mirror" if config.data_dir else "hub",
-            }
+    return Manifest(
+        sosbench=_version("sosbench"),
+        lm_eval=_version("lm-eval"),
+        torch=_version("torch"),
+        transformers=_version("transformers"),
+        datasets_version=_version("datasets"),
+        protocol=cast(ProtocolName, config.protocol),  # RunConfig checked it against PROTOCOLS
+        livebench_sandbox=config.sandbox,
+        model=config.model,
+        model_args=_jsonable(config.plain_model_args()),
+        model_name=config.display_name(),
+        config=_jsonable(config.hashed()),
+        config_hash=digest,
+        data_dir=str(config.data_dir) if config.data_dir else None,
+        benchmarks=[b.name for b in benches],
+        datasets={
+            spec.id: DatasetSource(
+                configs=list(spec.configs),
+                splits=list(spec.splits),
+                revision=mirror.get(spec.id, {}).get("revision") or spec.revision,
+                source="mirror" if config.data_dir else "hub",
+            )
             for b in benches
             for spec in b.datasets
         },
-        "chat_template_sha256": None,
-        "started": utc_now(),
-        "finished": None,
-        "timings": {},
-    }
+        started=utc_now(),
+        timings={},
+    )
 
 
 def execute(
     config: RunConfig, *, overwrite: bool = False, shards: int | None = None, hooks: RunHooks | None = None
-) -> dict[str, Any]:
+) -> Manifest:
     """Run one model's unfinished units in this process; returns its final manifest."""
     return execute_all([config], LocalExecutor(), overwrite=overwrite, shards=shards, hooks=hooks)[0]
 
@@ -187,8 +164,10 @@ class _ModelRun:
 
     def unit_finished(self, unit: Unit, info: dict[str, Any], hooks: RunHooks) -> None:
         """Record a finished unit; finish its benchmark when it was the last missing shard."""
-        if info.get("chat_template_sha256") and not self.manifest["chat_template_sha256"]:
-            self.manifest["chat_template_sha256"] = info["chat_template_sha256"]
+        if info.get("chat_template_sha256") and not self.manifest.chat_template_sha256:
+            self.manifest = self.manifest.model_copy(
+                update={"chat_template_sha256": info["chat_template_sha256"]}
+            )
         self.seconds[unit.benchmark] = self.seconds.get(unit.benchmark, 0.0) + float(info.get("seconds", 0.0))
         if unit.sharded:
             self.merge_if_complete(get_benchmark(unit.benchmark), hooks)
@@ -207,23 +186,28 @@ class _ModelRun:
         staging = self.run_dir.start(bench.name)
         _merge.merge(self.config, bench, count, staging)
         self.seconds[bench.name] = self.seconds.get(bench.name, 0.0) + time.monotonic() - started
-        marker = {"benchmark": bench.name, "config_hash": self.plan.config_hash, "shards": count}
-        self.run_dir.finish(
-            bench.name, {**marker, "seconds": round(self.seconds[bench.name], 3), "finished": utc_now()}
+        marker = DoneMarker(
+            benchmark=bench.name,
+            config_hash=self.plan.config_hash,
+            seconds=round(self.seconds[bench.name], 3),
+            finished=utc_now(),
+            shards=count,
         )
+        self.run_dir.finish(bench.name, marker)
         self._benchmark_finished(bench, hooks)
 
     def _benchmark_finished(self, bench: Benchmark, hooks: RunHooks) -> None:
         seconds = round(self.seconds.get(bench.name, 0.0), 3)
-        self.manifest["timings"][bench.name] = seconds
-        write_json_atomic(self.run_dir.manifest, self.manifest)
+        timings = {**(self.manifest.timings or {}), bench.name: seconds}
+        self.manifest = self.manifest.model_copy(update={"timings": timings})
+        self.run_dir.write_manifest(self.manifest)
         if hooks.benchmark_done:
             hooks.benchmark_done(self.config, bench, seconds)
 
-    def close(self, complete: bool) -> dict[str, Any]:
+    def close(self, complete: bool) -> Manifest:
         if complete:
-            self.manifest["finished"] = utc_now()
-        write_json_atomic(self.run_dir.manifest, self.manifest)
+            self.manifest = self.manifest.model_copy(update={"finished": utc_now()})
+        self.run_dir.write_manifest(self.manifest)
         return self.manifest
 
 
@@ -234,7 +218,7 @@ def execute_all(
     overwrite: bool = False,
     shards: int | None = None,
     hooks: RunHooks | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Manifest]:
     """Plan every model's units, run them on ``executor``, merge shards as they complete.
 
     Returns the manifests. Units that still fail after their retries are reported in one error
@@ -263,7 +247,7 @@ def run_folder_lock(output: Path) -> Iterator[None]:
 
 def _execute_locked(
     configs: list[RunConfig], executor: Executor, *, overwrite: bool, shards: int | None, hooks: RunHooks
-) -> list[dict[str, Any]]:
+) -> list[Manifest]:
     runs: dict[Path, _ModelRun] = {}
     plans: list[tuple[RunConfig, Plan]] = []
     for config in configs:
@@ -277,7 +261,7 @@ def _execute_locked(
         plans.append((config, the_plan))
     for config, the_plan in plans:
         if the_plan.clear:
-            _clear(RunDir(config.output))
+            RunDir(config.output).clear()
         runs[config.output] = _ModelRun(config, the_plan)
     for run in runs.values():  # shards finished by an earlier, interrupted run
         for bench in run.plan.todo:
@@ -311,20 +295,19 @@ def _execute_locked(
     return manifests
 
 
-def _previous_or_new(
-    run_dir: RunDir, config: RunConfig, digest: str, benches: list[Benchmark]
-) -> dict[str, Any]:
+def _previous_or_new(run_dir: RunDir, config: RunConfig, digest: str, benches: list[Benchmark]) -> Manifest:
     """Keep the earlier manifest's timings when resuming; extend its benchmark list."""
     fresh = _manifest(config, digest, benches)
-    if not run_dir.manifest.exists():
-        write_json_atomic(run_dir.manifest, fresh)
+    old = run_dir.read_manifest() if run_dir.manifest.exists() else None
+    if old is None or old.config_hash != digest:
+        run_dir.write_manifest(fresh)
         return fresh
-    old = read_json_object(run_dir.manifest, "run manifest")
-    if old.get("config_hash") != digest:
-        write_json_atomic(run_dir.manifest, fresh)
-        return fresh
-    old["benchmarks"] = list(dict.fromkeys(old.get("benchmarks", []) + fresh["benchmarks"]))
-    old["datasets"] = {**old.get("datasets", {}), **fresh["datasets"]}
-    old["finished"] = None
-    write_json_atomic(run_dir.manifest, old)
-    return old
+    resumed = old.model_copy(
+        update={
+            "benchmarks": list(dict.fromkeys((old.benchmarks or []) + (fresh.benchmarks or []))),
+            "datasets": {**(old.datasets or {}), **(fresh.datasets or {})},
+            "finished": None,
+        }
+    )
+    run_dir.write_manifest(resumed)
+    return resumed
