@@ -832,7 +832,7 @@ def test_slurm_array_task_with_an_input_error_is_not_resubmitted(sample_mirror: 
     with pytest.raises(SosbenchError) as raised:
         execute_all(
             [config],
-            LocalSlurm(folder=tmp_path / "submitit", gpus_per_unit=0, retries=2),
+            LocalSlurm(folder=tmp_path / "submitit", gpus_per_task=0, retries=2),
             hooks=events.hooks(),
         )
     assert str(raised.value).startswith(f"--model-args pretrained={missing}: no such folder")
