@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from _synthetic_runs import planted_pair
 
-from sosbench.analysis import RunItems, compare_runs
+from sosbench.analysis import compare_runs
+from sosbench.results import ModelResults
 from sosbench.suite import benchmarks
 
 
@@ -32,12 +33,12 @@ def main() -> None:
     parser.add_argument("--permutations", type=int, default=5000)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    base, candidate = RunItems("base", "paper", None), RunItems("candidate", "paper", None)
+    base, candidate = ModelResults("base", protocol="paper"), ModelResults("candidate", protocol="paper")
     for bench in benchmarks():
         pair = planted_pair(rng, (bench.name,), n=int(bench.size or 500))
         base.benchmarks.update(pair[0].benchmarks)
         candidate.benchmarks.update(pair[1].benchmarks)
-    items = sum(len(b.components[0][2].ids) for b in base.benchmarks.values())
+    items = sum(len(b.components[0].items) for b in base.benchmarks.values())
     start = time.perf_counter()
     comparison = compare_runs(base, candidate, rounds=args.rounds, permutations=args.permutations)
     seconds = time.perf_counter() - start

@@ -76,13 +76,16 @@ def coding_items(count: int, tests: int = 4, code: str | None = None) -> list[tu
 
 def measure(args: argparse.Namespace) -> dict[str, object]:
     """Run in a child process whose sys.path starts with one implementation's src folder."""
-    from sosbench.livebench import _sandbox, score_many
+    import importlib.util
 
-    if hasattr(
-        _sandbox, "isolation"
-    ):  # the baseline: its drop to `nobody` cannot run an interpreter under /root
-        isolation = _sandbox.Isolation(namespaces=True, drop_to_nobody=False)
-        _sandbox.isolation = lambda: isolation
+    from sosbench.livebench import score_many
+
+    if importlib.util.find_spec("sosbench.livebench._sandbox"):  # the baseline's own module
+        from sosbench.livebench import _sandbox  # type: ignore[attr-defined]
+
+        if hasattr(_sandbox, "isolation"):  # its drop to `nobody` cannot run an interpreter under /root
+            isolation = _sandbox.Isolation(namespaces=True, drop_to_nobody=False)
+            _sandbox.isolation = lambda: isolation
 
     def timed(items: list[tuple[dict, str]], workers: int) -> tuple[float, list[float]]:
         start = time.perf_counter()

@@ -23,15 +23,15 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from typer.testing import CliRunner
 
 from sosbench.cli._app import app
-from sosbench.judge import BenchDir
+from sosbench.judge import BenchDir, answer_metadata
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -63,7 +63,7 @@ _ORIGINAL = re.compile(
 # the scripted server
 # ------------------------------------------------------------------------------------------------------------
 # A scripted reply for one request (status, body bytes, headers), or None to answer as the scripted judge.
-RawReply = Callable[[dict, "Message"], "tuple[int, bytes, dict] | None"]  # body, request headers
+RawReply = Callable[[dict, "Message"], "tuple[int, bytes | Iterable[bytes], dict] | None"]  # body, headers
 
 
 def length_verdict(a: int, b: int) -> str:
@@ -81,22 +81,47 @@ LESS_THAN = {"A>>B": "A>>B", "A>B": "A>B", "A=B": "A=B", "B>A": "A<B", "B>>A": "
 REVERSED = {"A>>B": "B>>A", "A>B": "B>A", "A=B": "A=B", "B>A": "A>B", "B>>A": "A>>B"}
 
 
+def answer_text(model: str, prompt: str) -> str:
+    """A scripted answer: "<model> answers: <prompt start>", then filler words, headers, list items, bold
+    spans and a code block in amounts fixed by a hash of (model, prompt): lengths and markdown vary."""
+    h = int(hashlib.sha256(f"{model}\n{prompt}".encode()).hexdigest()[:12], 16)
+    parts = [f"{model} answers: {prompt[:60]}", " ".join(["word"] * (5 + h % 40))]
+    parts += [f"{'#' * (1 + k)} Part {k}" for k in range((h >> 8) % 3)]
+    parts += [f"- point {k}" if k % 2 else f"{k}. step {k}" for k in range((h >> 12) % 5)]
+    parts += [f"Some **bold {k}** and __also {k}__" for k in range((h >> 16) % 3)]
+    if (h >> 20) % 2:
+        parts.append("```\n# not a header\n- not a list\n```")
+    return "\n\n".join(parts)
+
+
 def game_bucket(prompt: str) -> int:
     return int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16) % BUCKETS
 
 
 def send_json(
-    handler: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict | None = None
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    payload: bytes | Iterable[bytes],
+    headers: dict | None = None,
 ) -> None:
     """One reply of these bytes as JSON (broken JSON too, when a test scripts it); a client that hung up
-    (its timeout) is not an error of the server."""
+    (its timeout, or a cap on the reply's size) is not an error of the server.
+
+    A payload of chunks (a reply too large to hold) goes without a Content-Length, until the client leaves.
+    """
     try:
         handler.send_response(status)
         for key, value in {"Content-Type": "application/json", **(headers or {})}.items():
             handler.send_header(key, value)
-        handler.send_header("Content-Length", str(len(payload)))
+        if isinstance(payload, bytes):
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+            return
+        handler.close_connection = True
         handler.end_headers()
-        handler.wfile.write(payload)
+        for chunk in payload:
+            handler.wfile.write(chunk)
     except (BrokenPipeError, ConnectionResetError):
         pass
 
@@ -208,7 +233,7 @@ class ScriptedServer:
             return 200, " ".join(words[: max(1, int(len(words) * 0.4))]), {}
         if "impartial judge" not in system:
             self.count("answers")
-            return 200, f"{body['model']} answers: {messages[-1]['content'][:60]}", {}
+            return 200, answer_text(body["model"], messages[-1]["content"]), {}
         return self.judge(body, system, messages)
 
     def judge(self, body: dict, system: str, messages: list[dict]) -> tuple[int | str | None, object, dict]:
@@ -266,29 +291,69 @@ def make_bench(root: Path) -> Path:
     lines = data_file("arena_hard", "question.jsonl").read_text(encoding="utf-8").splitlines()[:N_QUESTIONS]
     root.mkdir(parents=True)
     (root / "question.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    bench = BenchDir(root)
-    baseline = bench.answers(BASE)
-    (root / "model_answer").mkdir()
+    write_models(BenchDir(root), lambda question: BASE)
+    return root
+
+
+V2_BASE = {"hard_prompt": "o3-mini-2025-01-31", "creative_writing": "gemini-2.0-flash-001"}
+
+
+def make_v2_bench(root: Path, hard: int = 6, creative: int = 4, gemini: bool = True) -> Path:
+    """An arena-hard-v2.0 bench folder: the first ``hard`` hard_prompt and ``creative`` creative_writing
+    questions, the four synthetic models, and (``gemini``) a stand-in gemini-2.0-flash-001 answer file
+    (o3-mini's texts under gemini's name: the real ones are not shipped)."""
+    from sosbench.judge._templates import data_file
+
+    rows = [
+        json.loads(line) for line in data_file("arena_hard_v2", "question.jsonl").read_text().split("\n")[:-1]
+    ]
+    chosen = [r for r in rows if r["category"] == "hard_prompt"][:hard]
+    chosen += [r for r in rows if r["category"] == "creative_writing"][:creative]
+    root.mkdir(parents=True)
+    (root / "question.jsonl").write_text("".join(json.dumps(r) + "\n" for r in chosen), encoding="utf-8")
+    bench = BenchDir.open(root)
+    if gemini:
+        o3 = (
+            data_file("arena_hard_v2", "model_answer", "o3-mini-2025-01-31.jsonl")
+            .read_text()
+            .split("\n")[:-1]
+        )
+        wanted = {r["uid"] for r in chosen if r["category"] == "creative_writing"}
+        lines = [json.loads(line) for line in o3]
+        stand_in = [{**r, "model": V2_BASE["creative_writing"]} for r in lines if r["uid"] in wanted]
+        (root / "model_answer").mkdir()
+        target = root / "model_answer" / f"{V2_BASE['creative_writing']}.jsonl"
+        target.write_text("".join(json.dumps(r) + "\n" for r in stand_in))
+    write_models(bench, lambda question: V2_BASE["hard_prompt"])  # o3-mini answers every question
+    return root
+
+
+def write_models(bench: BenchDir, baseline_of: Callable[[Any], str]) -> None:
+    """The four synthetic models' answers: each question's baseline answer stretched by the model's factor."""
+    root = bench.root
+    (root / "model_answer").mkdir(exist_ok=True)
+    questions = bench.questions()
+    baselines = {name: bench.answers(name) for name in {baseline_of(q) for q in questions}}
     for model, mean in MODELS.items():
         rows = []
-        for i, question in enumerate(bench.questions()):
-            words = baseline[question.uid].text.split()
-            n = max(1, round(mean * SPREAD[i] * len(words)))
+        for i, question in enumerate(questions):
+            words = baselines[baseline_of(question)][question.uid].text.split()
+            n = max(1, round(mean * SPREAD[i % len(SPREAD)] * len(words)))
             text = " ".join((words * (n // len(words) + 1))[:n])
-            rows.append(
-                {
-                    "uid": question.uid,
-                    "ans_id": f"{model}-{i}",
-                    "model": model,
-                    "tstamp": 0.0,
-                    "messages": [
-                        {"role": "user", "content": question.prompt},
-                        {"role": "assistant", "content": {"answer": text}},
-                    ],
-                }
-            )
+            row = {
+                "uid": question.uid,
+                "ans_id": f"{model}-{i}",
+                "model": model,
+                "tstamp": 0.0,
+                "messages": [
+                    {"role": "user", "content": question.prompt},
+                    {"role": "assistant", "content": {"answer": text}},
+                ],
+            }
+            if bench.benchmark.per_question:  # v2.0 answers carry their metadata
+                row["metadata"] = answer_metadata(text)
+            rows.append(row)
         (root / "model_answer" / f"{model}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return root
 
 
 def cli(*args: str) -> object:

@@ -2,8 +2,9 @@
 
 Each attack answers an "add two numbers" problem, and prints the right sum only if its attack worked
 (it read a private test, a secret or a host file, reached the network, ...), so an attack that gets
-through scores 1. ``python tests/_sandbox_attacks.py WORKDIR`` prints one JSON object of results; the
-tests run it as root in-process and as an ordinary user in a subprocess.
+through scores 1. ``python tests/_sandbox_attacks.py WORKDIR`` prints one JSON object of results, with
+each scoring path's wall time and the scorer's peak memory; the tests run it under a hard
+``prlimit --as`` of 3 GiB and a time limit, as root and as an ordinary user.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -207,6 +209,68 @@ print(-1)
 """,
     "sleep_forever": "import time\ntime.sleep(3600)",
     "memory_hog": "x = bytearray(8 * 1024**3)\nprint(-1)",
+    # Scoring one answer is bounded whatever it prints (issue 21, cases 1 and 2):
+    "unclosed_quotes_line": """
+import posix
+line = b'{"ok": true, "out": "' + b'\\\\"' * 900000 + b'\\n'
+for fd in range(3, 64):
+    try:
+        posix.write(fd, line)
+    except OSError:
+        pass
+print(-1)
+""",
+    "unclosed_quotes_flood": """
+import posix
+for fd in range(3, 64):
+    try:
+        posix.write(fd, b'["')
+        while True:
+            posix.write(fd, b'\\\\"' * 65536)
+    except OSError:
+        pass
+""",
+    "many_short_lines": "print('1\\n' * 16_000_000)",
+    "many_short_lines_within_cap": "print('1\\n' * 600_000)",
+    "blank_lines_then_answer": (
+        "a, b = map(int, input().split())\nprint('\\n' * 900_000 + ' ' + str(a + b + 1))"
+    ),
+    # One memory and process budget per sandbox (issue 21, case 3):
+    "memory_across_processes": """
+import posix, time
+for _ in range(64):
+    try:
+        if posix.fork() == 0:
+            chunks = []
+            try:
+                while True:
+                    chunks.append(bytearray(64 * 2**20))
+            except MemoryError:
+                time.sleep(20)
+            posix._exit(0)
+    except OSError:
+        break
+chunks = []
+try:
+    while True:
+        chunks.append(bytearray(64 * 2**20))
+except MemoryError:
+    pass
+print(-1)
+""",
+    "cpu_burners": """
+import posix
+for _ in range(62):
+    try:
+        if posix.fork() == 0:
+            while True:
+                pass
+    except OSError:
+        break
+while True:
+    pass
+""",
+    "read_proc_cmdlines": "",  # filled in by run_all: the host paths it looks for are only known then
 }
 
 HONEST = "a, b = map(int, input().split())\nprint(a + b)"
@@ -250,6 +314,13 @@ def attack_answers(workdir: Path, port: int) -> dict[str, str]:
         "import _socket\nok = False\ntry:\n    s = _socket.socket()\n    s.settimeout(2)\n"
         f"    s.connect(('127.0.0.1', {port}))\n    ok = True\nexcept OSError:\n    pass\n"
         "a, b = map(int, input().split())\nprint(a + b if ok else -1)"
+    )
+    hidden = [str(workdir), "sosbench-sandbox-", str(Path(__file__).resolve().parents[1] / "src")]
+    answers["read_proc_cmdlines"] = (
+        f"import os\nfound = False\nfor pid in os.listdir('/proc'):\n    try:\n"
+        f"        text = open(f'/proc/{{pid}}/cmdline', 'rb').read().decode(errors='replace')\n"
+        f"    except Exception:\n        continue\n    found = found or any(m in text for m in {hidden!r})\n"
+        "a, b = map(int, input().split())\nprint(a + b if found else -1)"
     )
     answers["write_outside"] = (
         "import os\nok = False\n"
@@ -310,7 +381,8 @@ def run_all(workdir: Path, *, sandbox: str = "bwrap", workers: int = 2) -> dict[
             "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8"
         )
         scores_file = workdir / "scores.jsonl"
-        cli = subprocess.run(
+        started = time.monotonic()
+        cli = _measured(
             [
                 sys.executable,
                 "-m",
@@ -331,11 +403,8 @@ def run_all(workdir: Path, *, sandbox: str = "bwrap", workers: int = 2) -> dict[
                 "json",
             ],
             env={**env, "SOSBENCH_SANDBOX": sandbox},
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            check=False,
         )
+        measures = {"score": {"seconds": time.monotonic() - started, **cli.pop("memory")}}
         run_dir = workdir / "run" / "livebench-coding"
         run_dir.mkdir(parents=True, exist_ok=True)
         for task in ("LCB_generation", "coding_completion"):
@@ -346,9 +415,10 @@ def run_all(workdir: Path, *, sandbox: str = "bwrap", workers: int = 2) -> dict[
         os.environ.update(
             {k: v for k, v in env.items() if k not in os.environ or k.startswith(("OPENAI", "SOS"))}
         )
-        finalize_run(
-            run_dir, "coding", "m", workers=workers, sandbox="none" if sandbox == "none" else "bwrap"
-        )
+        started = time.monotonic()
+        with _Peak(os.getpid()) as peak:
+            finalize_run(run_dir, "coding", "m", workers=workers, sandbox=sandbox)
+        measures["run"] = {"seconds": time.monotonic() - started, **peak.result()}
     time.sleep(0.5)
     by_path = {
         "score": _scores(scores_file, names),
@@ -356,22 +426,103 @@ def run_all(workdir: Path, *, sandbox: str = "bwrap", workers: int = 2) -> dict[
     }
     tmp_after = set(os.listdir("/tmp")) | {f"shm:{n}" for n in os.listdir("/dev/shm")}
     return {
-        "cli_returncode": cli.returncode,
-        "cli_stderr": cli.stderr[-2000:],
+        "cli_returncode": cli["returncode"],
+        "cli_stderr": cli["stderr"][-2000:],
+        "measures": measures,
         "scores": by_path,
         "escaped": [
             p
             for p in (workdir / "escaped.txt", Path.home() / "sosbench-escaped", Path("/sosbench-escaped"))
             if p.exists()
         ],
-        "new_tmp_files": sorted(n for n in tmp_after - tmp_before if "sosbench" in n and n != _own_stage()),
+        "new_tmp_files": sorted(n for n in tmp_after - tmp_before if _left_by_this_run(n)),
         "processes_left": _daemons(),
     }
 
 
-def _own_stage() -> str:
-    """This process's sandbox staging folder (removed when it exits; not something an answer left)."""
-    return os.path.basename(os.environ.get("SOSBENCH_SANDBOX_STAGE", ""))
+def _measured(command: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run ``command``, following the peak memory of its scorer processes."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with _Peak(process.pid) as peak:
+        stdout, stderr = process.communicate(timeout=1200)
+    return {"returncode": process.returncode, "stdout": stdout, "stderr": stderr, "memory": peak.result()}
+
+
+class _Peak:
+    """Samples, every 0.1 s, the scorer processes under ``root`` (the scorer and its pool workers, not the
+    sandboxes they start): the largest one's peak RSS (VmHWM) and the most they held together (VmRSS)."""
+
+    SANDBOX_LAUNCHERS = frozenset({"bwrap", "unshare", "setpriv", "sh"})
+
+    def __init__(self, root: int) -> None:
+        self.root, self.largest_kb, self.together_kb = root, 0, 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> _Peak:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def result(self) -> dict[str, float]:
+        return {"peak_rss_mib": self.largest_kb / 1024, "peak_together_mib": self.together_kb / 1024}
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.1):
+            together = 0
+            for pid in self._scorers():
+                status = _status(pid)
+                self.largest_kb = max(self.largest_kb, status.get("VmHWM", 0))
+                together += status.get("VmRSS", 0)
+            self.together_kb = max(self.together_kb, together)
+
+    def _scorers(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        names: dict[int, str] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+            names[int(entry)] = name
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        found, todo = [], [self.root]
+        while todo:
+            pid = todo.pop()
+            if names.get(pid) in self.SANDBOX_LAUNCHERS:
+                continue
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return found
+
+
+def _status(pid: int) -> dict[str, int]:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return {
+        k: int(v.split()[0])
+        for k, _, v in (line.partition(":") for line in lines)
+        if v.strip().endswith("kB")
+    }
+
+
+def _left_by_this_run(name: str) -> bool:
+    """A /tmp or /dev/shm entry an attack would leave, or a staging folder whose scorer is gone (the
+    machine's other work writes sosbench folders of its own there, and its live scorers' stages)."""
+    from sosbench.sandbox._owner import owner_dead
+
+    name = name.split(":")[-1]
+    if name.startswith("sosbench-sandbox-"):
+        return owner_dead(name.removeprefix("sosbench-sandbox-").rsplit("-", 1)[0])
+    return name.startswith("sosbench-filler")
 
 
 def _scores(path: Path, names: list[str]) -> dict[str, list[float]]:

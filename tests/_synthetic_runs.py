@@ -169,11 +169,9 @@ def planted_pair(
     """
     import numpy as np
 
-    from sosbench.analysis import RunItems
-    from sosbench.analysis._compare import BenchmarkItems, ItemScores
-    from sosbench.suite import get_benchmark
+    from sosbench.results import BenchmarkResult, Component, Items, ModelResults
 
-    base, cand = RunItems("base", "paper", None), RunItems("candidate", "paper", None)
+    base, cand = ModelResults("base", protocol="paper"), ModelResults("candidate", protocol="paper")
     for name in names:
         before = (rng.random(n) < accuracy).astype(float)
         after = before.copy()
@@ -183,9 +181,34 @@ def planted_pair(
         if name == planted:
             both_wrong = np.flatnonzero((before == 0.0) & (after == 0.0))
             after[rng.choice(both_wrong, effect_items, replace=False)] = 1.0
-        ids = tuple(str(i) for i in range(n))
-        factor = get_benchmark(name).factor
+        ids = tuple(f"x:{i}" for i in range(n))
         for run, values in ((base, before), (cand, after)):
-            items = ItemScores(ids, values, np.ones(n), tuple(None for _ in ids))
-            run.benchmarks[name] = BenchmarkItems(name, factor, (("x/acc", "x", items),))
+            items = Items(values, ids=ids)
+            component = Component("x/acc", "x/acc", items.value, None, n, items, "x")
+            run.benchmarks[name] = BenchmarkResult(name, (component,), "synthetic")
     return base, cand
+
+
+def perturb_run(root: Path, seed: int, share: float = 0.3) -> None:
+    """Change about ``share`` of every benchmark's per-item outcomes in a run folder (seeded), so a second
+    run differs from the first on every benchmark while answering the same items."""
+    import random
+
+    rng = random.Random(seed)
+
+    def flip(value: object) -> object:
+        if isinstance(value, list):
+            return [flip(v) for v in value]
+        if rng.random() >= share:
+            return value
+        return (not value) if isinstance(value, bool) else 1.0 - float(value)  # type: ignore[arg-type]
+
+    for path in sorted(root.glob("*/samples_*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        rows = [{k: v if k in ("doc_id", "metrics") else flip(v) for k, v in row.items()} for row in rows]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for path in sorted(root.glob("*/livebench_scores.jsonl")):
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        for row in rows:
+            row["score"] = rng.choice([0.0, 0.5, 1.0]) if rng.random() < share else row["score"]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -285,10 +285,11 @@ def test_sosbench_format_csv_works_for_every_command_that_reads_it(tmp_path: Pat
     assert len(listed.stdout.splitlines()) == 25
     write_run_folder(tmp_path / "a", "a", with_samples=False)
     scored = invoke("score", "--bootstrap", "0", str(tmp_path / "a"), env=env)
-    assert scored.exit_code == 0 and scored.stdout.startswith("model,WK,")
+    assert scored.exit_code == 0 and scored.stdout.startswith("model,items_per_task,WK,")
     paper = invoke("paper", "--bootstrap", "0", env=env)
     assert paper.exit_code == 0, paper.output
-    assert paper.stdout.startswith("model,WK,") and len(paper.stdout.splitlines()) == 40  # 39 artifact models
+    assert paper.stdout.startswith("model,items_per_task,WK,")
+    assert len(paper.stdout.splitlines()) == 40  # 39 artifact models
 
 
 def test_readme_states_the_rule_the_tests_check() -> None:

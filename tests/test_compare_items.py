@@ -7,7 +7,7 @@ from pathlib import Path
 
 from _synthetic_runs import write_run_folder
 
-from sosbench.analysis import compare_runs, read_items
+from sosbench.analysis import compare_runs, read_run
 
 QUESTIONS = Path(__file__).resolve().parents[2] / "shared/data/livebench/questions_web_of_lies_v2.jsonl"
 
@@ -41,7 +41,7 @@ def test_livebench_items_that_differ_carry_prompt_answers_and_gold(tmp_path: Pat
     _livebench_reasoning(tmp_path / "cand", questions, ["**yes, yes, yes**"] * 4, [1.0, 1.0, 0.0, 1.0])
 
     comparison = compare_runs(
-        read_items(tmp_path / "base"), read_items(tmp_path / "cand"), rounds=200, permutations=200
+        read_run(tmp_path / "base"), read_run(tmp_path / "cand"), rounds=200, permutations=200
     )
     livebench = [item for item in comparison.differing_items if item["benchmark"] == "livebench-reasoning"]
     real = [item for item in livebench if item["item"] == questions[0]["question_id"]]
@@ -54,7 +54,7 @@ def test_livebench_items_that_differ_carry_prompt_answers_and_gold(tmp_path: Pat
 
 
 def test_the_item_view_is_bounded_but_the_total_is_reported(tmp_path: Path, monkeypatch) -> None:
-    from sosbench.analysis import _compare
+    from sosbench.analysis import _paired
 
     write_run_folder(tmp_path / "base", "base")
     write_run_folder(tmp_path / "cand", "cand")
@@ -64,9 +64,9 @@ def test_the_item_view_is_bounded_but_the_total_is_reported(tmp_path: Path, monk
         row["acc_norm"] = 1.0 - row["acc_norm"]
     samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
-    monkeypatch.setattr(_compare, "ITEM_VIEW_LIMIT", 3)
+    monkeypatch.setattr(_paired, "ITEM_VIEW_LIMIT", 3)
     comparison = compare_runs(
-        read_items(tmp_path / "base"), read_items(tmp_path / "cand"), rounds=100, permutations=100
+        read_run(tmp_path / "base"), read_run(tmp_path / "cand"), rounds=100, permutations=100
     )
     assert len(comparison.differing_items) == 3
     assert comparison.differing_total == len(rows)

@@ -4,17 +4,25 @@ Each case must end in exactly one ``error: ...`` line (the last line on stderr, 
 line), a non-zero exit, and leave the previous results (an earlier export, report, score file,
 leaderboard, audit or run folder) and the input itself byte-identical. `sosbench validate` must say the
 same of the broken file. In-process (typer's CliRunner), a bounded number of cases, no network.
+
+Every input kind also gets what an attacker would send (issue 21): nesting 200k deep, a YAML alias bomb,
+a FIFO, /dev/zero, a sparse file larger than the machine's memory and a name too long for the file
+system. Those run in a child process under a 3 GiB address-space limit (tests/_bounded.py); each command
+must end in its one error line within 5 CPU seconds, however loaded the machine, and a blocked command
+fails the test instead of hanging it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _bounded import ALIAS_BOMB, run_bounded
 from _synthetic_runs import write_run_folder
 from typer.testing import CliRunner
 
@@ -291,11 +299,15 @@ OTHERS: dict[tuple[str, str], str] = {}
 
 
 def _one_error_line(result, what: str) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    return _single_error(result.exit_code, result.stderr, result.output, what)
+
+
+def _single_error(exit_code: int | None, stderr: str, output: str, what: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error:")]
-    assert result.exit_code not in (0, None), (what, result.output)
-    assert len(errors) == 1 and lines[-1] == errors[0], (what, result.stderr)
-    assert "Traceback" not in result.output and "bug in sosbench" not in result.stderr, (what, result.stderr)
+    assert exit_code not in (0, None), (what, output)
+    assert len(errors) == 1 and lines[-1] == errors[0], (what, stderr)
+    assert "Traceback" not in output and "bug in sosbench" not in stderr, (what, stderr)
     return errors[0]
 
 
@@ -316,3 +328,58 @@ def test_broken_input_is_one_error_line_and_nothing_is_lost(
     )
     checked = runner.invoke(app, ["validate", str(case.target)])
     assert checked.exit_code == 1 and _one_error_line(checked, f"validate {name} ({how})")
+
+
+# ------------------------------------------------------------------------------------------ hostile inputs
+HOSTILE = ("nested 200k deep", "YAML alias bomb", "FIFO", "/dev/zero", "larger than memory", "name too long")
+DEEP = "[" * 200_000 + "]" * 200_000 + "\n"
+CPU_LIMIT_S = 5.0
+
+
+def _memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _make_hostile(case: Case, how: str) -> tuple[list[str], Path]:
+    """Replace the case's input as ``how`` says; the command's arguments and the path to `validate`."""
+    target = case.target
+    if how == "name too long":  # the argument that leads to the input gets a 300-character last part
+        arg = max((a for a in case.args if str(target) == a or str(target).startswith(a + "/")), key=len)
+        long = Path(arg).parent / ("n" * 300 + Path(arg).suffix)
+        return [str(long) if a == arg else a for a in case.args], long
+    target.unlink()
+    if how == "nested 200k deep":
+        target.write_text(DEEP)
+    elif how == "YAML alias bomb":
+        target.write_text(ALIAS_BOMB)
+    elif how == "FIFO":
+        os.mkfifo(target)
+    elif how == "/dev/zero":
+        target.symlink_to("/dev/zero")
+    else:  # holes only: nothing is written to disk
+        with target.open("wb") as handle:
+            handle.truncate(_memory_bytes() + (1 << 30))
+    return case.args, target
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_hostile_input_is_one_error_line_in_bounded_time_and_memory(
+    name: str, tmp_path: Path, shared_data: Path
+) -> None:
+    commands, protected = [], []
+    for number, how in enumerate(HOSTILE):
+        case = _cases(tmp_path / f"case{number}", shared_data)[name]
+        args, target = _make_hostile(case, how)
+        commands += [args, ["validate", str(target)]]
+        protected += case.protected
+    assert len(ALIAS_BOMB) < 600
+    before = _snapshot(tuple(protected))
+    outcomes = run_bounded(commands, tmp_path)
+    for index, outcome in enumerate(outcomes):
+        what = f"{'validate ' if index % 2 else ''}{name} ({HOSTILE[index // 2]})"
+        assert outcome.exception is None, (what, outcome.exception)
+        line = _single_error(outcome.exit_code, outcome.stderr, outcome.stderr, what)
+        if index % 2:
+            assert outcome.exit_code == 1, (what, line)
+        assert outcome.cpu_s < CPU_LIMIT_S, (what, f"{outcome.cpu_s:.1f} CPU seconds", line)
+    assert _snapshot(tuple(protected)) == before, f"{name}: a hostile input changed previous results"

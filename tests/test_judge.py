@@ -17,9 +17,7 @@ import pytest
 
 from sosbench.errors import SosbenchError
 from sosbench.judge import (
-    ALL_CRITERIA,
     BenchDir,
-    Judgment,
     ScoreOptions,
     audit_judges,
     build_battles,
@@ -27,14 +25,17 @@ from sosbench.judge import (
     intervention_losses,
     load_prices,
     load_template,
-    model_files,
-    normalize_verdict,
-    parse_criteria,
-    parse_verdict,
     price_for,
     score_judgments,
 )
 from sosbench.judge._audit import correlation
+from sosbench.judge._battles import Judgment
+from sosbench.judge._client import Completion
+from sosbench.judge._files import Answer, Question, file_stem
+from sosbench.judge._judging import JudgeJob, JudgeKey, model_files, plan, run_games
+from sosbench.judge._parsing import normalize_verdict, parse_criteria, parse_verdict
+from sosbench.judge._run import ModelSummary, RunEvent, judge_job, plan_judgments, run_judgments
+from sosbench.judge._scores import ALL_CRITERIA
 
 BASE = "gpt-4-0314"
 
@@ -341,8 +342,6 @@ def test_criterion_columns_and_intervention_losses(tmp_path: Path) -> None:
 # resume state
 # ------------------------------------------------------------------------------------------------------------
 def test_judgment_store_resumes_from_journaled_calls_and_cuts_torn_lines(tmp_path: Path) -> None:
-    from sosbench.judge import Answer, Completion, JudgeJob, JudgeKey, Question, file_stem, plan, run_games
-
     template = load_template("arena-hard")  # two attempts: a game without a verdict gets a "continue" call
     key = JudgeKey.of("org/judge-x", template, BASE)
     bench = BenchDir(tmp_path)
@@ -431,8 +430,6 @@ def test_judgment_store_resumes_from_journaled_calls_and_cuts_torn_lines(tmp_pat
 def test_a_games_second_attempt_comes_before_other_games_first_ones(tmp_path: Path) -> None:
     """Games run their attempts back to back, each call journaled as it returns: a kill finds no finished
     first attempts queued behind every other game (which lost 11 of 29 finished calls before)."""
-    from sosbench.judge import Answer, Completion, JudgeJob, JudgeKey, Question, model_files, plan, run_games
-
     template = load_template("arena-hard")
     key = JudgeKey.of("judge-x", template, BASE)
     questions = tuple(Question(f"q{i}", f"question {i}") for i in range(3))
@@ -454,6 +451,45 @@ def test_a_games_second_attempt_comes_before_other_games_first_ones(tmp_path: Pa
     assert totals.calls == 8 and totals.games == 6
     assert [n for _, n in order[:3]] == [2, 4, 2]  # game 1 of q0, its continuation, then the next game
     assert "question 0" in order[1][0] and order[0][0] == order[1][0]
+
+
+def test_run_judgments_is_a_whole_run_in_one_call(tmp_path: Path) -> None:
+    """The library entry point: checks, dry-run plan, key file, events, client made only when needed."""
+    template = load_template("arena-hard")
+    questions = [Question(f"q{i}", f"question {i}") for i in range(2)]
+    answers = {m: {q.uid: Answer(q.uid, m, f"{m} on {q.uid}") for q in questions} for m in ("m", BASE)}
+    bench = _FixedAnswers(tmp_path, answers)
+    with pytest.raises(SosbenchError, match="includes the baseline gpt-4-0314"):
+        judge_job(bench, template, "judge-x", ["m", BASE], questions, BASE)
+    with pytest.raises(SosbenchError, match="--models is empty"):
+        judge_job(bench, template, "judge-x", [], questions, BASE)
+    job = judge_job(bench, template, "judge-x", ["m"], questions, BASE)
+    assert len(plan_judgments(job)) == 4 and not (tmp_path / "model_judgment").exists()  # reads only
+    made: list = []
+
+    class Chat:
+        closed = False
+
+        async def complete(self, messages: list[dict], *, temperature: float, max_tokens: int) -> Completion:
+            return Completion("[[B>A]]", 10, 2)
+
+        async def aclose(self) -> None:
+            self.closed = True
+
+    def make() -> Chat:
+        made.append(Chat())
+        return made[-1]
+
+    events: list[RunEvent] = []
+    result = run_judgments(job, make, on_event=events.append)
+    assert events == [RunEvent("planned", 4)] + [RunEvent("game", 1)] * 4
+    assert (result.totals.games, result.totals.calls, result.totals.prompt_tokens) == (4, 4, 40)
+    assert result.already_done == 0 and result.total_games == 4 and made[0].closed
+    assert result.models == (ModelSummary("m", 2, 0),)
+    assert json.loads((result.folder / "sosbench-judge.json").read_text())["judge"] == "judge-x"
+    again = run_judgments(job, make, on_event=events.append)
+    assert len(made) == 1 and again.already_done == 4 and again.stats is None
+    assert events[-1] == RunEvent("planned", 0)
 
 
 class _FixedAnswers(BenchDir):
@@ -641,12 +677,14 @@ def test_plugin_template_is_loaded_by_name_and_validated_strictly(
 
     path = _template_file(tmp_path, {"criteria": ["style", "safety"]})
     plugin_template("mine", path)
-    assert templates().names() == ["arena-hard", "sos-multicriteria", "mine"]
+    assert templates().names() == ["arena-hard", "sos-multicriteria", "arena-hard-v2.0", "mine"]
     mine = load_template("mine")
     assert mine.name == "mine" and mine.criteria == ("safety", "style")
     assert mine.sha256 == load_template(str(path)).sha256
     with pytest.raises(
-        SosbenchError, match=r"neither a built-in or plugin template \(arena-hard, sos-multicriteria, mine\)"
+        SosbenchError,
+        match=r"neither a built-in or plugin template "
+        r"\(arena-hard, sos-multicriteria, arena-hard-v2.0, mine\)",
     ):
         load_template("yours")
     path.write_text(

@@ -37,6 +37,7 @@ from typer.testing import CliRunner
 
 from sosbench.cli._app import app
 from sosbench.judge import BenchDir, read_answers
+from sosbench.judge._files import file_stem
 
 PLANTED = ["huge", "long", "short", "tiny"]
 
@@ -389,8 +390,6 @@ def test_perturb_is_cached_and_judging_it_reports_a_score_loss(judged) -> None:
 
 
 def test_answer_writes_arena_hard_rows_and_resumes(tmp_path: Path) -> None:
-    from sosbench.judge import file_stem
-
     bench = tmp_path / "bench"
     with ScriptedServer() as server:
         result = cli(

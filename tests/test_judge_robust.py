@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import json
 import os
 import subprocess
 import sys
+import zlib
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
-from _fake_endpoint import JUDGE, ScriptedServer, cli, endpoint, error_line, make_bench
+from _bounded import ALIAS_BOMB, run_bounded
+from _fake_endpoint import JUDGE, ScriptedServer, cli, endpoint, error_line, game_bucket, make_bench
 from typer.testing import CliRunner
 
 from sosbench.cli._app import app
-from sosbench.judge import BenchDir, ChatCaller, EndpointConfig, load_template, model_files
+from sosbench.judge import BenchDir, ChatCaller, EndpointConfig, load_template
+from sosbench.judge._client import reply_byte_cap
+from sosbench.judge._files import file_stem
+from sosbench.judge._judging import model_files
 from sosbench.judge._templates import data_file
 
 
@@ -102,6 +109,46 @@ def test_a_second_judge_run_on_the_same_folder_is_refused_in_one_line(tmp_path: 
         assert server.counts["requests"] == 4
 
 
+@pytest.mark.parametrize("command", ["answer", "perturb"])
+def test_a_second_answer_or_perturb_on_the_same_file_is_refused_in_one_line(
+    tmp_path: Path, command: str
+) -> None:
+    bench = make_bench(tmp_path / "bench")
+    written = "fresh" if command == "answer" else "tiny@concise"
+    target = BenchDir(bench).answer_target(written)
+    holder_code = (
+        "import sys\nfrom pathlib import Path\nfrom sosbench._io import folder_lock\n"
+        "with folder_lock(Path(sys.argv[1]), 'x', file=sys.argv[2]):\n"
+        "    print('held', flush=True)\n    sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", holder_code, str(target.parent), target.name],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    args = {
+        "answer": ["judge", "answer", "--model", "fresh"],
+        "perturb": ["judge", "perturb", "--kind", "concise", "--model", "tiny", "--rewriter", "r"],
+    }[command] + ["-d", str(bench), "--limit", "2"]
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with ScriptedServer(faults=False) as server:
+            message = error_line(invoke(*args, *endpoint(server)))
+            assert server.counts["requests"] == 0  # nothing asked, nothing paid twice
+        assert "another sosbench process is writing the" in message and target.name in message
+        with ScriptedServer(faults=False) as server:  # other models' answers are not held
+            other = cli(
+                "judge", "answer", "--model", "other", "-d", str(bench), "--limit", "1", *endpoint(server)
+            )
+            assert other.exit_code == 0, other.output
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    with ScriptedServer(faults=False) as server:
+        assert cli(*args, *endpoint(server)).exit_code == 0 and server.counts["requests"] == 2
+
+
 def test_judgments_are_keyed_by_the_full_judge_id_and_the_template(tmp_path: Path) -> None:
     bench = make_bench(tmp_path / "bench")
     template = load_template("arena-hard")
@@ -122,6 +169,7 @@ def test_judgments_are_keyed_by_the_full_judge_id_and_the_template(tmp_path: Pat
             "template": "arena-hard",
             "template_sha256": template.sha256,
             "baseline": "gpt-4-0314",
+            "benchmark": "arena-hard-v0.1",
         }
         before = judgment_bytes(bench, "org1/tinychat")
 
@@ -189,9 +237,22 @@ def test_models_sharing_a_last_name_part_get_their_own_files_and_escapes_are_ref
             )
         assert server.counts["requests"] == 8
     assert not (tmp_path / "x.jsonl").exists() and not (bench.parent / "x.jsonl").exists()
-    from sosbench.judge import file_stem
-
     assert file_stem("huge@concise") == "huge@concise" and file_stem("org/m@concise").endswith("@concise")
+
+
+def test_names_too_long_for_a_file_name_get_short_distinct_stems(tmp_path: Path) -> None:
+
+    long = "@".join(letter * 110 for letter in "abc")  # each part fits a file name, the whole does not
+    assert len(file_stem(long)) <= 200 and file_stem(long) != file_stem(long[:-1])
+    bench = make_bench(tmp_path / "bench")
+    with ScriptedServer(faults=False) as server:
+        answered = cli(
+            "judge", "answer", "--model", long, "-d", str(bench), "--limit", "1", *endpoint(server)
+        )
+        assert answered.exit_code == 0, answered.output
+        judged = cli(*run_args(bench, server, judge="j" * 300, models=long), "--limit", "1")
+        assert judged.exit_code == 0, judged.output
+        assert server.counts["requests"] == 3
 
 
 def test_perturb_base_url_help_names_the_rewriter_not_the_judge() -> None:
@@ -281,6 +342,7 @@ def test_http_refusals_show_the_servers_reason_with_keys_redacted(tmp_path: Path
         (b"<html>502 Bad Gateway</html>", "the reply is not JSON"),
         (b'{"id": "x", "object": "chat.completion"}', "the reply has no choices"),
         (b'{"choices": []}', "the reply has no choices"),
+        (b"[" * 200_000, "the reply nests deeper than 100 levels"),
     ],
 )
 def test_unusable_replies_fail_their_item_in_one_line_and_store_nothing(
@@ -331,29 +393,125 @@ def test_retry_after_is_capped(tmp_path: Path) -> None:
     assert text.startswith("m answers:") and len(seen) == 2
 
 
-def test_a_huge_reply_is_cut_at_the_size_cap_and_marked(tmp_path: Path) -> None:
+def test_a_long_reply_is_cut_and_marked_and_one_over_the_byte_cap_fails_alone(tmp_path: Path) -> None:
     bench = tmp_path / "bench"
-    huge = completion("x" * 20_000_000)
-    with ScriptedServer(raw=lambda body, headers: (200, huge, {})) as server:
-        result = cli(
-            "judge",
-            "answer",
-            "--model",
-            "m",
-            "-d",
-            str(bench),
-            "--limit",
-            "1",
-            "--max-tokens",
-            "100",
-            *endpoint(server),
-        )
-    assert result.exit_code == 0, result.output
+    long = completion("x" * (100 * 32 + 5_000))  # more text than 100 tokens make, far under the byte cap
+    huge = completion("x" * 20_000_000)  # over reply_byte_cap(100): not even read whole
+    replies = iter([long, huge])
+    with ScriptedServer(raw=lambda body, headers: (200, next(replies), {})) as server:
+        args = ["judge", "answer", "--model", "m", "-d", str(bench), "--limit", "2", "--max-tokens", "100"]
+        message = error_line(invoke(*args, "--parallel", "1", *endpoint(server)))
+        assert server.counts["requests"] == 2  # the huge reply is not asked for again
+    assert "1 questions kept failing (" in message
+    assert f": the reply is over {reply_byte_cap(100):,} bytes, more than max_tokens allows" in message
     path = bench / "model_answer" / "m.jsonl"
     (row,) = [json.loads(x) for x in path.read_text().splitlines()]
     assert len(row["messages"][1]["content"]["answer"]) == 100 * 32 and row["truncated"] is True
-    assert path.stat().st_size < 10_000
-    assert "1 reply longer than max_tokens allows, cut and marked truncated" in result.stderr
+
+
+def _compressed(size: int, tail: bytes, wbits: int) -> bytes:
+    """``size`` bytes of JSON whitespace and then ``tail``, compressed without ever holding them whole."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, wbits)
+    block = b" " * (1 << 20)
+    return (
+        b"".join(packer.compress(block) for _ in range(size >> 20)) + packer.compress(tail) + packer.flush()
+    )
+
+
+def test_replies_over_the_cap_fail_alone_in_bounded_memory_whatever_their_encoding(tmp_path: Path) -> None:
+    """Gzip and deflate bombs (512 MiB each once decoded) and a 400 MiB reply, eight requests in flight,
+    under a 3 GiB address-space limit: each such game fails alone, is asked once, and the others are judged.
+    Every one of these replies would parse as a valid judgment if it were read whole."""
+    bench = make_bench(tmp_path / "bench")
+    verdict = completion("My final verdict is: [[A>B]]")
+    hostile = {
+        "gzip": (_compressed(512 << 20, verdict, 16 + zlib.MAX_WBITS), {"Content-Encoding": "gzip"}),
+        "deflate": (_compressed(512 << 20, verdict, zlib.MAX_WBITS), {"Content-Encoding": "deflate"}),
+    }
+    served: Counter[str] = Counter()
+
+    def reply(body: dict, headers: dict) -> tuple[int, object, dict] | None:
+        kind = ("gzip", "deflate", "huge", None)[game_bucket(body["messages"][1]["content"]) % 4]
+        if kind is None:
+            return None
+        served[kind] += 1
+        if kind == "huge":
+            return 200, itertools.chain(itertools.repeat(b" " * (1 << 20), 400), [verdict]), {}
+        return 200, hostile[kind][0], hostile[kind][1]
+
+    with ScriptedServer(faults=False, raw=reply) as server:
+        args = run_args(bench, server, "--parallel", "8", models="tiny,long")
+        args[args.index("--limit") + 1] = "5"
+        (outcome,) = run_bounded([args], tmp_path, timeout=300)
+        failed = sum(served.values())
+        assert outcome.exception is None and outcome.exit_code == 1, outcome.stderr
+        message = error_line(outcome)
+        assert f"{failed} games kept failing" in message and "more than max_tokens allows" in message
+        assert set(served) == {"gzip", "deflate", "huge"} and failed < 20  # some of each, and good games
+        assert server.counts["requests"] == 20  # every game once: no retry of a reply over the cap
+        assert outcome.max_rss_mib < 1024, outcome.max_rss_mib
+        folder = BenchDir(bench).judgment_dir(JUDGE)
+        assert sum(len(p.read_text().splitlines()) for p in folder.glob("*.jsonl")) > 0
+    with ScriptedServer(faults=False) as server:  # a sane server: the rerun asks only the failed games
+        rerun = cli(*run_args(bench, server, models="tiny,long"), "--limit", "5")
+        assert rerun.exit_code == 0 and server.counts["requests"] == failed, rerun.output
+
+
+def test_compressed_replies_under_the_cap_are_read_and_unknown_encodings_fail_alone(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    text = "a compressed answer " * 50
+    body = completion(text)
+    replies = {
+        "gzip": (zlib.compress(body, wbits=16 + zlib.MAX_WBITS), {"Content-Encoding": "gzip"}),
+        "deflate": (zlib.compress(body), {"Content-Encoding": "deflate"}),
+        "raw deflate": (zlib.compress(body, wbits=-zlib.MAX_WBITS), {"Content-Encoding": "deflate"}),
+        "br": (body, {"Content-Encoding": "br"}),
+    }
+    order = iter(replies.values())
+    with ScriptedServer(raw=lambda body, headers: (200, *next(order))) as server:
+        args = ["judge", "answer", "--model", "m", "-d", str(bench), "--limit", "4", "--parallel", "1"]
+        message = error_line(invoke(*args, *endpoint(server)))
+        assert server.counts["requests"] == 4
+    assert (
+        "1 questions kept failing (" in message
+        and "the reply is encoded as 'br', not gzip, deflate" in message
+    )
+    rows = [json.loads(x) for x in (bench / "model_answer" / "m.jsonl").read_text().splitlines()]
+    assert [r["messages"][1]["content"]["answer"] for r in rows] == [text] * 3
+
+
+def test_a_lone_surrogate_in_a_reply_is_stored_escaped_and_nothing_dies_on_it(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path / "bench")
+    odd = completion("\ud800 odd \udfff text. My final verdict is: [[A>B]]")  # valid JSON, escaped
+    assert b"\\ud800" in odd
+    with ScriptedServer(faults=False, raw=lambda body, headers: (200, odd, {})) as server:
+        answered = cli(
+            "judge", "answer", "--model", "odd", "-d", str(bench), "--limit", "2", *endpoint(server)
+        )
+        assert answered.exit_code == 0, answered.output
+        judged = cli(*run_args(bench, server))
+        assert judged.exit_code == 0, judged.output
+        again = cli(*run_args(bench, server))
+        assert again.exit_code == 0 and server.counts["requests"] == 6  # the rerun asks nothing
+    answers = (bench / "model_answer" / "odd.jsonl").read_bytes()
+    assert b"\\ud800" in answers and answers.decode("utf-8")  # escaped, and the file stays UTF-8
+    assert BenchDir(bench).answers("odd")[BenchDir(bench).questions()[0].uid].text.startswith("\ud800 odd")
+    games = [
+        json.loads(x) for x in (BenchDir(bench).judgment_dir(JUDGE) / "tiny.jsonl").read_text().splitlines()
+    ]
+    assert games and all("\ud800 odd \udfff" in g["games"][0]["judgment"] for g in games)
+    scored = cli("judge", "score", "--judgments", str(BenchDir(bench).judgment_dir(JUDGE)), "--rounds", "0")
+    assert scored.exit_code == 0, scored.output
+
+    sent: list[str] = []
+
+    def record(body: dict, headers: dict) -> None:
+        sent.append(json.dumps(body["messages"], ensure_ascii=False))
+
+    with ScriptedServer(faults=False, raw=record) as server:  # the odd answers go out to a judge
+        judged = cli(*run_args(bench, server, models="odd"))
+        assert judged.exit_code == 0, judged.output
+    assert sent and all("\ufffd odd \ufffd" in text for text in sent)  # no UTF-8 form: replaced on the way
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -499,3 +657,18 @@ def test_bad_templates_are_one_line_errors(tmp_path: Path) -> None:
         )
     )
     assert f"{path}: max_token: Extra inputs are not permitted" in message
+
+
+def test_a_template_that_is_an_alias_bomb_or_a_fifo_is_one_line_at_once(tmp_path: Path) -> None:
+    import time
+
+    bench = make_bench(tmp_path / "bench")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(ALIAS_BOMB)
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    dry = ["judge", "run", "--judge", JUDGE, "--models", "tiny", "-d", str(bench), "--dry-run", "-t"]
+    started = time.monotonic()
+    assert "is it an alias bomb?" in error_line(invoke(*dry, str(bomb)))
+    assert "nor a YAML file" in error_line(invoke(*dry, str(fifo)))
+    assert time.monotonic() - started < 30  # not minutes of expansion, not a wait for a writer

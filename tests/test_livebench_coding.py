@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 
 from sosbench.errors import SosbenchError
-from sosbench.livebench import SandboxLimits, check_available, score_many
-from sosbench.livebench._coding import (
+from sosbench.livebench.scorers._coding import (
     call_matches,
     decode_test_cases,
     extract_code,
@@ -31,12 +30,13 @@ from sosbench.livebench._coding import (
     score_coding,
     stdout_matches,
 )
-from sosbench.livebench._sandbox import _json_depth_ok, bwrap_command
+from sosbench.sandbox import SandboxLimits, SandboxMode, check_available
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _sandbox_attacks as attacks
+from _cli import sosbench
 
-SMALL = SandboxLimits(test_timeout_s=2, memory_bytes=1024**3, max_output_bytes=1024**2)
+SMALL = SandboxLimits(memory_bytes=1024**3, max_output_bytes=1024**2)
 needs_bwrap = pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)"
 )
@@ -135,72 +135,64 @@ def test_sandbox_sees_no_host_folders(tmp_path: Path) -> None:
     assert run_tests(code, [{"input": "", "output": "[] ['1', '2'] /tmp"}], None, limits=SMALL)
 
 
-def test_result_lines_nested_too_deeply_are_refused_before_parsing() -> None:
-    assert _json_depth_ok(b'{"ok": true, "value": [[[1]]], "s": "[[[[[[["}')
-    assert not _json_depth_ok(b"[" * 200_000)
-    assert _json_depth_ok(b'"' + b"[" * 200_000 + b'"')  # brackets inside a string do not nest
-
-
 def test_missing_bubblewrap_fails_at_once_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     check_available.cache_clear()
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(SosbenchError, match=r"apt-get install bubblewrap.*--sandbox none"):
-        check_available("bwrap")
-    with pytest.raises(SosbenchError, match="bubblewrap"):
-        bwrap_command({}, SMALL)
-    check_available("none")  # the explicit opt-out needs nothing
+        check_available(SandboxMode.BWRAP)
+    check_available(SandboxMode.NONE)  # the explicit opt-out needs nothing
     check_available.cache_clear()
 
 
 def test_missing_bubblewrap_stops_livebench_score_before_scoring(tmp_path: Path) -> None:
-    question = attacks.question("q")
-    (tmp_path / "q.jsonl").write_text(json.dumps(question) + "\n", encoding="utf-8")
-    answer = {
-        "question_id": "q",
-        "model_id": "m",
-        "choices": [{"index": 0, "turns": [_fenced(attacks.HONEST)]}],
-    }
-    (tmp_path / "a.jsonl").write_text(json.dumps(answer) + "\n", encoding="utf-8")
     env = {**os.environ, "PATH": str(tmp_path)}  # no bwrap on this PATH
-    command = [
-        sys.executable,
-        "-m",
-        "sosbench.cli",
-        "livebench",
-        "score",
-        "-q",
-        str(tmp_path / "q.jsonl"),
-        "-a",
-        str(tmp_path / "a.jsonl"),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode != 0
+    done, rows = _score_cli(tmp_path, [attacks.question("q")], attacks.HONEST, env=env)
+    assert done.returncode != 0 and rows == []
     assert done.stderr.strip().splitlines()[-1].startswith("error: ") and "bubblewrap" in done.stderr
-    unsafe = subprocess.run(
-        [*command, "--sandbox", "none", "-o", str(tmp_path / "s.jsonl")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    unsafe, rows = _score_cli(tmp_path, [attacks.question("q")], attacks.HONEST, "--sandbox", "none", env=env)
     assert unsafe.returncode == 0, unsafe.stderr
     assert "unsandboxed" in unsafe.stderr
-    assert json.loads((tmp_path / "s.jsonl").read_text())["sandbox"] == "none"
+    assert [(row["score"], row["sandbox"]) for row in rows] == [(1.0, "none")]
 
 
 @needs_bwrap
 def test_the_grading_exploit_works_without_the_sandbox_and_not_with_it(tmp_path: Path) -> None:
-    """The attack is real: unsandboxed, it reads the private tests and scores 1."""
-    question = attacks.question("exploit")
-    (tmp_path / "questions.jsonl").write_text(json.dumps(question) + "\n", encoding="utf-8")
-    os.environ["SOSBENCH_ATTACK_ROOT"] = str(tmp_path)
-    try:
-        item = [(question, attacks.fenced(attacks.EXPLOIT))]
-        assert score_many(item, sandbox="none", workers=1) == [1.0]
-        assert score_many(item, sandbox="bwrap", workers=1) == [0.0]
-    finally:
-        del os.environ["SOSBENCH_ATTACK_ROOT"]
+    """The attack is real: unsandboxed, it finds the question file on the scorer's command line, reads
+    the private tests and scores 1."""
+    for sandbox, score in (("none", 1.0), ("bwrap", 0.0)):
+        done, rows = _score_cli(
+            tmp_path, [attacks.question("exploit")], attacks.EXPLOIT, "--sandbox", sandbox
+        )
+        assert done.returncode == 0, done.stderr
+        assert [row["score"] for row in rows] == [score], sandbox
+
+
+def _score_cli(
+    folder: Path, questions: list[Any], code: str, *options: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    """``sosbench livebench score`` on ``questions`` (rows written as given), each answered by ``code``."""
+    (folder / "questions.jsonl").write_text(
+        "".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8"
+    )
+    ids = [q["question_id"] for q in questions if isinstance(q, dict) and "question_id" in q]
+    answers = [
+        {"question_id": i, "model_id": "m", "choices": [{"index": 0, "turns": [_fenced(code)]}]} for i in ids
+    ]
+    (folder / "answers.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers), encoding="utf-8")
+    output = folder / "scores.jsonl"
+    output.unlink(missing_ok=True)
+    done = sosbench(
+        *("livebench", "score", "-q", str(folder / "questions.jsonl"), "-a", str(folder / "answers.jsonl")),
+        *("-o", str(output), "--workers", "1", *options),
+        env=env,
+    )
+    rows = [json.loads(line) for line in output.read_text().splitlines()] if output.exists() else []
+    return done, rows
+
+
+ATTACK_MEMORY = 3 * 1024**3
+"""The hard address-space limit (``prlimit --as``) every attack run is under, scorer and sandboxes alike."""
+ATTACK_TIME_S = 1500
 
 
 def _check_contained(outcome: dict[str, Any]) -> None:
@@ -212,26 +204,42 @@ def _check_contained(outcome: dict[str, Any]) -> None:
     assert outcome["escaped"] == [] and outcome["new_tmp_files"] == [] and outcome["processes_left"] == []
 
 
+def _attack_command(workdir: Path) -> list[str]:
+    """The attack script under a hard 3 GiB address-space limit (a limit the docs support)."""
+    if shutil.which("prlimit") is None:
+        pytest.skip("util-linux prlimit is needed to bound the attack run")
+    script = str(Path(attacks.__file__).resolve())
+    return ["prlimit", f"--as={ATTACK_MEMORY}", "--", sys.executable, script, str(workdir)]
+
+
 @pytest.mark.slow
 @needs_bwrap
 @pytest.mark.skipif(os.geteuid() != 0, reason="the root case needs root; the ordinary-user case runs instead")
 def test_attacks_are_contained_as_root(tmp_path: Path) -> None:
-    _check_contained(attacks.run_all(tmp_path / "work"))
+    done = subprocess.run(
+        _attack_command(tmp_path / "work"), capture_output=True, text=True, timeout=ATTACK_TIME_S, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    _check_contained(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 @pytest.mark.slow
 @needs_bwrap
 def test_attacks_are_contained_as_an_ordinary_user(tmp_path: Path) -> None:
     if os.geteuid() != 0:
-        script = [sys.executable, str(Path(attacks.__file__).resolve()), str(tmp_path / "work")]
-        done = subprocess.run(script, capture_output=True, text=True, timeout=1200, check=False)
+        done = subprocess.run(
+            _attack_command(tmp_path / "work"),
+            capture_output=True,
+            text=True,
+            timeout=ATTACK_TIME_S,
+            check=False,
+        )
     else:
         # Not under pytest's /tmp/pytest-of-root: any other pytest session resets that folder to 0700,
         # which would lock uid 65534 out of its own work folder mid-test.
         workdir = Path(tempfile.mkdtemp(prefix="sosbench-nobody-", dir="/tmp"))
         try:
-            script = [sys.executable, str(Path(attacks.__file__).resolve()), str(workdir / "work")]
-            done = _run_as_nobody(script, workdir)
+            done = _run_as_nobody(_attack_command(workdir / "work"), workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -263,7 +271,7 @@ def _run_as_nobody(command: list[str], workdir: Path) -> subprocess.CompletedPro
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell, "sh", *command],
         capture_output=True,
         text=True,
-        timeout=1200,
+        timeout=ATTACK_TIME_S,
         check=False,
     )
 
@@ -283,3 +291,85 @@ def test_scoring_works_under_a_low_hard_ulimit_v() -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [1.0]
+
+
+def _stdout_matches_with_lists(output: str, expected: str) -> bool:
+    """The comparison as LiveBench wrote it (and sosbench did until it streamed): whole lists of lines."""
+    import numpy as np
+
+    lines = output.splitlines()
+    if "\n".join(lines).strip() == expected.strip():
+        return True
+    if "\n".join(line.strip() for line in lines).strip() == expected.strip():
+        return True
+    want = [line.strip() for line in expected.split("\n") if line]
+    if lines in ([expected], want):
+        return True
+    lines = [line for line in lines if line]
+    if lines == want:
+        return True
+    if all(got.isdigit() and wanted.isdigit() for got, wanted in zip(lines, want, strict=False)):
+        return False
+    try:
+        got_numbers, want_numbers = [float(line) for line in lines], [float(line) for line in want]
+    except ValueError:
+        return False
+    return len(got_numbers) == len(want_numbers) and bool(np.allclose(got_numbers, want_numbers))
+
+
+def test_streamed_stdout_comparison_agrees_with_the_list_based_one() -> None:
+    """20,000 random outputs over the characters the rules treat specially (every line break
+    str.splitlines knows, whitespace, digits, floats, inf/nan): same verdict as LiveBench's lists."""
+    import random
+
+    pieces = ["7", "3", "3.0", "1e-9", "-0", "inf", "-inf", "nan", "0.3333333", "x", "1 2", "12", "007"]
+    breaks = ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", " ", "\t", "\xa0", "\n\n", ""]
+    rng = random.Random(0)
+
+    def text(parts: int) -> str:
+        return "".join(rng.choice(pieces) + rng.choice(breaks) for _ in range(rng.randrange(parts)))
+
+    verdicts = []
+    for _ in range(20_000):
+        expected = text(4)
+        output = rng.choice([text(5), expected, expected + rng.choice(breaks), " " + expected.upper()])
+        verdict = stdout_matches(output, expected)
+        assert verdict == _stdout_matches_with_lists(output, expected), (output, expected)
+        verdicts.append(verdict)
+    assert 0.2 < sum(verdicts) / len(verdicts) < 0.8  # both verdicts are well exercised
+
+
+def test_bad_question_rows_fail_alone(tmp_path: Path) -> None:
+    """A question row that is a JSON list, one without question_id, and one whose private tests are not
+    base64: each is one line (or a 0 with its reason), and the good question is still scored."""
+    good, corrupt = attacks.question("good"), attacks.question("corrupt")
+    corrupt["private_test_cases"] = "eJz-not-base64!"
+    rows = [["not", "a", "question"], good, {"task": "LCB_generation", "turns": ["x"]}, corrupt]
+    done, scores = _score_cli(tmp_path, rows, attacks.HONEST)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert "questions.jsonl:1: a JSON list, not a question object; row skipped" in warnings[0]
+    assert "questions.jsonl:3: no question_id; row skipped" in warnings[1]
+    assert "scoring failed for 1 answer(s)" in warnings[2] and "corrupt" in warnings[2]
+    by_id = {row["question_id"]: row for row in scores}
+    assert by_id["good"]["score"] == 1.0 and "error" not in by_id["good"]
+    assert by_id["corrupt"]["score"] == 0.0 and "neither JSON nor base64" in by_id["corrupt"]["error"]
+    assert by_id["good"]["sandbox_budget"] == check_available()
+
+
+IGNORES_THE_ALARM = """import signal, time
+signal.signal(signal.SIGALRM, signal.SIG_IGN)
+a, b = map(int, input().split())
+time.sleep(7)
+print(a + b)"""
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_an_answer_that_ignores_the_alarm_passes_under_paper_only() -> None:
+    """LiveBench's gap, kept by the paper protocol: tests of 7 s pass inside the global budget of
+    (6 + 1) x 3 + 5 s. The corrected protocol holds each test to its 6 s (+0.5 s) from outside."""
+    question = attacks.question("slow")
+    assert score_coding(question, _fenced(IGNORES_THE_ALARM), corrected=False) == 1.0
+    assert score_coding(question, _fenced(IGNORES_THE_ALARM), corrected=True) == 0.0
+    assert score_coding(question, _fenced(attacks.HONEST), corrected=True) == 1.0

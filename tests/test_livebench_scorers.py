@@ -93,7 +93,7 @@ def test_dev_answers_match_reference_scores(shared_data: Path, sub: str, task: s
 
 @pytest.mark.parametrize("task", IF_TASKS)
 def test_instruction_checks_match_the_official_strict_booleans(shared_data: Path, task: str) -> None:
-    from sosbench.livebench._instruction_following import followed_instructions
+    from sosbench.livebench.scorers._instruction_following import followed_instructions
 
     folder = shared_data / "livebench" / "offrelease"
     questions = _questions(folder, task)
@@ -120,7 +120,7 @@ def test_ground_truth_self_scores_give_the_documented_ceilings(shared_data: Path
 
 def test_offrelease_ceilings_through_the_process_pool(shared_data: Path) -> None:
     """The one scorer test that takes the pool path (50 slow AMPS_Hard answers); the others score serially."""
-    from sosbench.livebench._parallel import MIN_PARALLEL_ITEMS
+    from sosbench.livebench.workers import MIN_PARALLEL_ITEMS
 
     folder = shared_data / "livebench" / "offrelease"
     for task, expected in (("AMPS_Hard", 43), ("olympiad", 36)):
@@ -170,7 +170,7 @@ def test_amps_scores_in_worker_threads_where_sigalrm_would_fail(shared_data: Pat
 
 
 def test_sympy_cpu_limit_scores_zero_and_the_child_stays_usable() -> None:
-    from sosbench.livebench._sympy import SympyJudge
+    from sosbench.livebench.workers import SympyJudge
 
     judge = SympyJudge(cpu_s=1e-4)
     try:
@@ -181,7 +181,7 @@ def test_sympy_cpu_limit_scores_zero_and_the_child_stays_usable() -> None:
 
 
 def test_sympy_wall_backstop_kills_and_restarts_the_child() -> None:
-    from sosbench.livebench._sympy import SympyJudge
+    from sosbench.livebench.workers import SympyJudge
 
     judge = SympyJudge(wall_s=0.0)
     try:
@@ -281,7 +281,7 @@ def test_unknown_task_is_a_clear_error() -> None:
 
 def test_fast_scorers_never_start_a_process_pool(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """60 exact-match answers cost microseconds each: a pool (seconds to start) must not be started."""
-    from sosbench.livebench import _parallel
+    from sosbench.livebench.workers import _pool as _parallel
 
     def no_pool(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a process pool was started for fast scorers")
@@ -300,7 +300,7 @@ def test_fast_scorers_never_start_a_process_pool(shared_data: Path, monkeypatch:
 
 
 def test_every_task_of_the_release_has_a_scorer_and_only_sandbox_and_sympy_are_slow() -> None:
-    from sosbench.livebench._scorers import scorers
+    from sosbench.livebench.scorers import scorers
     from sosbench.suite import livebench_release
 
     registry = scorers()
@@ -313,10 +313,10 @@ def test_every_task_of_the_release_has_a_scorer_and_only_sandbox_and_sympy_are_s
 
 
 def test_plugin_scorer_registers_a_new_task(tmp_path: Path, install_plugin: Callable[..., None]) -> None:
-    from sosbench.livebench import _scorers
+    from sosbench.livebench import scorers as _scorers
 
     code = (
-        "from sosbench.livebench._scorers import TaskScorer\n"
+        "from sosbench.livebench.scorers import TaskScorer\n"
         "spatial = TaskScorer(lambda q, a, s: float(a.strip() == q['ground_truth']))\n"
     )
     install_plugin(tmp_path, "sosbench.livebench_scorers", "spatial", "my_scorer_plugin:spatial", code)
@@ -327,3 +327,39 @@ def test_plugin_scorer_registers_a_new_task(tmp_path: Path, install_plugin: Call
         assert score_question(question, "right") == 0.0
     finally:
         _scorers.scorers.cache_clear()
+
+
+def test_a_failure_while_scoring_one_answer_is_its_zero_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A MemoryError (or any bug) while scoring one answer: that row scores 0 and says why, the others are
+    scored. A sandbox that cannot start here is not an answer's fault: it stops the run."""
+    from sosbench.livebench import score_rows
+    from sosbench.livebench.workers import _pool
+    from sosbench.sandbox import SandboxUnavailable
+
+    real = _pool.score_answer
+
+    def flaky(question: dict[str, Any], answer: str, scoring: Any) -> float:
+        if question["question_id"] == "q2":
+            raise MemoryError("64 MiB of short lines")
+        return real(question, answer, scoring)
+
+    monkeypatch.setattr(_pool, "score_answer", flaky)
+    questions = [
+        {"question_id": f"q{n}", "task": "cta", "turns": [""], "ground_truth": "a"} for n in range(1, 4)
+    ]
+    answers = [{"question_id": f"q{n}", "model_id": "m", "_text": "a"} for n in range(1, 4)]
+    rows = score_rows(questions, answers, workers=1)
+    assert [(r["question_id"], r["score"], r.get("error")) for r in rows] == [
+        ("q1", 1.0, None),
+        ("q2", 0.0, "MemoryError: 64 MiB of short lines"),
+        ("q3", 1.0, None),
+    ]
+
+    def broken(question: dict[str, Any], answer: str, scoring: Any) -> float:
+        raise SandboxUnavailable("sandbox did not start: no user namespaces")
+
+    monkeypatch.setattr(_pool, "score_answer", broken)
+    with pytest.raises(SandboxUnavailable, match="did not start"):
+        score_rows(questions, answers, workers=1)

@@ -97,6 +97,32 @@ def test_verify_reports_changed_and_missing_files(copied: Path, tmp_path: Path) 
     assert "Traceback" not in result.stderr
 
 
+def test_verify_refuses_a_fifo_or_a_device_in_a_files_place_without_blocking(
+    copied: Path, tmp_path: Path
+) -> None:
+    import os
+    import shutil
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(copied, damaged)
+    age = damaged / "walledai" / "BBQ" / "default" / "age.parquet"
+    age.unlink()
+    os.mkfifo(age)  # opened for reading, it would wait for a writer forever
+    test = damaged / "walledai" / "XSTest" / "default" / "test.parquet"
+    test.unlink()
+    test.symlink_to("/dev/zero")  # read, it would never end
+    assert sorted(verify(damaged)) == [
+        "walledai/BBQ: default/age.parquet is not a regular file",
+        "walledai/XSTest: default/test.parquet is not a regular file",
+    ]
+    manifest = damaged / "sosbench-mirror.json"
+    manifest.unlink()
+    os.mkfifo(manifest)
+    result = sosbench("data", "verify", "--data-dir", str(damaged), timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {manifest} is a FIFO (named pipe)")
+
+
 def test_verify_of_a_folder_that_is_no_mirror(tmp_path: Path) -> None:
     result = sosbench("data", "verify", "--data-dir", str(tmp_path))
     assert result.returncode == 1

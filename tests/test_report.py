@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -159,6 +160,84 @@ def test_report_input_errors(tmp_path: Path) -> None:
         read_audit(bad)
     result = CliRunner().invoke(app, ["report", "--html", str(tmp_path / "x.html")])
     assert result.exit_code == 1 and result.stderr.startswith("error: nothing to report")
+
+
+class _ComparisonRows(HTMLParser):
+    """The cells of the report's comparison table: (text, data-value) per cell, one list per row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[tuple[str, str | None]]] = []
+        self._inside = self._cell = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._inside = dict(attrs).get("id") == "comparison"
+        if self._inside and tag == "tbody":
+            self.rows = []
+        if self._inside and tag == "tr":
+            self.rows.append([])
+        if self._inside and tag == "td":
+            self._cell = True
+            self.rows[-1].append(("", dict(attrs).get("data-value")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._cell = False
+        if tag == "table":
+            self._inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell and self.rows and self.rows[-1]:
+            text, value = self.rows[-1][-1]
+            self.rows[-1][-1] = (text + data, value)
+
+
+def test_report_compare_shows_the_numbers_of_compare(report_files) -> None:
+    """`report --compare A B` and `compare A B` on the same pair and seed: the same differences, CIs and
+    adjusted p-values (the same defaults and the same code)."""
+    from typer.testing import CliRunner
+
+    from sosbench.cli import app
+
+    root = report_files["root"]
+    args = ["compare", str(root / "run-a"), str(root / "run-c"), "--bootstrap", "200", "--format", "json"]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    expected = json.loads(result.stdout)["comparisons"][0]
+    parsed = _ComparisonRows()
+    parsed.feed(report_files["html"].read_text())
+    assert len(parsed.rows) == len(expected["rows"])
+    for cells, row in zip(parsed.rows, expected["rows"], strict=True):
+        assert cells[0][0] == row["name"]
+        assert cells[4][1] == f"{row['diff']:.6g}"
+        assert cells[5][0] == f"[{row['ci'][0] * 100:+.1f}, {row['ci'][1] * 100:+.1f}]"
+        assert cells[7][1] == f"{row['p_adjusted']:.6g}"
+    assert escape(expected["summary"]) in report_files["html"].read_text()
+
+
+def test_partial_factors_and_limit_runs_are_marked_and_limit_runs_not_ranked_with_the_paper(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from sosbench.cli import app
+
+    write_run_folder(tmp_path / "run", "small", skip=("gpqa",), with_samples=False)
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps({**manifest, "config": {"limit": 30}}))
+    html = tmp_path / "r.html"
+    args = ["report", str(tmp_path / "run"), "--paper", "--html", str(html), "--bootstrap", "0"]
+    refused = CliRunner().invoke(app, [*args, "--allow-partial"])
+    assert refused.exit_code == 1 and not html.exists()
+    assert refused.stderr.startswith("error: small is a --limit run (30 items per task)")
+    assert "--rank-limited" in refused.stderr
+    done = CliRunner().invoke(app, [*args, "--allow-partial", "--rank-limited"])
+    assert done.exit_code == 0, done.output
+    text = html.read_text()
+    assert 'data-model="small * [30 items per task]"' in text
+    assert 'title="partial, over 9 of 10 benchmarks (--allow-partial); 95% CI: analytic from stderr"' in text
+    assert "small: WK is partial, over 9 of 10 benchmarks" in text
+    assert "small: a --limit run (30 items per task): not comparable with full runs" in text
 
 
 # --- headless Chromium -----------------------------------------------------------------------------

@@ -436,3 +436,129 @@ def wait_for(path: Path, proc: subprocess.Popen[str], limit: float = 300) -> Non
         assert proc.poll() is None, f"the run ended (rc {proc.returncode}) before {path.name} appeared"
         assert time.monotonic() < deadline, f"{path} did not appear"
         time.sleep(0.02)
+
+
+def test_sandbox_budget_options_reach_the_config_and_the_manifest(tmp_path: Path) -> None:
+    """--sandbox-memory/--sandbox-processes are checked before anything runs, and the manifest says which
+    budget coding sandboxes get here (check_available probes it) and how large it is."""
+    from sosbench.run import RunConfig
+    from sosbench.run._preflight import sandbox_record
+    from sosbench.sandbox import check_available
+
+    for option, value, message in (
+        ("--sandbox-memory", "10M", "too small"),
+        ("--sandbox-memory", "two gigs", "not a size"),
+        ("--sandbox-processes", "0", "at least 1"),
+    ):
+        result = sosbench("run", "--model", "hf", "-b", "xstest", "-o", str(tmp_path / "o"), option, value)
+        assert result.returncode == 1 and result.stderr.strip().startswith("error: "), result.stderr
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    config = RunConfig(
+        model="hf", model_args={}, benchmarks=("livebench-coding",), output=tmp_path, sandbox_memory=1024**3
+    )
+    record = sandbox_record([get_benchmark("livebench-coding")], config)
+    budget = check_available()
+    assert record == {
+        "mode": "bwrap",
+        "budget": budget,
+        "memory_bytes": 1024**3,
+        "processes": 64 if budget == "cgroup" else 2,
+    }
+    assert sandbox_record([get_benchmark("xstest")], config) is None
+
+
+# ------------------------------------------------------------------------------ honest state (issue 21)
+@pytest.mark.parametrize("limit", ["-1", "0", "1.5", "nan"])
+def test_a_limit_lm_eval_would_refuse_is_refused_before_any_model_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from sosbench.cli import app
+    from sosbench.run import _lmeval
+
+    def no_model(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a model was loaded before --limit was checked")
+
+    monkeypatch.setattr(_lmeval, "make_model", no_model)
+    out = tmp_path / "out"
+    args = ["run", "--model", "hf", "--model-args", "pretrained=x", "-b", "xstest", "-o", str(out)]
+    result = CliRunner().invoke(app, [*args, "--limit", limit])
+    assert result.exit_code == 1 and result.stderr.strip().splitlines() == [
+        f"error: --limit {float(limit):g} is neither a number of items (1, 2, ...) "
+        "nor a fraction between 0 and 1"
+    ]
+    assert not out.exists()
+
+
+def _mirror_at(folder: Path, revisions: dict[str, str]) -> Path:
+    """A mirror's manifest alone, recording ``revisions`` (what planning a resume reads of a mirror)."""
+    from sosbench.run import MANIFEST_NAME
+
+    folder.mkdir()
+    datasets = {dataset: {"revision": revision, "files": {}} for dataset, revision in revisions.items()}
+    (folder / MANIFEST_NAME).write_text(json.dumps({"schema_version": 1, "datasets": datasets}))
+    return folder
+
+
+def test_a_resume_reads_the_data_its_first_attempt_read_and_records_where(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from sosbench.run import RunConfig, plan
+    from sosbench.run._runner import _ModelRun
+
+    dataset = get_benchmark("xstest").datasets[0].id
+    first = RunConfig(
+        model="hf",
+        model_args={"pretrained": "x"},
+        benchmarks=("xstest",),
+        output=tmp_path / "run",
+        data_dir=_mirror_at(tmp_path / "mirror", {dataset: "aaa"}),
+    )
+    _ModelRun(first, plan(first))  # the first attempt started (and was stopped before xstest finished)
+    manifest = tmp_path / "run" / "manifest.json"
+    assert json.loads(manifest.read_text())["datasets"][dataset]["data_dir"] == str(tmp_path / "mirror")
+
+    copy = replace(first, data_dir=_mirror_at(tmp_path / "copy", {dataset: "aaa"}))  # another machine's copy
+    _ModelRun(copy, plan(copy))
+    recorded = json.loads(manifest.read_text())
+    assert recorded["datasets"][dataset] | {"data_dir": None} == {
+        "configs": list(get_benchmark("xstest").datasets[0].configs),
+        "splits": list(get_benchmark("xstest").datasets[0].splits),
+        "revision": "aaa",
+        "source": "mirror",
+        "data_dir": None,
+    } and recorded["datasets"][dataset]["data_dir"] == str(tmp_path / "copy")  # xstest runs from the copy
+
+    before = manifest.read_bytes()
+    other = replace(first, data_dir=_mirror_at(tmp_path / "newer", {dataset: "bbb"}))
+    with pytest.raises(SosbenchError) as refused:
+        plan(other)
+    assert str(refused.value) == (
+        f"{tmp_path / 'run'} was run with {dataset} at revision aaa from the mirror {tmp_path / 'copy'}; "
+        f"the mirror {tmp_path / 'newer'} has revision bbb: resume with the data of the first attempt "
+        "(its --data-dir), or pass --overwrite to start over"
+    )
+    with pytest.raises(SosbenchError, match=r"at revision aaa from the mirror .*; the hub has revision"):
+        plan(replace(first, data_dir=None))
+    assert manifest.read_bytes() == before
+    assert plan(other, overwrite=True).clear  # --overwrite starts over with the other data
+
+
+def test_a_model_name_given_on_resume_renames_the_run(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from sosbench.run import RunConfig, plan
+    from sosbench.run._runner import _ModelRun
+
+    first = RunConfig(
+        model="hf", model_args={"pretrained": "org/base"}, benchmarks=("xstest",), output=tmp_path / "run"
+    )
+    _ModelRun(first, plan(first))
+    manifest = tmp_path / "run" / "manifest.json"
+    assert json.loads(manifest.read_text())["model_name"] == "base"
+    renamed = replace(first, model_name="my-sft")
+    _ModelRun(renamed, plan(renamed))  # not a new configuration: the same run, resumed, under its new name
+    assert json.loads(manifest.read_text())["model_name"] == "my-sft"
+    _ModelRun(first, plan(first))  # a resume without --model-name keeps the name it has
+    assert json.loads(manifest.read_text())["model_name"] == "my-sft"

@@ -16,8 +16,8 @@ from sosbench.rundir import DoneMarker, Manifest, RunDir, read_done, read_manife
 
 SRC = Path(rundir.__file__).parent
 
-# A manifest as `sosbench run` wrote it before the contract existed (its writer was a dict literal).
-OLD_MANIFEST = {
+# A manifest as `sosbench run` writes it (and wrote it, as a dict literal, before the contract existed).
+MANIFEST = {
     "schema_version": 1,
     "sosbench": "0.1.0",
     "lm_eval": "0.4.13",
@@ -26,35 +26,58 @@ OLD_MANIFEST = {
     "datasets_version": "4.4.1",
     "protocol": "paper",
     "livebench_sandbox": "bwrap",
+    "livebench_sandbox_limits": {
+        "mode": "bwrap",
+        "budget": "rlimit",
+        "memory_bytes": 2147483648,
+        "processes": 64,
+    },
     "model": "hf",
     "model_args": {"pretrained": "/models/tiny-llama", "dtype": "float32"},
     "model_name": "tiny-llama",
-    "config": {"model": "hf", "limit": 4, "apply_chat_template": False, "gen_kwargs": None},
+    "config": {
+        "model": "hf",
+        "model_args": {"pretrained": "/models/tiny-llama", "dtype": "float32"},
+        "protocol": "paper",
+        "limit": 4,
+        "apply_chat_template": False,
+        "gen_kwargs": None,
+    },
     "config_hash": "0123456789abcdef",
     "data_dir": "/data/mirror",
     "benchmarks": ["xstest", "bbq"],
     "datasets": {
-        "walledai/XSTest": {"configs": [None], "splits": ["test"], "revision": None, "source": "mirror"},
+        "walledai/XSTest": {
+            "configs": [None],
+            "splits": ["test"],
+            "revision": None,
+            "source": "mirror",
+            "data_dir": "/data/mirror",
+        },
     },
     "chat_template_sha256": None,
     "started": "2026-01-02T03:04:05Z",
     "finished": None,
-    "timings": {"xstest": 12.5, "bbq": 0},
+    "timings": {"xstest": 12.5, "bbq": 0.0},
 }
-# The first release's manifest had neither livebench_sandbox nor chat_template_sha256.
+# The first release's manifest: no sandbox fields, no chat template hash, no per-dataset mirror.
 FIRST_MANIFEST = {
-    k: v for k, v in OLD_MANIFEST.items() if k not in ("livebench_sandbox", "chat_template_sha256")
+    **{k: v for k, v in MANIFEST.items() if not k.startswith(("livebench_sandbox", "chat_template"))},
+    "datasets": {
+        "walledai/XSTest": {"configs": [None], "splits": ["test"], "revision": None, "source": "hub"}
+    },
+    "config": {"model": "hf", "limit": 4},
+    "timings": {"xstest": 12},
 }
 
 
-def test_a_folder_written_before_the_contract_reads_and_rewrites_byte_for_byte(tmp_path: Path) -> None:
+def test_manifests_and_markers_round_trip_byte_for_byte(tmp_path: Path) -> None:
+    """What the untyped writers wrote, the typed models write again unchanged."""
     run = RunDir(tmp_path)
-    write_json_atomic(run.manifest, OLD_MANIFEST)
-    old_bytes = run.manifest.read_bytes()
-    manifest = run.read_manifest()
-    assert manifest.timings == {"xstest": 12.5, "bbq": 0.0} and manifest.datasets is not None
-    run.write_manifest(manifest)
-    assert run.manifest.read_bytes() == old_bytes.replace(b'"bbq": 0\n', b'"bbq": 0.0\n')
+    write_json_atomic(run.manifest, MANIFEST)
+    written = run.manifest.read_bytes()
+    run.write_manifest(run.read_manifest())
+    assert run.manifest.read_bytes() == written
     unit = {
         "benchmark": "bbq",
         "config_hash": "0123456789abcdef",
@@ -68,8 +91,15 @@ def test_a_folder_written_before_the_contract_reads_and_rewrites_byte_for_byte(t
     shard_dir.finish("1-of-2", DoneMarker(**unit, shards=2))
     folder = shard_dir.benchmark("1-of-2")
     assert (folder / "done.json").read_bytes() == (folder / "expected.json").read_bytes()
-    write_json_atomic(tmp_path / "first.json", FIRST_MANIFEST)
-    assert read_manifest(tmp_path / "first.json").chat_template_sha256 is None
+
+
+def test_a_folder_of_the_first_release_still_reads(tmp_path: Path) -> None:
+    write_json_atomic(tmp_path / "manifest.json", FIRST_MANIFEST)
+    manifest = read_manifest(tmp_path / "manifest.json")
+    assert (
+        manifest.chat_template_sha256 is None and manifest.limit == 4 and manifest.timings == {"xstest": 12.0}
+    )
+    assert manifest.datasets is not None and manifest.datasets["walledai/XSTest"].data_dir is None
 
 
 def test_shards_are_done_under_their_benchmark(tmp_path: Path) -> None:
@@ -88,7 +118,7 @@ def test_markers_refuse_misspelt_keys_on_write_and_read(tmp_path: Path) -> None:
         DoneMarker(benchmark="bbq", config_hsh="h")  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="timing"):
         Manifest(timing={})  # type: ignore[call-arg]
-    (tmp_path / "manifest.json").write_text(json.dumps({**OLD_MANIFEST, "model_nme": "m"}))
+    (tmp_path / "manifest.json").write_text(json.dumps({**MANIFEST, "model_nme": "m"}))
     with pytest.raises(SosbenchError, match=r"manifest\.json: model_nme: Extra inputs are not permitted"):
         read_manifest(tmp_path / "manifest.json")
 

@@ -4,6 +4,7 @@ normalisation."""
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import math
 from pathlib import Path
@@ -100,7 +101,7 @@ def test_analytic_confidence_intervals() -> None:
     se = math.sqrt(12 * 0.02**2) / 12
     assert safety.stderr == pytest.approx(se)
     assert (safety.ci_low, safety.ci_high) == pytest.approx((safety.score - Z * se, safety.score + Z * se))
-    assert safety.ci_method == "analytic" and safety.bootstrap is None
+    assert safety.ci_method == "analytic from stderr" and safety.bootstrap is None
     ses = [scored.factors[f].stderr for f in ("WK", "IF", "Safety")]
     assert scored.factors["Overall"].stderr == pytest.approx(math.sqrt(sum(s * s for s in ses)) / 3)
 
@@ -188,7 +189,7 @@ def test_bootstrap_agrees_with_analytic_for_independent_items() -> None:
     scored = score_model(_binary_model(400, 0.3), bootstrap=2000, seed=1)
     for name in FACTOR_NAMES:
         f = scored.factors[name]
-        assert f.ci_method == "bootstrap"
+        assert f.ci_method == "item bootstrap"
         width_boot = f.bootstrap[1] - f.bootstrap[0]
         width_analytic = f.analytic[1] - f.analytic[0]
         assert width_boot == pytest.approx(width_analytic, rel=0.15), name
@@ -203,9 +204,9 @@ def test_bootstrap_is_seeded_and_carried_to_factors(tmp_path: Path) -> None:
     assert a.factors["Overall"].bootstrap == b.factors["Overall"].bootstrap
     assert a.factors["Overall"].bootstrap != c.factors["Overall"].bootstrap
     for name in FACTOR_NAMES:
-        assert a.factors[name].ci_method == "bootstrap"
+        assert a.factors[name].ci_method == "item bootstrap"
         assert a.factors[name].complete
-    assert a.benchmarks["bbh"].ci_method == "bootstrap"
+    assert a.benchmarks["bbh"].ci_method == "item bootstrap"
 
 
 def test_index_matrix_resampling_of_ratio_and_fractional_items() -> None:
@@ -252,7 +253,7 @@ def test_score_cli_formats(tmp_path: Path) -> None:
     out = runner.invoke(
         app, ["score", str(tmp_path / "run"), "--format", "csv", "--export", str(tmp_path / "x")]
     )
-    assert out.exit_code == 0 and out.stdout.startswith("model,WK,")
+    assert out.exit_code == 0 and out.stdout.startswith("model,items_per_task,WK,")
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == [
         "livebench_groups.csv",
         "livebench_tasks.csv",
@@ -271,3 +272,50 @@ def test_scoring_yaml_is_valid() -> None:
     tasks = {t for b in benchmarks() if b.livebench for t in b.livebench.tasks}
     assert set(data["livebench_task_questions"]) == tasks
     assert sum(data["livebench_task_questions"].values()) == 910  # the 2024-06-24 release
+
+
+def test_a_stderr_lm_eval_leaves_na_comes_from_the_items() -> None:
+    """IFEval's instruction-level stderr is "N/A" in lm-eval's results: with items it is the ratio
+    estimator's, so a benchmark whose prompt level is all wrong no longer shows +-0.0 beside a bootstrap
+    CI."""
+    prompts = Items(np.zeros(4))  # every prompt wrong: stderr 0 is right for these components
+    followed, total = np.array([1.0, 0.0, 2.0, 1.0]), np.array([2.0, 1.0, 3.0, 2.0])
+    instructions = Items(followed, total)
+    columns = get_benchmark("ifeval").artifact
+    comps = tuple(
+        Component(c, c, items.value, 0.0 if items is prompts else None, 4, items, "leaderboard_ifeval")
+        for c, items in zip(columns, (prompts, instructions, prompts, instructions), strict=True)
+    )
+    scored = score_model(ModelResults("m", {"ifeval": BenchmarkResult("ifeval", comps, "t")}), bootstrap=500)
+    ratio = followed.sum() / total.sum()
+    se_inst = math.sqrt(np.sum((followed - ratio * total) ** 2) / (4 * 3)) / total.mean()
+    ifeval = scored.benchmarks["ifeval"]
+    assert ifeval.stderr == pytest.approx(se_inst / 2)  # same items: the four stderrs average
+    assert ifeval.ci_method == "item bootstrap" and ifeval.ci_high > 0
+
+
+def test_limit_runs_and_partial_factors_are_marked_in_every_format(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sosbench.cli import app
+
+    write_run_folder(tmp_path / "run", "small", skip=("gpqa",), with_samples=False)
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps({**manifest, "config": {"limit": 30}}))
+    report = score_paths([tmp_path / "run"], allow_partial=True, bootstrap=0)
+    model = report.to_json()["models"][0]
+    assert model["limit"] == 30 and model["items_per_task"] == "30 items per task"
+    assert model["factors"]["WK"]["partial"] == "9 of 10 benchmarks"
+    assert model["factors"]["WK"]["missing"] == ["gpqa"] and "gpqa" not in model["factors"]["WK"]["members"]
+    assert "small: a --limit run (30 items per task): not comparable with full runs" in report.notes
+    assert "small: WK is partial, over 9 of 10 benchmarks" in report.notes
+    lines = to_csv(report).splitlines()
+    row = next(csv.DictReader(line for line in lines if not line.startswith("#")))
+    assert row["items_per_task"] == "30 items per task" and row["WK_partial"] == "9 of 10 benchmarks"
+    assert row["WK_ci_kind"] == "analytic from stderr" and row["IF_partial"] == ""
+    table = CliRunner().invoke(app, ["score", str(tmp_path / "run"), "--allow-partial", "--bootstrap", "0"])
+    words = " ".join(table.stdout.split())
+    assert "[30/task]" in table.stdout and " *" in table.stdout
+    assert "[N/task] = a --limit run of N items per task" in words
+    assert "95% CIs: analytic from stderrs" in words
+    assert "note: small: WK is partial, over 9 of 10 benchmarks" in table.stderr

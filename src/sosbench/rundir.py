@@ -25,9 +25,9 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from sosbench._io import read_json_object, write_json_atomic, write_jsonl_atomic
 from sosbench.errors import SosbenchError, from_validation
@@ -93,12 +93,35 @@ class DoneMarker(_Contract):
 
 
 class DatasetSource(_Contract):
-    """Where a benchmark's dataset came from (``Manifest.datasets``)."""
+    """Where a benchmark's dataset came from (``Manifest.datasets``); a resume must read the same revision."""
 
     configs: list[str | None]
     splits: list[str]
     revision: str | None
     source: Literal["mirror", "hub"]
+    data_dir: str | None = None
+    """The mirror it was read from (older folders recorded only the run's ``data_dir``)."""
+
+
+class SandboxRecord(_Contract):
+    """How LiveBench coding answers were sandboxed (``Manifest.livebench_sandbox_limits``)."""
+
+    mode: str
+    budget: Literal["cgroup", "rlimit"] | None
+    memory_bytes: int
+    processes: int
+
+
+class RunSettings(_Contract):
+    """The manifest's ``config``: the settings its configuration hash covers (``RunConfig.hashed``)."""
+
+    model: str | None = None
+    model_args: dict[str, JsonValue] | None = None
+    protocol: str | None = None
+    limit: Annotated[int, Field(gt=0)] | Annotated[float, Field(gt=0)] | None = None
+    """Items per task (an int) or a fraction of them (a float below 1); None: every item."""
+    apply_chat_template: bool | str | None = None
+    gen_kwargs: str | None = None
 
 
 class Manifest(_Contract):
@@ -115,10 +138,11 @@ class Manifest(_Contract):
     datasets_version: str | None = None
     protocol: ProtocolName = "paper"
     livebench_sandbox: str | None = None
+    livebench_sandbox_limits: SandboxRecord | None = None
     model: str | None = None
     model_args: dict[str, JsonValue] | None = None
     model_name: str | None = None
-    config: dict[str, JsonValue] | None = None
+    config: RunSettings | None = None
     config_hash: str | None = None
     data_dir: str | None = None
     benchmarks: list[str] | None = None
@@ -127,6 +151,11 @@ class Manifest(_Contract):
     started: str | None = None
     finished: str | None = None
     timings: dict[str, float] | None = None
+
+    @property
+    def limit(self) -> int | float | None:
+        """The run's ``--limit`` (None: every item)."""
+        return None if self.config is None else self.config.limit
 
 
 def _parse(model: type[_Contract], path: Path, what: str, fix: str) -> Any:

@@ -13,15 +13,17 @@ from sosbench.analysis._artifacts import (
 )
 from sosbench.analysis._compare import (
     ADJUSTMENTS,
+    PERMUTATIONS,
     Comparison,
     Row,
-    RunItems,
     adjust_pvalues,
     compare_paths,
     compare_runs,
-    read_items,
+    read_run,
 )
 from sosbench.analysis._correlation import Correlation, correlate, rowwise_kendall
+from sosbench.analysis._judge_gain import DEFINITION as JUDGE_ONLY_GAIN
+from sosbench.analysis._judge_gain import judge_only_gain
 from sosbench.analysis._paper import (
     ARENA,
     LIVEBENCH_AVERAGE,
@@ -40,7 +42,9 @@ from sosbench.analysis._paper import (
 __all__ = [
     "ADJUSTMENTS",
     "ARENA",
+    "JUDGE_ONLY_GAIN",
     "LIVEBENCH_AVERAGE",
+    "PERMUTATIONS",
     "ArenaScore",
     "Comparison",
     "Correlation",
@@ -51,7 +55,6 @@ __all__ = [
     "Regression",
     "RollupCheck",
     "Row",
-    "RunItems",
     "adjust_pvalues",
     "artifacts_dir",
     "compare_paths",
@@ -59,13 +62,14 @@ __all__ = [
     "correlate",
     "factor_value",
     "judge_correlations",
+    "judge_only_gain",
     "livebench_rollup",
     "load_mapping",
     "load_paper",
     "paper_analysis",
     "po_deltas",
     "read_arena_hard",
-    "read_items",
+    "read_run",
     "rowwise_kendall",
     "size_regressions",
 ]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 from dataclasses import dataclass, fields
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from sosbench._io import read_text, read_yaml
 from sosbench.errors import SosbenchError
 from sosbench.results import ModelResults, read_livebench_csv, read_wide_csv
 
@@ -52,9 +52,14 @@ class ArenaScore:
     high: float | None
 
 
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of an artifact CSV, read through ``sosbench._io`` (a regular file of bounded size)."""
+    return list(csv.DictReader(io.StringIO(read_text(path, "CSV file"), newline="")))
+
+
 def load_mapping(path: Path | None = None) -> list[MappedModel]:
     path = path or artifacts_dir() / MAPPING
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path, "model mapping (YAML)") or {}
     allowed = {f.name for f in fields(MappedModel)}
     out = []
     for entry in data.get("models", []):
@@ -72,11 +77,7 @@ def load_mapping(path: Path | None = None) -> list[MappedModel]:
 
 def read_arena_hard(path: Path) -> dict[str, ArenaScore]:
     """model -> score from an Arena-Hard-style CSV (columns model, score[, rating_q025, rating_q975])."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except FileNotFoundError:
-        raise SosbenchError(f"{path}: no such file: check the path") from None
+    rows = csv_rows(path)
     if not rows or "model" not in rows[0] or "score" not in rows[0]:
         raise SosbenchError(f"{path}: not an Arena-Hard score CSV (needs `model` and `score` columns)")
 
@@ -109,8 +110,7 @@ class PaperData:
 
 
 def _livebench_average(path: Path) -> dict[str, float]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return {r["model"]: float(r["average"]) / 100.0 for r in csv.DictReader(handle) if r.get("average")}
+    return {r["model"]: float(r["average"]) / 100.0 for r in csv_rows(path) if r.get("average")}
 
 
 @functools.cache

@@ -9,6 +9,7 @@ import numpy as np
 from scipy import stats
 
 from sosbench.errors import SosbenchError
+from sosbench.scoring import BOOTSTRAP_ROUNDS, MODEL_BOOTSTRAP
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Correlation:
             "pearson_ci": list(self.pearson_ci),
             "spearman_ci": list(self.spearman_ci),
             "kendall_ci": list(self.kendall_ci),
+            "ci_kind": MODEL_BOOTSTRAP,
             "n": self.n,
             "models": list(self.models),
         }
@@ -96,7 +98,7 @@ def correlate(
     x_name: str = "x",
     y_name: str = "y",
     models: tuple[str, ...] = (),
-    rounds: int = 1000,
+    rounds: int = BOOTSTRAP_ROUNDS,
     seed: int = 0,
 ) -> Correlation:
     """The three coefficients and their bootstrap CIs (models resampled with replacement, seeded)."""

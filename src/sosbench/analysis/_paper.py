@@ -3,7 +3,6 @@ the LiveBench roll-up check and the SFT data-size regression (protocol sections 
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,11 +18,20 @@ from sosbench.analysis._artifacts import (
     ArenaScore,
     MappedModel,
     PaperData,
+    csv_rows,
     load_paper,
 )
 from sosbench.analysis._correlation import Correlation, correlate
+from sosbench.analysis._judge_gain import judge_only_gain
 from sosbench.results import livebench_benchmarks
-from sosbench.scoring import FACTOR_NAMES, OVERALL, ModelScore, ScoreReport, score_models
+from sosbench.scoring import (
+    ANALYTIC,
+    BOOTSTRAP_ROUNDS,
+    FACTOR_NAMES,
+    ModelScore,
+    ScoreReport,
+    score_models,
+)
 
 Z95 = 1.959963984540054
 ARENA = "arena_hard"
@@ -47,10 +55,8 @@ class Delta:
 
     @property
     def judge_only_gain(self) -> bool:
-        """The judge calls the PO model better (CI above 0) while no factor's CI is above 0."""
-        if self.arena_hard_ci is None or self.arena_hard_ci[0] <= 0:
-            return False
-        return not any(ci is not None and ci[0] > 0 for f, ci in self.factor_ci.items() if f != OVERALL)
+        """The judge-only gain (analysis/_judge_gain.py), on these analytic CIs."""
+        return judge_only_gain(self.arena_hard_ci, self.factor_ci)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,7 +65,7 @@ class Delta:
             "method": self.method,
             "factors": self.factors,
             "factor_ci": {f: list(ci) if ci else None for f, ci in self.factor_ci.items()},
-            "ci_method": "analytic (aggregates only: not paired)",
+            "ci_method": f"{ANALYTIC} (aggregates only: independent, not paired)",
             "arena_hard": self.arena_hard,
             "arena_hard_ci": list(self.arena_hard_ci) if self.arena_hard_ci else None,
             "judge_only_gain": self.judge_only_gain,
@@ -167,7 +173,7 @@ def judge_correlations(
     extra: dict[str, dict[str, float]] | None = None,
     *,
     x_name: str = ARENA,
-    rounds: int = 1000,
+    rounds: int = BOOTSTRAP_ROUNDS,
     seed: int = 0,
 ) -> list[Correlation]:
     """Judge score versus each complete factor (and any extra per-model series), over shared models."""
@@ -270,10 +276,8 @@ def livebench_rollup(folder: Path, mapping: list[MappedModel], tolerance: float 
     (0.0005). Rows named differently in the two CSVs are matched through the mapping's aliases (e.g.
     mistral-7b-lima / mistral-lima).
     """
-    with (folder / LIVEBENCH_GROUPS).open(newline="", encoding="utf-8") as handle:
-        groups = {r["model"]: r for r in csv.DictReader(handle)}
-    with (folder / LIVEBENCH_TASKS).open(newline="", encoding="utf-8") as handle:
-        tasks = {r["model"]: r for r in csv.DictReader(handle)}
+    groups = {r["model"]: r for r in csv_rows(folder / LIVEBENCH_GROUPS)}
+    tasks = {r["model"]: r for r in csv_rows(folder / LIVEBENCH_TASKS)}
     aliases = {
         m.livebench_groups: m.livebench_tasks
         for m in mapping
@@ -333,7 +337,7 @@ def size_regressions(scores: list[ModelScore], mapping: list[MappedModel]) -> li
 
 def paper_analysis(
     *,
-    bootstrap: int = 1000,
+    bootstrap: int = BOOTSTRAP_ROUNDS,
     seed: int = 0,
     normalize: str | None = None,
     folder: Path | None = None,

@@ -10,23 +10,27 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sosbench._defaults import BOOTSTRAP_ROUNDS, PERMUTATIONS
 from sosbench.cli._common import OutputFormat, check_format, console_err
-from sosbench.cli._score import Seed
-from sosbench.errors import SosbenchError
+from sosbench.cli._score import AllowPartial, Normalize, Seed
 
 if TYPE_CHECKING:
-    from sosbench.analysis import Comparison
+    from rich.table import Table
+
+    from sosbench.analysis import Comparison, Row
 
 CSV_FIELDS = (
     "candidate",
     "name",
     "kind",
+    "partial",
     "n",
     "base",
     "candidate_score",
     "diff",
     "ci_low",
     "ci_high",
+    "ci_kind",
     "test",
     "p",
     "p_adjusted",
@@ -36,39 +40,51 @@ CSV_FIELDS = (
     "p_tost_adjusted",
     "verdict",
 )
+# The narrow layout's abbreviations, spelt out in the legend under the tables.
+SHORT_VERDICT = {"no detectable change": "n.d.", "equivalent": "equiv."}
+SHORT_TEST = {"exact McNemar": "McN", "paired permutation": "perm", "bootstrap over battles": "BT"}
+SHORT_PREFIX = ("livebench-", "lb-")
 
 
 def _points(x: float) -> str:
     return f"{x * 100:+.1f}"
 
 
-def print_comparison(comparison: Comparison) -> None:
-    from rich.console import Console
+def _name(r: Row, short: bool) -> str:
+    name = r.name
+    if short and r.kind == "judge":
+        name = "judge"
+    elif short and name.startswith(SHORT_PREFIX[0]):
+        name = SHORT_PREFIX[1] + name[len(SHORT_PREFIX[0]) :]
+    return f"{name} *" if r.partial else name
+
+
+def _flips(r: Row) -> str:
+    return f"{r.lost}/{r.gained}" if r.lost is not None else "-"
+
+
+def _table(title: str, columns: tuple[str, ...], left: tuple[str, ...]) -> Table:
     from rich.table import Table
 
-    table = Table(
-        title=f"{comparison.candidate} vs {comparison.base} (candidate - base, points)",
-        caption=f"paired bootstrap 95% CI ({comparison.rounds} rounds, seed {comparison.seed}); p adjusted: "
-        f"{comparison.adjust}; MDE = minimum detectable effect at 80% power, alpha {comparison.alpha}",
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        # A row name longer than any the suite has (a plugin benchmark) wraps rather than being cut.
+        table.add_column(
+            column, justify="left" if column in left else "right", no_wrap=column != "row", overflow="fold"
+        )
+    return table
+
+
+def _wide(c: Comparison) -> Table:
+    """Every column in one table (wide terminals)."""
+    table = _table(
+        f"{c.candidate} vs {c.base} (candidate - base, points)",
+        ("row", "n", "base", "cand", "diff", "95% CI", "test", "p adj", "MDE", "lost/gained", "verdict"),
+        ("row", "test", "verdict"),
     )
-    for column in (
-        "row",
-        "n",
-        "base",
-        "cand",
-        "diff",
-        "95% CI",
-        "test",
-        "p adj",
-        "MDE",
-        "lost/gained",
-        "verdict",
-    ):
-        table.add_column(column, justify="left" if column in ("row", "test", "verdict") else "right")
-    for r in comparison.rows:
-        flips = f"{r.lost}/{r.gained}" if r.lost is not None else "-"
+    for r in c.rows:
         table.add_row(
-            r.name,
+            _name(r, short=False),
             str(r.n),
             f"{r.base * 100:.1f}",
             f"{r.candidate * 100:.1f}",
@@ -77,15 +93,79 @@ def print_comparison(comparison: Comparison) -> None:
             r.test,
             f"{r.p_adjusted:.3g}",
             f"{r.mde * 100:.1f}",
-            flips,
+            _flips(r),
             r.verdict,
         )
-    Console().print(table)
+    return table
+
+
+def _p(value: float) -> str:
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _narrow(c: Comparison) -> list[Table]:
+    """The same rows in two tables that each fit 80 columns: the differences, then the tests."""
+    diffs = _table(
+        f"{c.candidate} vs {c.base}: differences (points)",
+        ("row", "base", "cand", "diff", "95% CI", "verdict"),
+        ("row", "verdict"),
+    )
+    tests = _table("tests", ("row", "n", "test", "p adj", "MDE", "-/+"), ("row", "test"))
+    for r in c.rows:
+        name = _name(r, short=True)
+        diffs.add_row(
+            name,
+            f"{r.base * 100:.1f}",
+            f"{r.candidate * 100:.1f}",
+            _points(r.diff),
+            f"[{_points(r.ci[0])}, {_points(r.ci[1])}]",
+            SHORT_VERDICT.get(r.verdict, r.verdict),
+        )
+        tests.add_row(
+            name, str(r.n), SHORT_TEST.get(r.test, r.test), _p(r.p_adjusted), f"{r.mde * 100:.1f}", _flips(r)
+        )
+    return [diffs, tests]
+
+
+def legend(c: Comparison, short: bool) -> list[str]:
+    """What the table's marks and abbreviations mean, and what kind each CI is."""
+    kinds = sorted({r.ci_kind for r in c.rows})
+    lines = [
+        f"95% CI: {' / '.join(kinds)} ({c.rounds} rounds, seed {c.seed}); p adjusted: {c.adjust}; "
+        f"MDE = minimum detectable effect at 80% power, alpha {c.alpha}"
+        + ("" if c.normalize == "none" else f"; --normalize {c.normalize}")
+    ]
+    lines += [f"* {r.name}: partial, over {r.partial} (--allow-partial)" for r in c.rows if r.partial]
+    if short:
+        judge = next((r.name for r in c.rows if r.kind == "judge"), None)
+        lines.append(
+            "lb- = livebench-; n.d. = no detectable change; equiv. = equivalent within the margin (TOST); "
+            "McN = exact McNemar, perm = paired permutation, BT = bootstrap over battles; "
+            "-/+ = items lost/gained" + (f"; judge = {judge}" if judge else "")
+        )
+    return lines
+
+
+def print_comparison(comparison: Comparison) -> None:
+    """The table (one wide, or split in two at 80 columns), its legend and the one-line summary."""
+    from rich.console import Console
+
+    from sosbench.cli._tables import print_first_fitting
+
+    console = Console()
+    short = print_first_fitting(console, [[_wide(comparison)], _narrow(comparison)]) == 1
+    for line in legend(comparison, short):
+        console.print(line, highlight=False, markup=False)
+    console.print(f"summary: {comparison.summary}", highlight=False, markup=False)
 
 
 def to_csv(comparisons: list[Comparison]) -> str:
+    """One row per compared quantity; each comparison's summary and notes as ``# `` lines on top."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    for c in comparisons:
+        for line in (f"summary: {c.summary}", *c.notes):
+            buffer.write(f"# {c.candidate}: {line}\n")
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for c in comparisons:
         for r in c.rows:
@@ -94,12 +174,14 @@ def to_csv(comparisons: list[Comparison]) -> str:
                     c.candidate,
                     r.name,
                     r.kind,
+                    r.partial or "",
                     r.n,
                     r.base,
                     r.candidate,
                     r.diff,
                     r.ci[0],
                     r.ci[1],
+                    r.ci_kind,
                     r.test,
                     r.p,
                     r.p_adjusted,
@@ -139,8 +221,11 @@ def compare(
         ),
     ] = None,
     bootstrap: Annotated[
-        int, typer.Option("--bootstrap", help="Paired bootstrap rounds.", envvar="SOSBENCH_BOOTSTRAP")
-    ] = 2000,
+        int,
+        typer.Option(
+            "--bootstrap", help="Paired bootstrap rounds (100 or more).", envvar="SOSBENCH_BOOTSTRAP"
+        ),
+    ] = BOOTSTRAP_ROUNDS,
     permutations: Annotated[
         int,
         typer.Option(
@@ -148,16 +233,10 @@ def compare(
             help="Sign-flip permutations of the paired test.",
             envvar="SOSBENCH_PERMUTATIONS",
         ),
-    ] = 5000,
+    ] = PERMUTATIONS,
     seed: Seed = 0,
-    allow_partial: Annotated[
-        bool,
-        typer.Option(
-            "--allow-partial/--no-allow-partial",
-            help="Factor rows over the shared benchmarks even if some are missing.",
-            envvar="SOSBENCH_ALLOW_PARTIAL",
-        ),
-    ] = False,
+    allow_partial: AllowPartial = False,
+    normalize: Normalize = "none",
     judgments: Annotated[
         Path | None,
         typer.Option(
@@ -175,8 +254,6 @@ def compare(
     Example: `sosbench compare runs/llama3-sft runs/llama3-dpo --equivalence-margin 1`
     """
     check_format(format)
-    if permutations < 100:
-        raise SosbenchError(f"--permutations must be at least 100, not {permutations}")
     from sosbench.analysis import compare_paths
 
     comparisons = compare_paths(
@@ -191,11 +268,12 @@ def compare(
         permutations=permutations,
         seed=seed,
         allow_partial=allow_partial,
+        normalize=normalize,
     )
     err = console_err()
     for c in comparisons:
         for note in c.notes:
-            err.print(f"note: {c.candidate}: {note}")
+            err.print(f"note: {c.candidate}: {note}", highlight=False, markup=False)
     if format == "json":
         typer.echo(json.dumps({"comparisons": [c.to_json() for c in comparisons]}, indent=2))
     elif format == "csv":

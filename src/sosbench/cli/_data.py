@@ -52,7 +52,7 @@ def verify(data_dir: MirrorDir) -> None:
     from sosbench.run import load_manifest
     from sosbench.run import verify as do_verify
 
-    if not (data_dir / "sosbench-mirror.json").is_file():
+    if not (data_dir / "sosbench-mirror.json").exists():  # a FIFO there is refused by the reader
         raise SosbenchError(
             f"{data_dir} is not a sosbench mirror (no sosbench-mirror.json): "
             f"run `sosbench data pull --data-dir {data_dir}`"

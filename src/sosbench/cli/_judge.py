@@ -1,12 +1,13 @@
-"""`sosbench judge`: Arena-Hard-Auto v0.1 answers, judgments, scores, interventions and the style audit."""
+"""`sosbench judge`: Arena-Hard-Auto v0.1 and v2.0 answers, judgments, scores, interventions and the audit.
+
+The work lives in ``sosbench.judge``; these commands parse options, call it and print."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
 import json
-import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,233 +15,51 @@ import typer
 
 from sosbench._io import write_text_atomic
 from sosbench.cli._common import console_err
+from sosbench.cli._judge_options import (
+    DEFAULT_BASELINE,
+    DEFAULT_COMPLETION_TOKENS,
+    EXAMPLES,
+    Backoff,
+    Baseline,
+    BenchDirOption,
+    BenchmarkOption,
+    CategoryOption,
+    JudgeApiKey,
+    JudgeBaseUrl,
+    Limit,
+    MaxRetries,
+    Parallel,
+    RewriterApiKey,
+    RewriterBaseUrl,
+    Timeout,
+    baseline_of,
+    bench_folder,
+    endpoint_config,
+    questions_of,
+    split_values,
+)
+from sosbench.cli._judge_show import (
+    boards_csv,
+    drive,
+    print_audit,
+    print_board,
+    print_call_stats,
+    print_dry_run,
+    print_losses,
+    print_unparsed,
+    progress_bar,
+)
 from sosbench.errors import SosbenchError
 
 if TYPE_CHECKING:
-    from sosbench.judge import BenchDir, EndpointConfig, JudgeTemplate, Leaderboard
+    pass
 
 judge_app = typer.Typer(
     name="judge",
-    help="The LLM judge (Arena-Hard-Auto v0.1 protocol): answer, run, score, perturb, audit. "
+    help="The LLM judge (Arena-Hard-Auto v0.1 and v2.0): answer, run, score, perturb, audit. "
     "See docs/judge.md.",
     no_args_is_help=True,
 )
-
-DEFAULT_BENCH = Path("arena-hard-v0.1")
-DEFAULT_BASELINE = "gpt-4-0314"
-# A judgment of the SOS multi-criteria template runs to ~500-800 tokens; the dry run assumes this many.
-DEFAULT_COMPLETION_TOKENS = 700
-
-BenchDirOption = Annotated[
-    Path,
-    typer.Option(
-        "--bench-dir",
-        "-d",
-        help="Bench folder in Arena-Hard-Auto's layout (question.jsonl, model_answer/, model_judgment/). "
-        "Missing questions and the gpt-4-0314, gpt-4-0613 and gpt-3.5-turbo-0125 answers are read from the "
-        "packaged Arena-Hard v0.1 copies.",
-        envvar="SOSBENCH_BENCH_DIR",
-    ),
-]
-Limit = Annotated[
-    int | None,
-    typer.Option(
-        "--limit",
-        help="Only the first N questions (for trying things out).",
-        envvar="SOSBENCH_JUDGE_LIMIT",  # an int here, a float (fraction) for `sosbench run`: not shared
-    ),
-]
-Parallel = Annotated[
-    int,
-    typer.Option("--parallel", "-p", help="Requests in flight at once.", envvar="SOSBENCH_JUDGE_PARALLEL"),
-]
-Timeout = Annotated[
-    float,
-    typer.Option(
-        "--timeout",
-        help="Seconds a whole request may take; then it is cancelled (its connection closed), counted "
-        "and retried.",
-        envvar="SOSBENCH_JUDGE_TIMEOUT",
-    ),
-]
-MaxRetries = Annotated[
-    int,
-    typer.Option(
-        "--max-retries",
-        help="Retries of a request after 429, 5xx, timeouts and dropped connections.",
-        envvar="SOSBENCH_JUDGE_MAX_RETRIES",
-    ),
-]
-Backoff = Annotated[
-    float,
-    typer.Option(
-        "--backoff",
-        help="First retry waits up to this many seconds (doubling, full jitter, capped at 60 s; at least "
-        "Retry-After, itself capped at 60 s).",
-        envvar="SOSBENCH_JUDGE_BACKOFF",
-    ),
-]
-Baseline = Annotated[
-    str,
-    typer.Option(
-        "--baseline",
-        help="The model every answer is compared with (scores 50).",
-        envvar="SOSBENCH_JUDGE_BASELINE",
-    ),
-]
-JudgeBaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url",
-        help="OpenAI-compatible endpoint of the judge (default: $OPENAI_BASE_URL or api.openai.com).",
-        envvar="SOSBENCH_JUDGE_BASE_URL",
-    ),
-]
-JudgeApiKey = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        help="API key of the judge endpoint (default: $OPENAI_API_KEY).",
-        envvar="SOSBENCH_JUDGE_API_KEY",
-    ),
-]
-# `judge perturb` calls the rewriter, not the judge: its own help, the same variables (docs/judge.md).
-RewriterBaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url",
-        help="OpenAI-compatible endpoint serving the rewriter model "
-        "(default: $OPENAI_BASE_URL or api.openai.com).",
-        envvar="SOSBENCH_JUDGE_BASE_URL",
-    ),
-]
-RewriterApiKey = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        help="API key of the rewriter's endpoint (default: $OPENAI_API_KEY).",
-        envvar="SOSBENCH_JUDGE_API_KEY",
-    ),
-]
-
-EXAMPLES = """
-Examples (a full pass; files use Arena-Hard-Auto's layouts under --bench-dir):
-
-  sosbench judge answer --model my-model --base-url http://localhost:8000/v1 --api-key none -d arena
-
-  sosbench judge run --judge gpt-4o-mini-2024-07-18 -t sos-multicriteria --models my-model -d arena --dry-run
-
-  sosbench judge run --judge gpt-4o-mini-2024-07-18 -t sos-multicriteria --models my-model,gpt-4-0613 -d arena
-
-  sosbench judge score --judgments arena/model_judgment/gpt-4o-mini-2024-07-18 --criterion all
-
-  sosbench judge perturb --kind sarcastic --model my-model --rewriter gpt-4o-2024-08-06 -d arena
-
-  sosbench judge audit --judgments arena/model_judgment/gpt-4o-mini-2024-07-18 --output audit.json
-"""
-
-
-# ------------------------------------------------------------------------------------------------------------
-# helpers
-# ------------------------------------------------------------------------------------------------------------
-def _split(values: list[str] | None) -> list[str]:
-    """Repeatable options that also accept comma-separated lists, order kept, duplicates dropped."""
-    out: list[str] = []
-    for value in values or []:
-        out += [v.strip() for v in value.split(",") if v.strip() and v.strip() not in out]
-    return out
-
-
-def _endpoint(
-    model: str,
-    base_url: str | None,
-    api_key: str | None,
-    parallel: int,
-    timeout: float,
-    max_retries: int,
-    backoff: float,
-) -> EndpointConfig:
-    from sosbench.judge import EndpointConfig
-
-    if parallel < 1:
-        raise SosbenchError("--parallel must be at least 1")
-    if timeout <= 0 or max_retries < 0 or backoff < 0:
-        raise SosbenchError("--timeout must be positive, --max-retries and --backoff not negative")
-    return EndpointConfig(model, base_url, api_key, timeout, max_retries, backoff, 60.0, parallel)
-
-
-def _drive(
-    make_chat: Callable[[], Any],
-    work: Callable[[Any, Callable[[], None]], Coroutine[Any, Any, Any]],
-    total: int,
-    label: str,
-) -> Any:
-    """Run ``work(chat, advance)`` on a fresh event loop with a progress bar on stderr; close the client."""
-    import asyncio
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    async def main() -> Any:
-        chat = make_chat()
-        try:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console_err(),
-                transient=True,
-            ) as progress:
-                task = progress.add_task(label, total=total)
-                return await work(chat, lambda: progress.advance(task))
-        finally:
-            await chat.aclose()
-            _print_call_stats(chat)
-
-    return asyncio.run(main())
-
-
-def _print_call_stats(chat: Any) -> None:
-    """What the client absorbed: cancelled timeouts, retries, replies cut at the size cap (endpoints only)."""
-    stats = getattr(chat, "stats", None)
-    if stats is None:
-        return
-    notes = []
-    if stats.timeouts:
-        notes.append(
-            f"{stats.timeouts} request{'s' * (stats.timeouts != 1)} outlived --timeout "
-            f"({chat.config.timeout:g} s) and {'were' if stats.timeouts != 1 else 'was'} cancelled"
-        )
-    if stats.retries:
-        notes.append(f"{stats.retries} retr{'ies' if stats.retries != 1 else 'y'} in all")
-    if stats.truncated:
-        notes.append(
-            f"{stats.truncated} repl{'ies' if stats.truncated != 1 else 'y'} longer than max_tokens "
-            "allows, cut and marked truncated"
-        )
-    if notes:
-        console_err().print("endpoint: " + "; ".join(notes))
-
-
-def _bench(path: Path) -> BenchDir:
-    from sosbench.judge import BenchDir
-
-    if path.exists() and not path.is_dir():
-        raise SosbenchError(f"--bench-dir {path}: not a folder")
-    return BenchDir(path)
-
-
-def _questions(bench: BenchDir, limit: int | None) -> list:
-    if limit is not None and limit < 1:
-        raise SosbenchError("--limit must be at least 1")
-    questions = bench.questions(limit)
-    if not questions:
-        raise SosbenchError(f"{bench.question_file}: no questions in it")
-    return questions
-
-
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -256,7 +75,9 @@ def answer(
             envvar="SOSBENCH_ANSWER_MODEL",
         ),
     ],
-    bench_dir: BenchDirOption = DEFAULT_BENCH,
+    bench_dir: BenchDirOption = None,
+    benchmark: BenchmarkOption = None,
+    category: CategoryOption = None,
     base_url: Annotated[
         str | None,
         typer.Option(
@@ -303,7 +124,9 @@ def answer(
 ) -> None:
     """Generate a model's answers to the Arena-Hard questions (temperature 0, up to 2048 tokens), resumably.
 
-    A rerun asks only for the questions without an answer."""
+    Each answer carries v2.0's metadata (o200k token length, markdown counts). A rerun asks only for the
+    questions without an answer."""
+    from sosbench._io import folder_lock
     from sosbench.judge import (
         ChatCaller,
         LocalHFChat,
@@ -312,16 +135,10 @@ def answer(
         missing_questions,
     )
 
-    bench = _bench(bench_dir)
-    questions = _questions(bench, limit)
-    todo = missing_questions(bench, model, questions)
+    bench = bench_folder(bench_dir, benchmark)
+    questions = questions_of(bench, limit, category)
     target = bench.answer_target(model)
     console = console_err()
-    if not todo:
-        console.print(f"all {len(questions)} answers of {model} already in {target}; nothing to do")
-        return
-    if len(todo) < len(questions):
-        console.print(f"{len(questions) - len(todo)} of {len(questions)} answers already in {target} (kept)")
     settings = default_generation()
     if max_tokens is not None:
         settings = dataclasses.replace(settings, max_tokens=max_tokens)
@@ -330,14 +147,24 @@ def answer(
         make_chat = functools.partial(LocalHFChat, hf, device)
     else:
         make_chat = functools.partial(
-            ChatCaller, _endpoint(model, base_url, api_key, parallel, timeout, max_retries, backoff)
+            ChatCaller, endpoint_config(model, base_url, api_key, parallel, timeout, max_retries, backoff)
         )
-    failed = _drive(
-        make_chat,
-        lambda chat, done: generate_answers(chat, bench, model, todo, settings, done),
-        len(todo),
-        f"answering with {model}",
-    )
+    # One writer per answer file, as `judge run` per judge folder: a second one would ask (and pay) twice.
+    with folder_lock(target.parent, "the answers", file=target.name):
+        todo = missing_questions(bench, model, questions)
+        if not todo:
+            console.print(f"all {len(questions)} answers of {model} already in {target}; nothing to do")
+            return
+        if len(todo) < len(questions):
+            console.print(
+                f"{len(questions) - len(todo)} of {len(questions)} answers already in {target} (kept)"
+            )
+        failed = drive(
+            make_chat,
+            lambda chat, done: generate_answers(chat, bench, model, todo, settings, done),
+            len(todo),
+            f"answering with {model}",
+        )
     console.print(f"{len(todo) - len(failed)} answers written to {target}")
     if failed:
         raise SosbenchError(
@@ -369,17 +196,20 @@ def run(
         ),
     ],
     template: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--template",
             "-t",
-            help="arena-hard (stock v0.1 prompt), sos-multicriteria (the paper's factor-wise prompt) "
-            "or an Arena-Hard judge_config YAML file.",
+            help="arena-hard (stock v0.1 prompt), sos-multicriteria (the paper's factor-wise prompt), "
+            "arena-hard-v2.0 (v2.0's prompts) or an Arena-Hard judge config YAML file "
+            "(default: sos-multicriteria for v0.1, arena-hard-v2.0 for v2.0).",
             envvar="SOSBENCH_JUDGE_TEMPLATE",
         ),
-    ] = "sos-multicriteria",
-    bench_dir: BenchDirOption = DEFAULT_BENCH,
-    baseline: Baseline = DEFAULT_BASELINE,
+    ] = None,
+    bench_dir: BenchDirOption = None,
+    benchmark: BenchmarkOption = None,
+    category: CategoryOption = None,
+    baseline: Baseline = None,
     base_url: JudgeBaseUrl = None,
     api_key: JudgeApiKey = None,
     limit: Limit = None,
@@ -417,117 +247,65 @@ def run(
 ) -> None:
     """Judge models against the baseline: two games per question (positions swapped), appended as they finish.
 
+    arena-hard-v2.0 judges each category against its own baseline (hard_prompt: o3-mini-2025-01-31,
+    creative_writing: gemini-2.0-flash-001, whose answers you supply).
+
     A rerun skips finished games; a killed run loses only the calls in flight. Games whose calls kept
     failing are listed and the command exits 1: rerun it to finish them.
     """
-    from sosbench._io import folder_lock
     from sosbench.judge import (
         ChatCaller,
-        JudgeJob,
-        JudgeKey,
-        RunTotals,
-        check_judge_folder,
+        RunEvent,
         cost_usd,
-        judgment_summary,
+        judge_job,
         load_prices,
         load_template,
-        plan,
+        plan_judgments,
         price_for,
-        run_games,
-        write_judge_key,
+        run_judgments,
+        select_questions,
     )
 
-    chosen = _split(models)
-    if not chosen:
-        raise SosbenchError("--models is empty: name at least one model with answers")
-    if baseline in chosen:
-        raise SosbenchError(
-            f"--models includes the baseline {baseline}: it scores 50 by definition; leave it out"
-        )
-    spec = load_template(template)
-    bench = _bench(bench_dir)
-    questions = _questions(bench, limit)
-    key = JudgeKey.of(judge, spec, baseline)
-    out_dir = bench.judgment_dir(judge)
-    job = JudgeJob(bench, spec, key, tuple(chosen), tuple(questions))
+    bench = bench_folder(bench_dir, benchmark)
+    spec = load_template(template or bench.benchmark.template)
+    questions, skipped = select_questions(bench, split_values(category), limit, judging=True)
+    job = judge_job(bench, spec, judge, split_values(models), questions, baseline_of(bench, baseline))
     price = price_for(load_prices(prices), judge)
-    total_games = 2 * len(questions) * len(chosen)
-    if dry_run:  # reads only: no lock, no file touched
-        check_judge_folder(out_dir, key)
-        _, tasks = plan(job, write=False)
-        _print_dry_run(judge, spec, tasks, total_games, completion_tokens, price)
-        return
     console = console_err()
-    # One writer per judge folder: a second `judge run` on it would judge every game twice.
-    with folder_lock(out_dir, "the judgments in"):
-        new_folder = check_judge_folder(out_dir, key)
-        stores, tasks = plan(job)
-        if new_folder:
-            write_judge_key(out_dir, key)
-        totals = RunTotals()
-        if tasks:
-            config = _endpoint(judge, base_url, api_key, parallel, timeout, max_retries, backoff)
-            totals = _drive(
-                lambda: ChatCaller(config),
-                lambda chat, done: run_games(chat, spec, stores, tasks, done, parallel),
-                len(tasks),
-                f"judging with {judge}",
-            )
-        uids = [q.uid for q in questions]
-        for store in stores.values():
-            store.finish(uids)
+    if skipped:
+        console.print(
+            f"left out: {', '.join(skipped)} (its baseline's answers are not shipped; see docs/judge.md)"
+        )
+    if dry_run:  # reads only: no lock, no file touched
+        tasks = plan_judgments(job)
+        print_dry_run(judge, spec, tasks, 2 * len(questions) * len(job.models), completion_tokens, price)
+        return
+    config = endpoint_config(judge, base_url, api_key, parallel, timeout, max_retries, backoff)
+    with progress_bar(f"judging with {judge}") as progress:
+
+        def on_event(event: RunEvent) -> None:
+            progress(event.games, event.kind == "planned")
+
+        result = run_judgments(job, lambda: ChatCaller(config), concurrency=parallel, on_event=on_event)
+    print_call_stats(result.stats, timeout)
+    totals = result.totals
     cost = cost_usd(totals.prompt_tokens, totals.completion_tokens, price)
     console.print(
-        f"{totals.games} games judged ({total_games - len(tasks)} already done), {totals.calls} calls, "
+        f"{totals.games} games judged ({result.already_done} already done), {totals.calls} calls, "
         f"{totals.prompt_tokens:,} prompt + {totals.completion_tokens:,} completion tokens"
         + (f", ~${cost:,.2f}" if cost is not None else "")
     )
-    for model in chosen:
-        path = stores[model].files.judgment
-        summary = judgment_summary(path) if path.exists() else {"questions": 0, "unparsed": 0}
-        n = summary["unparsed"]
+    for summary in result.models:
+        n = summary.unparsed
         note = f", {n} game{'s' * (n != 1)} without a readable verdict (counted, not scored)" if n else ""
-        console.print(f"  {model}: {summary['questions']} of {len(questions)} questions judged{note}")
-    console.print(f"judgments in {out_dir}/")
+        console.print(f"  {summary.model}: {summary.questions} of {len(questions)} questions judged{note}")
+    console.print(f"judgments in {result.folder}/")
     if totals.failed:
         raise SosbenchError(
             f"{len(totals.failed)} games kept failing ({totals.failed[0]}, ...): "
             "rerun the same command to judge only those"
         )
-    console.print(f"score them with: sosbench judge score --judgments {out_dir}")
-
-
-def _print_dry_run(
-    judge: str,
-    spec: JudgeTemplate,
-    tasks: list,
-    total_games: int,
-    completion_tokens: int | None,
-    price: tuple[float, float] | None,
-) -> None:
-    from sosbench.judge import estimate
-
-    per_call = min(completion_tokens or DEFAULT_COMPLETION_TOKENS, spec.max_tokens)
-    capped = (
-        " (the template's max_tokens)"
-        if per_call == spec.max_tokens < (completion_tokens or DEFAULT_COMPLETION_TOKENS)
-        else ""
-    )
-    est = estimate(tasks, per_call, price)
-    typer.echo(f"dry run of judge {judge} (template {spec.name}), nothing sent:")
-    typer.echo(
-        f"  games to judge:     {est.games} of {total_games} ({total_games - est.games} already judged)"
-    )
-    typer.echo(f"  calls:              {est.calls} (one per game; a reply without a verdict adds one more)")
-    typer.echo(f"  prompt tokens:      ~{est.prompt_tokens:,} (4 characters per token)")
-    typer.echo(f"  completion tokens:  ~{est.completion_tokens:,} ({per_call} per call{capped})")
-    if est.cost_usd is None or price is None:
-        typer.echo(f"  cost:               unknown (no price for {judge}; pass --prices FILE)")
-    else:
-        typer.echo(
-            f"  cost:               ~${est.cost_usd:,.2f} "
-            f"(USD {price[0]:g}/{price[1]:g} per 1M input/output tokens)"
-        )
+    console.print(f"score them with: sosbench judge score --judgments {result.folder}")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -539,11 +317,13 @@ def score(
         typer.Option(
             "--judgments",
             "-J",
-            help="A judge's folder: <bench>/model_judgment/<judge>/ (Arena-Hard-Auto v0.1 files).",
+            help="A judge's folder: <bench>/model_judgment/<judge>/ (Arena-Hard-Auto v0.1 or v2.0 files).",
             envvar="SOSBENCH_JUDGMENTS",
         ),
     ],
-    baseline: Baseline = DEFAULT_BASELINE,
+    baseline: Baseline = None,
+    benchmark: BenchmarkOption = None,
+    category: CategoryOption = None,
     criterion: Annotated[
         str,
         typer.Option(
@@ -598,43 +378,57 @@ def score(
 ) -> None:
     """Bradley-Terry leaderboard (win rate against the baseline, bootstrap CIs), per criterion.
 
-    When answers "<model>@<kind>" (from `judge perturb`) are scored beside "<model>", the score loss of each
+    An arena-hard-v2.0 folder gets one leaderboard per category, each against its own baseline. When
+    answers "<model>@<kind>" (from `judge perturb`) are scored beside "<model>", the score loss of each
     intervention is shown per criterion too.
     """
     from sosbench.judge import (
         BenchDir,
         ScoreOptions,
+        board_json,
+        folder_benchmark,
         intervention_losses,
         parse_criteria_option,
-        score_judgments,
+        score_categories,
     )
 
     if output_format not in ("table", "csv", "json"):
         raise SosbenchError(f"unknown --format {output_format!r}: use table, csv or json")
     if rounds < 0:
         raise SosbenchError("--rounds must be 0 or more")
-    criteria = parse_criteria_option(criterion)
-    bench = None
+    options = ScoreOptions(
+        baseline or DEFAULT_BASELINE,
+        parse_criteria_option(criterion),
+        style_control,
+        rounds,
+        seed,
+        benchmark=benchmark,
+        categories=tuple(split_values(category)),
+    )
+    chosen = folder_benchmark(judgments, options)
+    if chosen.per_question and baseline is not None:
+        raise SosbenchError(f"--baseline does not apply to {chosen.name}: each category has its own baseline")
     if style_control:
         root = bench_dir or judgments.resolve().parent.parent
-        bench = BenchDir(root)
-    options = ScoreOptions(baseline, criteria, style_control, rounds, seed, bench)
-    board = score_judgments(judgments, options)
-    losses = intervention_losses(board)
+        options = dataclasses.replace(options, bench=BenchDir(root, chosen))
+    boards = score_categories(judgments, options)
     console = console_err()
-    groups: dict[str, list[str]] = {}  # one line per distinct set of counts, naming its criteria
-    for result in board.results:
-        bad = {m: n for m, n in result.unparsed.items() if n}
-        if bad:
-            listed = ", ".join(f"{m} {n}" for m, n in sorted(bad.items()))
-            groups.setdefault(listed, []).append(result.criterion)
-    for listed, names in groups.items():
-        console.print(f"games without a readable verdict (not scored) for {', '.join(names)}: {listed}")
-    frame = board.frame()
+    losses = {board.category: intervention_losses(board) for board in boards}
+    for board in boards:
+        print_unparsed(board, chosen.per_question)
+    frames = [board.frame() for board in boards]
     if output_format == "json":
-        text = json.dumps(_board_json(board, losses), indent=2, allow_nan=False)
+        if chosen.per_question:
+            payload: dict = {
+                "benchmark": chosen.name,
+                "judge": boards[0].judge,
+                "categories": {b.category: board_json(b, losses[b.category]) for b in boards},
+            }
+        else:
+            payload = board_json(boards[0], losses[boards[0].category])
+        text: str | None = json.dumps(payload, indent=2, allow_nan=False)
     elif output_format == "csv" or output is not None:
-        text = frame.to_csv(index=False)
+        text = boards_csv(boards, frames, chosen.per_question)
     else:
         text = None
     if output is not None:
@@ -643,80 +437,11 @@ def score(
     elif text is not None:
         typer.echo(text.rstrip("\n"))
     else:
-        _print_board(board, frame)
-    if losses and output_format != "json":
-        _print_losses(losses, to_stderr=output_format == "csv" and output is None)
-
-
-def _board_json(board: Leaderboard, losses: list) -> dict:
-    def clean(x: float) -> float | None:
-        return round(x, 4) if math.isfinite(x) else None
-
-    return {
-        "judge": board.judge,
-        "baseline": board.baseline,
-        "criteria": {
-            r.criterion: {
-                m: {
-                    "score": clean(s),
-                    "rating_q025": clean(lo),
-                    "rating_q975": clean(hi),
-                    "battles": r.battles.get(m, 0),
-                    "unparsed": r.unparsed.get(m, 0),
-                }
-                for m, s, lo, hi in zip(r.models, r.score, r.lower, r.upper, strict=True)
-            }
-            for r in board.results
-        },
-        "style_coef": {r.criterion: r.style_coef for r in board.results if r.style_coef},
-        "interventions": [
-            {
-                "model": x.model,
-                "kind": x.kind,
-                "criterion": x.criterion,
-                "original": clean(x.original),
-                "perturbed": clean(x.perturbed),
-                "loss_percent": clean(x.loss_percent),
-            }
-            for x in losses
-        ],
-    }
-
-
-def _print_board(board: Leaderboard, frame: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from sosbench.judge import OVERALL_CRITERION
-
-    table = Table(title=f"judge {board.judge}: win rate vs {board.baseline} (%), 95% bootstrap CI")
-    table.add_column("model", no_wrap=True)
-    for result in board.results:
-        table.add_column(result.criterion, justify="right", no_wrap=True)
-    for row in frame.itertuples(index=False):
-        record = row._asdict()
-        cells = [str(record["model"])]
-        for result in board.results:
-            prefix = "" if result.criterion == OVERALL_CRITERION else f"{result.criterion}_"
-            value, low, high = (record[f"{prefix}{k}"] for k in ("score", "rating_q025", "rating_q975"))
-            cells.append("-" if math.isnan(value) else f"{value:.1f} ({low:.1f}-{high:.1f})")
-        table.add_row(*cells)
-    width = max(100, max(len(m) for m in frame["model"]) + 22 * len(board.results) + 8)
-    Console(width=width).print(table)
-
-
-def _print_losses(losses: list, *, to_stderr: bool) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="intervention score loss, (original - perturbed) / original")
-    for name in ("model", "intervention", "criterion", "original", "perturbed", "loss %"):
-        table.add_column(name, justify="left" if name in ("model", "intervention", "criterion") else "right")
-    for x in losses:
-        table.add_row(
-            x.model, x.kind, x.criterion, _fmt(x.original), _fmt(x.perturbed), _fmt(x.loss_percent, 1)
-        )
-    (console_err() if to_stderr else Console(width=120)).print(table)
+        for board, frame in zip(boards, frames, strict=True):
+            print_board(board, frame)
+    for board in boards:
+        if losses[board.category] and output_format != "json":
+            print_losses(losses[board.category], to_stderr=output_format == "csv" and output is None)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -748,7 +473,8 @@ def perturb(
             "--rewriter", "-r", help="The rewriting LLM (API model name).", envvar="SOSBENCH_PERTURB_REWRITER"
         ),
     ],
-    bench_dir: BenchDirOption = DEFAULT_BENCH,
+    bench_dir: BenchDirOption = None,
+    benchmark: BenchmarkOption = None,
     base_url: RewriterBaseUrl = None,
     api_key: RewriterApiKey = None,
     limit: Limit = None,
@@ -762,21 +488,25 @@ def perturb(
     Rewrites are cached in <bench>/rewrite_cache/<rewriter>.jsonl: a rerun calls only what is missing.
     Judge the new answers beside the originals and `judge score` shows the loss per criterion.
     """
-    from sosbench.judge import ChatCaller, load_rewrite_prompts, perturb_answers
+    from sosbench._io import folder_lock
+    from sosbench.judge import ChatCaller, load_rewrite_prompts, perturb_answers, perturbed_name
 
     kinds = load_rewrite_prompts()
     if kind not in kinds:
         raise SosbenchError(f"unknown --kind {kind!r}: use one of {', '.join(kinds)}")
-    bench = _bench(bench_dir)
-    questions = _questions(bench, limit)
+    bench = bench_folder(bench_dir, benchmark)
+    questions = questions_of(bench, limit)
     bench.answers(model)  # fail early, with the hint, when the answers are missing
-    config = _endpoint(rewriter, base_url, api_key, parallel, timeout, max_retries, backoff)
-    result = _drive(
-        lambda: ChatCaller(config),
-        lambda chat, done: perturb_answers(chat, bench, model, kind, rewriter, questions, done),
-        len(questions),
-        f"rewriting ({kind}) with {rewriter}",
-    )
+    config = endpoint_config(rewriter, base_url, api_key, parallel, timeout, max_retries, backoff)
+    target = bench.answer_target(perturbed_name(model, kind))
+    # One writer per rewritten set, as `judge run` per judge folder: a second one would pay twice.
+    with folder_lock(target.parent, "the rewritten answers", file=target.name):
+        result = drive(
+            lambda: ChatCaller(config),
+            lambda chat, done: perturb_answers(chat, bench, model, kind, rewriter, questions, done),
+            len(questions),
+            f"rewriting ({kind}) with {rewriter}",
+        )
     console = console_err()
     if result.failed:
         raise SosbenchError(
@@ -813,7 +543,7 @@ def audit(
             envvar="SOSBENCH_AUDIT_RUNS",
         ),
     ] = None,
-    baseline: Baseline = DEFAULT_BASELINE,
+    baseline: Baseline = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -825,26 +555,10 @@ def audit(
     ] = None,
 ) -> None:
     """Per judge: how each criterion's score (and each SOS-Bench factor) correlates with the overall score."""
-    from rich.console import Console
-    from rich.table import Table
-
     from sosbench.judge import audit_judges
 
-    result = audit_judges(list(judgments), baseline, list(runs or []) or None)
-    table = Table(title="judge audit: correlation with the judge's overall score, across models")
-    for name in ("judge", "vs", "pearson", "spearman", "models"):
-        table.add_column(name, justify="left" if name in ("judge", "vs") else "right")
-    for entry in result["judges"]:
-        rows = [(c, v) for c, v in entry["criteria"].items()] + [
-            (f"factor {f}", v) for f, v in entry["factors"].items()
-        ]
-        if not rows:
-            table.add_row(entry["judge"], "(no criterion verdicts)", "-", "-", str(entry["n_models"]))
-        for name, value in rows:
-            table.add_row(
-                entry["judge"], name, _fmt(value["pearson"], 3), _fmt(value["spearman"], 3), str(value["n"])
-            )
-    Console(width=110).print(table)
+    result = audit_judges(list(judgments), baseline or DEFAULT_BASELINE, list(runs or []) or None)
+    print_audit(result)
     if output is not None:
         write_text_atomic(output, json.dumps(result, indent=2, allow_nan=False) + "\n")
         console_err().print(f"audit written to {output} (show it with: sosbench report --audit {output})")

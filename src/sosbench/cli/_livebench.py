@@ -71,6 +71,23 @@ Sandbox = Annotated[
         envvar="SOSBENCH_SANDBOX",
     ),
 ]
+SandboxMemory = Annotated[
+    str | None,
+    typer.Option(
+        "--sandbox-memory",
+        help="Memory of each coding sandbox, all its processes together (e.g. 2G, 512M; default 2G).",
+        envvar="SOSBENCH_SANDBOX_MEMORY",
+    ),
+]
+SandboxProcesses = Annotated[
+    int | None,
+    typer.Option(
+        "--sandbox-processes",
+        help="Processes and threads each coding sandbox may run at once (default: 64 with a cgroup per "
+        "sandbox, 2 without one).",
+        envvar="SOSBENCH_SANDBOX_PROCESSES",
+    ),
+]
 Workers = Annotated[
     int | None,
     typer.Option(
@@ -99,6 +116,8 @@ def score(
     release: Release = "2024-06-24",
     format: Format = "table",
     sandbox: Sandbox = "bwrap",
+    sandbox_memory: SandboxMemory = None,
+    sandbox_processes: SandboxProcesses = None,
 ) -> None:
     """Score existing answers; print task, category and average tables.
 
@@ -106,17 +125,23 @@ def score(
     Task = mean x 100, category = mean of its tasks, average = mean of the six categories.
     """
     check_format(format, ("table", "json"))
-    if sandbox not in ("bwrap", "none"):
-        raise SosbenchError(f"unknown --sandbox {sandbox!r}: use bwrap or none")
+    from sosbench.sandbox import SandboxLimits, SandboxMode
+
+    SandboxMode.of(sandbox)
+    limits = SandboxLimits.from_options(sandbox_memory, sandbox_processes)
     from rich.progress import Progress
 
     from sosbench import livebench
 
-    chosen = livebench.load_questions(questions, release=release)
+    problems: list[str] = []
+    chosen = livebench.load_questions(questions, release=release, problems=problems)
     given = livebench.read_model_answers(Path(answers))
-    note = left_out_note(given, chosen, questions, release)
-    if note:
-        console_err().print(note, markup=False, highlight=False)
+    for note in [
+        *_first(problems, "question rows skipped"),
+        left_out_note(given, chosen, questions, release),
+    ]:
+        if note:
+            console_err().print(note, markup=False, highlight=False)
     with Progress(console=console_err(), transient=True) as progress:
         bar = progress.add_task("scoring LiveBench answers", total=None)
         rows = livebench.score_rows(
@@ -125,7 +150,16 @@ def score(
             protocol=protocol,
             workers=workers,
             progress=lambda n: progress.advance(bar, n),
-            sandbox="none" if sandbox == "none" else "bwrap",
+            sandbox=sandbox,
+            limits=limits,
+        )
+    failed = [row for row in rows if "error" in row]
+    if failed:
+        console_err().print(
+            f"warning: scoring failed for {len(failed)} answer(s), scored 0 (the reason is in each row's "
+            f"error field; first: {failed[0]['question_id']}: {failed[0]['error']})",
+            markup=False,
+            highlight=False,
         )
     if any(row.get("sandbox") == "none" for row in rows):
         console_err().print(
@@ -139,6 +173,14 @@ def score(
         _print_tables(per_model)
     for path in written:
         console_err().print(f"wrote {path}")
+
+
+def _first(problems: list[str], what: str, shown: int = 5) -> list[str]:
+    """Up to ``shown`` problem lines, then one that counts the rest."""
+    lines = [f"warning: {problem}" for problem in problems[:shown]]
+    if len(problems) > shown:
+        lines.append(f"warning: {len(problems) - shown} more {what}")
+    return lines
 
 
 LATEST = "9999-12-31"  # a release date after every release: all questions not yet removed
@@ -155,7 +197,9 @@ def left_out_note(
     if not outside:
         return ""
     try:
-        newer = {q["question_id"] for q in livebench.load_questions(source, release=LATEST)} - ids
+        newer = {
+            q["question_id"] for q in livebench.load_questions(source, release=LATEST, problems=[])
+        } - ids
     except SosbenchError:
         newer = set()
     later = sum(qid in newer for qid in outside)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from sosbench._defaults import BOOTSTRAP_ROUNDS
 from sosbench.cli._common import OutputFormat, check_format, console_err, wide_enough
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ def _print_tables(analysis: PaperAnalysis) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from sosbench.analysis import JUDGE_ONLY_GAIN
+
     console = Console()
     print_factor_table(analysis.scores, f"Paper artifacts: {len(analysis.scores.models)} models")
     arena = Table(title="Arena-Hard score (win rate % vs gpt-4-0314) and LiveBench average")
@@ -56,8 +59,8 @@ def _print_tables(analysis: PaperAnalysis) -> None:
         corr.add_row(c.y, str(c.n), *cells)
     console.print(corr)
     caption = (
-        "aggregates only (the artifacts hold no per-item data): analytic CIs of independent runs, "
-        "no paired test; ! = judge-only gain (judge CI above 0, no factor CI above 0)"
+        "aggregates only (the artifacts hold no per-item data): 95% CIs analytic from stderr, of independent "
+        f"runs, no paired test; ! = {JUDGE_ONLY_GAIN}"
     )
     title = "SFT -> preference optimisation (points, PO minus SFT, [95% CI])"
     console.print(_deltas_table(analysis, title, caption) if wide else _deltas_long(analysis, title, caption))
@@ -132,7 +135,7 @@ def _deltas_long(analysis: PaperAnalysis, title: str, caption: str) -> Table:
 def paper(
     format: OutputFormat = "table",
     normalize: Normalize = "none",
-    bootstrap: Bootstrap = 1000,
+    bootstrap: Bootstrap = BOOTSTRAP_ROUNDS,
     seed: Seed = 0,
 ) -> None:
     """Recompute the paper's scores and analyses from its packaged artifacts (offline).

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from sosbench._defaults import BOOTSTRAP_ROUNDS
 from sosbench.cli._common import console_err
 from sosbench.cli._score import AllowPartial, Bootstrap, Normalize, Seed
 from sosbench.errors import SosbenchError
@@ -54,8 +55,16 @@ def report(
     ] = None,
     allow_partial: AllowPartial = False,
     normalize: Normalize = "none",
-    bootstrap: Bootstrap = 1000,
+    bootstrap: Bootstrap = BOOTSTRAP_ROUNDS,
     seed: Seed = 0,
+    rank_limited: Annotated[
+        bool,
+        typer.Option(
+            "--rank-limited/--no-rank-limited",
+            help="With --paper, rank --limit runs among the paper's full runs anyway (marked).",
+            envvar="SOSBENCH_RANK_LIMITED",
+        ),
+    ] = False,
 ) -> None:
     """Write one self-contained HTML report (works offline); your models beside the paper's.
 
@@ -105,8 +114,15 @@ def report(
             from sosbench.analysis import compare_paths
 
             status.update("comparing the two runs")
+            # The same options and defaults as `sosbench compare`, so the same pair and seed give the same
+            # numbers in both.
             comparison = compare_paths(
-                compare[0], [compare[1]], rounds=max(bootstrap, 100), seed=seed, allow_partial=allow_partial
+                compare[0],
+                [compare[1]],
+                rounds=bootstrap,
+                seed=seed,
+                allow_partial=allow_partial,
+                normalize=normalize,
             )[0]
         data = build_report_data(
             user,
@@ -116,6 +132,7 @@ def report(
             audit_source=str(audit) if audit else None,
             inputs=[str(p) for p in paths or []],
             comparison=comparison,
+            rank_limited=rank_limited,
         )
         out, figures = write_html_report(data, html, png_dir=png, on_step=lambda msg: status.update(msg))
     err.print(f"wrote {out}")

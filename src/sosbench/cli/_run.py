@@ -164,6 +164,23 @@ def run(
             envvar="SOSBENCH_SANDBOX",
         ),
     ] = "bwrap",
+    sandbox_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--sandbox-memory",
+            help="Memory of each coding sandbox, all its processes together (e.g. 2G, 512M; default 2G).",
+            envvar="SOSBENCH_SANDBOX_MEMORY",
+        ),
+    ] = None,
+    sandbox_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--sandbox-processes",
+            help="Processes and threads each coding sandbox may run at once (default: 64 with a cgroup "
+            "per sandbox, 2 without one).",
+            envvar="SOSBENCH_SANDBOX_PROCESSES",
+        ),
+    ] = None,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -276,7 +293,7 @@ def run(
     ] = None,
 ) -> None:
     """Run SOS-Bench benchmarks on one model (or a list of models) through lm-eval, resumably."""
-    from sosbench.run import RunConfig, load_model_specs, parse_model_args
+    from sosbench.run import RunConfig, check_limit, load_model_specs, parse_model_args
     from sosbench.run.engines import default_batch_size
     from sosbench.suite import select
 
@@ -294,6 +311,7 @@ def run(
         raise SosbenchError("give either --model (one model) or --models FILE (a list of model specs)")
     chosen = select(benchmarks, factor)
     template: bool | str = chat_template or apply_chat_template
+    check_limit(limit)  # before anything loads: lm-eval would refuse it only after the model
     int_limit: int | float | None = int(limit) if limit is not None and limit >= 1 else limit
     base = RunConfig(
         model=model or "hf",
@@ -310,6 +328,7 @@ def run(
         wandb_args=wandb_args,
         model_name=model_name,
         sandbox=sandbox,
+        **_sandbox_limits(sandbox_memory, sandbox_processes),
     )
     if models is not None:
         if model_args or model_arg or model_name or generate_backend:
@@ -460,3 +479,11 @@ def _execute(configs: list[Any], runner: Any, *, overwrite: bool, shards: int | 
 
 def register(app: typer.Typer) -> None:
     app.command("run", epilog=EXAMPLES)(run)
+
+
+def _sandbox_limits(memory: str | None, processes: int | None) -> dict[str, int]:
+    """RunConfig's sandbox fields from ``--sandbox-memory`` and ``--sandbox-processes``."""
+    from sosbench.sandbox import SandboxLimits
+
+    limits = SandboxLimits.from_options(memory, processes)
+    return {"sandbox_memory": limits.memory_bytes, "sandbox_processes": limits.processes}

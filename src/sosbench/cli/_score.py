@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sosbench._defaults import BOOTSTRAP_ROUNDS
 from sosbench.cli._common import OutputFormat, check_format, console_err, wide_enough
 from sosbench.errors import SosbenchError
 
@@ -61,14 +62,23 @@ def print_factor_table(report: ScoreReport, title: str) -> None:
     console = Console()
     names = max((len(m.model) for m in report.models), default=5)
     one_line = wide_enough(console, names + len(FACTOR_NAMES) * 22 + 16)
-    table = Table(title=title, caption="0-100; [95% CI]; * = incomplete factor (--allow-partial)")
+    caption = f"0-100; {report.ci_note()}; * = partial factor (--allow-partial)"
+    if any(m.limit is not None for m in report.models):
+        caption += "; [N/task] = a --limit run of N items per task, not comparable with full runs"
+    table = Table(title=title, caption=caption)
     table.add_column("model", overflow="fold", min_width=min(names, 16))
     for factor in FACTOR_NAMES:
         table.add_column(factor, justify="right", no_wrap=True)
     for model in report.models:
         cells = (factor_cell(model.factors[f]) for f in FACTOR_NAMES)
-        table.add_row(model.model, *(c if one_line else c.replace(" ", "\n", 1) for c in cells))
+        name = model.model + (f" [{_per_task(model.limit)}]" if model.limit is not None else "")
+        table.add_row(name, *(c if one_line else c.replace(" ", "\n", 1) for c in cells))
     console.print(table)
+
+
+def _per_task(limit: float) -> str:
+    """The short --limit mark of a table cell: '30/task', '10%/task'."""
+    return f"{limit:.0%}/task" if isinstance(limit, float) and limit < 1 else f"{int(limit)}/task"
 
 
 BENCH_CELL = 13  # "100.0 +- 10.0" plus padding
@@ -90,7 +100,7 @@ def print_benchmark_table(report: ScoreReport) -> None:
         part = (
             f", models {start + 1}-{start + len(chunk)} of {len(models)}" if len(models) > per_table else ""
         )
-        table = Table(title=f"Benchmarks (0-100, +- stderr{part})")
+        table = Table(title=f"Benchmarks (0-100, +- analytic stderr{part})")
         table.add_column("benchmark", no_wrap=True)
         table.add_column("factor", no_wrap=True)
         for model in chunk:
@@ -120,7 +130,7 @@ def score(
     format: OutputFormat = "table",
     allow_partial: AllowPartial = False,
     normalize: Normalize = "none",
-    bootstrap: Bootstrap = 1000,
+    bootstrap: Bootstrap = BOOTSTRAP_ROUNDS,
     seed: Seed = 0,
     export: Annotated[
         Path | None,

@@ -8,7 +8,6 @@ benchmark suite files (`sosbench.suite`), LiveBench answers (`sosbench.livebench
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sosbench._io import read_text
+from sosbench._io import iter_jsonl, read_json, read_yaml
 from sosbench.errors import SosbenchError, input_problem
 
 Check = Callable[[Path], str | None]
@@ -169,22 +168,11 @@ _BY_NAME = {"scoring.yaml": "scoring constants", "benchmarks.yaml": "benchmark s
 _TEMPLATE_KEYS = {"judge_model", "system_prompt", "prompt_template", "regex_pattern", "pairwise"}
 
 
-def _first_row(path: Path) -> Any:
-    for line in read_text(path, "JSONL file").splitlines():
-        if line.strip():
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SosbenchError(
-                    f"{path}:1: not valid JSON ({exc.msg}); fix or remove that line"
-                ) from None
-    raise SosbenchError(f"{path}: empty: nothing to check")
-
-
 def _jsonl_kind(path: Path) -> str:
-    row = _first_row(path)
-    if not isinstance(row, dict):
-        raise SosbenchError(f"{path}:1: expected a JSON object per line, found {type(row).__name__}")
+    first = next(iter_jsonl(path), None)
+    if first is None:
+        raise SosbenchError(f"{path}: empty: nothing to check")
+    row = first[1]
     if "games" in row:
         return "judgments"
     if "score" in row and "task" in row:
@@ -207,15 +195,7 @@ def _jsonl_kind(path: Path) -> str:
 
 
 def _structured(path: Path) -> Any:
-    import yaml
-
-    text = read_text(path, "file")
-    try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        kind = "JSON" if path.suffix == ".json" else "YAML"
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SosbenchError(f"{path}: not valid {kind} ({first}): fix the file") from None
+    return read_json(path) if path.suffix == ".json" else read_yaml(path)
 
 
 def _mapping_kind(path: Path, data: Any) -> str:

@@ -1,152 +1,77 @@
-"""The LLM judge: Arena-Hard-Auto v0.1 judging with the SOS templates, Bradley-Terry scores, audit.
+"""The LLM judge: Arena-Hard-Auto v0.1 and v2.0 judging, Bradley-Terry scores, interventions, audit.
 
-Importing this package loads numpy and pydantic only; openai, tenacity and transformers load when a call
-needs them.
+The names here are the ones other packages use (the CLI, ``analysis``, ``validate``, benchmarks); the
+rest stays in the private modules. Importing this package loads numpy and pydantic only; openai,
+tenacity, bpe-openai and transformers load when a call needs them.
 """
 
-from sosbench.judge._answers import (
-    GenerationSettings,
-    default_generation,
-    generate_answers,
-    missing_questions,
-)
+from sosbench.judge._answers import default_generation, generate_answers, missing_questions
 from sosbench.judge._audit import audit_judges
-from sosbench.judge._battles import OVERALL_CRITERION, Battles, Judgment, build_battles, read_judgments
-from sosbench.judge._bt import BTFit, fit_bradley_terry
-from sosbench.judge._client import (
-    CallStats,
-    ChatCaller,
-    Completion,
-    EndpointConfig,
-    LocalHFChat,
-    ReplyError,
-    endpoint_error,
-    make_async_client,
-    redact,
-)
-from sosbench.judge._files import (
-    PACKAGED_MODELS,
-    Answer,
-    BenchDir,
-    Question,
-    file_stem,
-    read_answers,
-    read_questions,
-)
-from sosbench.judge._judging import (
-    JUDGE_META,
-    DryRunEstimate,
-    JudgeJob,
-    JudgeKey,
-    RunTotals,
-    check_judge_folder,
-    cost_usd,
-    estimate,
-    judge_game,
-    judgment_summary,
-    load_prices,
-    model_files,
-    plan,
-    price_for,
-    run_games,
-    write_judge_key,
-)
-from sosbench.judge._parsing import VERDICTS, ParsedVerdict, normalize_verdict, parse_criteria, parse_verdict
-from sosbench.judge._perturb import (
-    PerturbResult,
-    RewritePrompt,
-    load_rewrite_prompts,
-    perturb_answers,
-    perturbed_name,
+from sosbench.judge._battles import OVERALL_CRITERION, build_battles, read_judgments
+from sosbench.judge._bt import fit_bradley_terry
+from sosbench.judge._client import CallStats, ChatCaller, EndpointConfig, LocalHFChat
+from sosbench.judge._files import BenchDir, read_answers, read_questions
+from sosbench.judge._judging import cost_usd, estimate, load_prices, price_for
+from sosbench.judge._metadata import answer_metadata
+from sosbench.judge._perturb import load_rewrite_prompts, perturb_answers, perturbed_name
+from sosbench.judge._run import (
+    JudgeRunResult,
+    RunEvent,
+    judge_job,
+    plan_judgments,
+    run_judgments,
+    select_questions,
 )
 from sosbench.judge._scores import (
-    ALL_CRITERIA,
-    CriterionResult,
-    InterventionLoss,
     Leaderboard,
     ScoreOptions,
+    board_json,
+    folder_benchmark,
     intervention_losses,
     parse_criteria_option,
+    score_categories,
     score_judgments,
 )
-from sosbench.judge._style import FEATURES, battle_features, style_counts
-from sosbench.judge._templates import (
-    BUILTIN_TEMPLATES,
-    CRITERIA,
-    JudgeConfigFile,
-    JudgeTemplate,
-    load_template,
-)
+from sosbench.judge._templates import JudgeTemplate, load_template
 
 __all__ = [
-    "ALL_CRITERIA",
-    "BUILTIN_TEMPLATES",
-    "CRITERIA",
-    "FEATURES",
-    "JUDGE_META",
     "OVERALL_CRITERION",
-    "PACKAGED_MODELS",
-    "VERDICTS",
-    "Answer",
-    "BTFit",
-    "Battles",
     "BenchDir",
     "CallStats",
     "ChatCaller",
-    "Completion",
-    "CriterionResult",
-    "DryRunEstimate",
     "EndpointConfig",
-    "GenerationSettings",
-    "InterventionLoss",
-    "JudgeConfigFile",
-    "JudgeJob",
-    "JudgeKey",
+    "JudgeRunResult",
     "JudgeTemplate",
-    "Judgment",
     "Leaderboard",
     "LocalHFChat",
-    "ParsedVerdict",
-    "PerturbResult",
-    "Question",
-    "ReplyError",
-    "RewritePrompt",
-    "RunTotals",
+    "RunEvent",
     "ScoreOptions",
+    "answer_metadata",
     "audit_judges",
-    "battle_features",
+    "board_json",
     "build_battles",
-    "check_judge_folder",
     "cost_usd",
     "default_generation",
-    "endpoint_error",
     "estimate",
-    "file_stem",
     "fit_bradley_terry",
+    "folder_benchmark",
     "generate_answers",
     "intervention_losses",
-    "judge_game",
-    "judgment_summary",
+    "judge_job",
     "load_prices",
     "load_rewrite_prompts",
     "load_template",
-    "make_async_client",
     "missing_questions",
-    "model_files",
-    "normalize_verdict",
-    "parse_criteria",
     "parse_criteria_option",
-    "parse_verdict",
     "perturb_answers",
     "perturbed_name",
-    "plan",
+    "plan_judgments",
     "price_for",
     "read_answers",
     "read_judgments",
     "read_questions",
-    "redact",
-    "run_games",
+    "run_judgments",
+    "score_categories",
     "score_judgments",
-    "style_counts",
-    "write_judge_key",
+    "select_questions",
 ]

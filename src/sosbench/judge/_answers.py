@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sosbench._io import append_jsonl, read_text
+from sosbench._io import append_jsonl, read_yaml
 from sosbench.judge._client import ChatModel, gather_tolerant
 from sosbench.judge._files import BenchDir, Question, answer_record, read_answers, repair_tail
 from sosbench.judge._templates import data_file
@@ -24,9 +24,7 @@ class GenerationSettings:
 
 def default_generation() -> GenerationSettings:
     """The settings of the shipped gen_answer_config.yaml."""
-    import yaml
-
-    config = yaml.safe_load(read_text(data_file("judge", "gen_answer_config.yaml")))
+    config = read_yaml(data_file("judge", "gen_answer_config.yaml"))
     return GenerationSettings(float(config["temperature"]), int(config["max_tokens"]))
 
 

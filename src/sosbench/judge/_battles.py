@@ -1,10 +1,12 @@
-"""Judgment files to battles, as Arena-Hard-Auto v0.1 counts them.
+"""Judgment files to battles, as Arena-Hard-Auto counts them.
 
 Each game is one battle between the judged model and the baseline. Game 1 has the baseline in position A,
 game 2 has the model there, so a game-2 verdict is read with the roles swapped. A strong verdict (``>>``)
-counts as three battles, a tie as one battle scored 0.5 (the reference duplicates every battle and
-counts a tie as one win each way, which is the same likelihood). A game with no readable verdict for the
-criterion is dropped and counted in ``unparsed``.
+counts as three battles, a tie as one battle scored 0.5 (the v0.1 reference duplicates every battle and
+counts a tie as one win each way, which is the same likelihood; v2.0 scores a tie 0.5). A game with no
+readable verdict for the criterion is counted in ``unparsed`` and dropped: on its own under v0.1's rules,
+with its question's other game under v2.0's (``load_judgments`` of v2.0's ``show_result.py``), whose
+battles are listed in its order too (per line, game 2's then game 1's).
 """
 
 from __future__ import annotations
@@ -49,16 +51,25 @@ class Judgment:
     uid: str
     game: int  # 0: baseline in position A; 1: model in position A
     record: dict
+    category: str = "arena-hard-v0.1"  # the question's category (v2.0 lines carry it)
 
     def verdict(self, criterion: str) -> str | None:
         """The game's canonical verdict for a criterion: the stored field, else parsed from the text."""
         key = "score" if criterion == OVERALL_CRITERION else f"{criterion}_score"
         if key in self.record:
             return normalize_verdict(self.record[key])
-        text = self.record.get("judgment") or ""
+        text = judgment_text(self.record)
         return (
             parse_verdict(text) if criterion == OVERALL_CRITERION else parse_criterion(text, criterion)
         ).label
+
+
+def judgment_text(game: dict) -> str:
+    """A game's judgment text: v0.1 stores a string, v2.0 ``{"answer": text}``."""
+    judgment = game.get("judgment")
+    if isinstance(judgment, dict):
+        judgment = judgment.get("answer")
+    return judgment if isinstance(judgment, str) else ""
 
 
 def read_judgments(directory: Path) -> list[Judgment]:
@@ -89,8 +100,8 @@ def read_judgments(directory: Path) -> list[Judgment]:
                 or not all(g is None or isinstance(g, dict) for g in pair)
             ):
                 raise SosbenchError(
-                    f"{where}: a judgment line needs question_id, model and games (a list of game objects; "
-                    "Arena-Hard-Auto v0.1 layout)"
+                    f"{where}: a judgment line needs uid (or question_id), model and games (a list of game "
+                    "objects; Arena-Hard-Auto's layout)"
                 )
             if "template_sha256" in record:
                 keys.setdefault((str(record.get("judge")), str(record["template_sha256"])), where)
@@ -102,8 +113,11 @@ def read_judgments(directory: Path) -> list[Judgment]:
                         f"{judged_by(judge_b, sha_b)} ({where})",
                         "score each judge and template from its own folder",
                     )
+            category = str(record.get("category", "arena-hard-v0.1"))
             for index, game in enumerate(pair[:2]):
-                games.append(Judgment(model, str(uid), index, game or {}))
+                games.append(Judgment(model, str(uid), index, game or {}, category))
+            if len(pair) < 2:  # a question judged once: its second game is missing (no verdict)
+                games.extend(Judgment(model, str(uid), i, {}, category) for i in range(len(pair), 2))
     return games
 
 
@@ -125,19 +139,29 @@ class Battles:
     unparsed: dict[str, int]  # per model: games with no readable verdict
 
 
-def build_battles(judgments: list[Judgment], criterion: str, baseline: str) -> Battles:
-    """The battles of one criterion (``overall`` or a criterion name)."""
+def build_battles(
+    judgments: list[Judgment], criterion: str, baseline: str, *, per_question: bool = False
+) -> Battles:
+    """The battles of one criterion (``overall`` or a criterion name).
+
+    ``per_question`` (v2.0): a question counts only when both its games have a verdict, and its battles
+    are listed game 2 first, as v2.0's ``show_result.py`` lists them.
+    """
     labels = [None if j.model == baseline else j.verdict(criterion) for j in judgments]
+    order = list(range(len(judgments)))
+    if per_question:
+        labels, order = _whole_questions(judgments, labels)
     judged = sorted({j.model for j, label in zip(judgments, labels, strict=True) if label is not None})
     models = (baseline, *judged)
     index = {m: i for i, m in enumerate(models)}
     rows: list[tuple[int, float, int]] = []
     unparsed: Counter[str] = Counter({j.model: 0 for j in judgments if j.model != baseline})
-    for row, (judgment, label) in enumerate(zip(judgments, labels, strict=True)):
+    for row in order:
+        judgment, label = judgments[row], labels[row]
         if judgment.model == baseline:
             continue
         if label is None:
-            unparsed[judgment.model] += 1
+            unparsed[judgment.model] += judgment.verdict(criterion) is None
             continue
         outcome, weight = (_GAME1 if judgment.game == 0 else _GAME2)[label]
         rows.extend([(index[judgment.model], outcome, row)] * weight)
@@ -153,3 +177,20 @@ def build_battles(judgments: list[Judgment], criterion: str, baseline: str) -> B
         games=tuple(judgments),
         unparsed=dict(unparsed),
     )
+
+
+def _whole_questions(
+    judgments: list[Judgment], labels: list[str | None]
+) -> tuple[list[str | None], list[int]]:
+    """Labels with both games of a question dropped when either lacks one; rows in v2.0's battle order."""
+    rows: dict[tuple[str, str], dict[int, int]] = {}
+    for row, judgment in enumerate(judgments):
+        rows.setdefault((judgment.model, judgment.uid), {})[judgment.game] = row
+    kept = list(labels)
+    order: list[int] = []
+    for games in rows.values():
+        if set(games) != {0, 1} or any(labels[r] is None for r in games.values()):
+            for r in games.values():
+                kept[r] = None
+        order += [games[g] for g in (1, 0) if g in games]
+    return kept, order

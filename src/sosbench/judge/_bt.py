@@ -41,6 +41,11 @@ class BTFit:
         """Percent chance of beating the anchor, per model."""
         return 100.0 / (1.0 + np.exp(-self.strength))
 
+    def boot_win_rate(self) -> np.ndarray:
+        """The win rates of every bootstrap round (R, p); rounds share their resample of battles, so two
+        models' difference per round is paired (`sosbench compare --judgments`)."""
+        return 100.0 / (1.0 + np.exp(-self.boot_strength))
+
     def win_rate_interval(self, level: float = 95.0) -> tuple[np.ndarray, np.ndarray]:
         """Bootstrap percentile interval of the win rate (percentiles of t, then mapped, as the reference)."""
         if self.boot_strength.shape[0] == 0:

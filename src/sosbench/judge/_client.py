@@ -8,6 +8,16 @@ closing its connection, and counted. The raw reply is parsed here, so a reply th
 completion is a :class:`ReplyError` of its item rather than a traceback, and one longer than
 ``max_tokens`` allows is cut. Refusals show the server's reason with API keys redacted.
 
+Every reply body, error bodies included, is capped at the transport (:func:`reply_byte_cap`, derived from
+``max_tokens``): an httpx response hook swaps the body stream for one that decompresses it itself (gzip
+or deflate, the only encodings asked for) and counts the decoded bytes as they arrive, so a reply over
+the cap, a gzip bomb among them, ends as a :class:`ReplyError` of its item after at most the cap in
+memory, and ``--parallel N`` holds at most N caps. A hook rather than a custom transport: the client keeps
+httpx's own transport, connection limits and proxies from the environment (httpx ignores HTTPS_PROXY once
+a transport is passed), the hook sees every response, error replies and redirects included, and the
+openai client never sees an unbounded body. Streaming the completion instead would bound only the
+success path: openai reads an error body whole.
+
 Why not the openai client's own retries: its delays are fixed class constants (0.5 s to 8 s), and tests and
 rate-limited users need to set them. The retry loop itself is tenacity's; only the policy lives here.
 """
@@ -15,13 +25,17 @@ rate-limited users need to set them. The retry loop itself is tenacity's; only t
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import os
 import re
-from collections.abc import Awaitable, Callable
+import sys
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sosbench._io import LONE_SURROGATE, MAX_DEPTH, check_depth
 from sosbench.errors import SosbenchError, require
 
 
@@ -43,6 +57,15 @@ class EndpointConfig:
 # decodes to a few characters; 32 leaves room for runs of whitespace or symbols): the server ignored
 # max_tokens, and the reply is cut there instead of being stored whole.
 MAX_CHARS_PER_TOKEN = 32
+# A character takes at most 6 bytes of JSON (a \\uXXXX escape), and the rest of a chat completion (ids,
+# usage, a refusal or reasoning field) far less than the envelope allowed on top.
+JSON_BYTES_PER_CHAR = 6
+REPLY_ENVELOPE_BYTES = 1 << 20
+
+
+def reply_byte_cap(max_tokens: int) -> int:
+    """The most decoded bytes a reply body may have: what a ``max_tokens`` completion can take as JSON."""
+    return max(max_tokens, 1) * MAX_CHARS_PER_TOKEN * JSON_BYTES_PER_CHAR + REPLY_ENVELOPE_BYTES
 
 
 @dataclass(frozen=True)
@@ -72,16 +95,128 @@ class ReplyError(Exception):
     """
 
 
+class ReplyTooLarge(ReplyError):
+    """A reply body (decoded) over :func:`reply_byte_cap`: read no further, failed as its item."""
+
+
 class ChatModel(Protocol):
     async def complete(self, messages: list[dict], *, temperature: float, max_tokens: int) -> Completion: ...
+
+    async def aclose(self) -> None: ...
 
 
 def _api_key(config: EndpointConfig) -> str | None:
     return config.api_key or os.environ.get("OPENAI_API_KEY")
 
 
+# The cap of the request in flight in this task (set by ChatCaller._call, read by the response hook); a
+# request made outside it gets the cap of a 4096-token reply.
+_REPLY_CAP: contextvars.ContextVar[int | None] = contextvars.ContextVar("reply_cap", default=None)
+DEFAULT_CAP_TOKENS = 4096
+# The encodings the client accepts, so the only ones it decodes (a server sending another one fails the item).
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+class _BoundedDecoder:
+    """Decode a body (identity, gzip or deflate) piece by piece, failing once it passes ``cap`` bytes.
+
+    ``zlib``'s ``max_length`` bounds every piece, so even a gzip bomb is never decoded past the cap.
+    """
+
+    def __init__(self, encoding: str, cap: int) -> None:
+        self.cap = cap
+        self.total = 0
+        self.encoding = encoding
+        self._raw_deflate_tried = False
+        if encoding in ("", "identity"):
+            self._zlib = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._zlib = zlib.decompressobj()
+        else:
+            raise ReplyError(
+                f"the reply is encoded as {encoding!r}, not {ACCEPT_ENCODING}: it cannot be read"
+            )
+
+    def _count(self, piece: bytes) -> bytes:
+        self.total += len(piece)
+        if self.total > self.cap:
+            raise ReplyTooLarge(
+                f"the reply is over {self.cap:,} bytes, more than max_tokens allows "
+                "(did the server ignore max_tokens?); it was not read further"
+            )
+        return piece
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._zlib is None:
+            yield self._count(data)
+            return
+        while data:
+            try:
+                piece = self._zlib.decompress(data, self.cap - self.total + 1)
+            except zlib.error:
+                if self.encoding != "deflate" or self.total or self._raw_deflate_tried:
+                    raise ReplyError(f"the reply's {self.encoding} body is corrupt") from None
+                self._raw_deflate_tried = True  # "deflate" sent without its zlib header, as some servers do
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                continue
+            yield self._count(piece)
+            data = self._zlib.unconsumed_tail
+
+    def finish(self) -> bytes:
+        """What the decompressor still holds at the end of the body (at most its window)."""
+        return self._count(self._zlib.flush()) if self._zlib is not None else b""
+
+
+def _capped_stream(stream: Any, base: type, encoding: str, cap: int) -> Any:
+    """``stream`` (an httpx async byte stream) as one of ``base``'s kind yielding at most ``cap`` decoded
+    bytes."""
+
+    class CappedStream(base):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            decoder = _BoundedDecoder(encoding, cap)
+            async for chunk in stream:
+                for piece in decoder.feed(chunk):
+                    if piece:
+                        yield piece
+            tail = decoder.finish()
+            if tail:
+                yield tail
+
+        async def aclose(self) -> None:
+            await stream.aclose()
+
+    return CappedStream()
+
+
+async def cap_reply_body(response: Any) -> None:
+    """httpx response hook: decode the body here, bounded by the request's cap (see the module docstring).
+
+    Runs before any byte of the body is read; the ``Content-Encoding`` and ``Content-Length`` headers go, so
+    httpx sees a plain body and decodes nothing itself.
+    """
+    httpx_module = sys.modules[type(response).__module__.partition(".")[0]]
+    encodings = [e.strip().lower() for e in response.headers.get_list("content-encoding", split_commas=True)]
+    encodings = [e for e in encodings if e and e != "identity"]
+    if len(encodings) > 1:
+        raise ReplyError(
+            f"the reply is encoded {len(encodings)} times ({', '.join(encodings)}): it cannot be read"
+        )
+    for header in ("content-encoding", "content-length"):
+        if header in response.headers:
+            del response.headers[header]
+    response.stream = _capped_stream(
+        response.stream,
+        httpx_module.AsyncByteStream,
+        encodings[0] if encodings else "",
+        _REPLY_CAP.get() or reply_byte_cap(DEFAULT_CAP_TOKENS),
+    )
+
+
 def make_async_client(config: EndpointConfig) -> Any:
-    """An ``openai.AsyncOpenAI`` for the endpoint; the client's own retries are off (see module docstring)."""
+    """An ``openai.AsyncOpenAI`` for the endpoint: its own retries off (see the module docstring), every
+    reply body capped as it streams in (:func:`cap_reply_body`)."""
     require("openai", "judge")
     import openai
 
@@ -90,12 +225,39 @@ def make_async_client(config: EndpointConfig) -> Any:
         raise SosbenchError(
             "no API key: pass --api-key (or set its environment variable, see --help) or set OPENAI_API_KEY"
         )
+    http_client = openai.DefaultAsyncHttpxClient(
+        headers={"Accept-Encoding": ACCEPT_ENCODING}, event_hooks={"response": [cap_reply_body]}
+    )
     return openai.AsyncOpenAI(
         base_url=config.base_url or os.environ.get("OPENAI_BASE_URL") or None,
         api_key=api_key,
         timeout=config.timeout,
         max_retries=0,
+        http_client=http_client,
     )
+
+
+def _reply_error_in(exc: BaseException) -> ReplyError | None:
+    """The :class:`ReplyError` the response hook raised, if ``exc`` is it or wraps it (older openai clients
+    wrap any failure of a request in ``APIConnectionError``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ReplyError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def sendable(messages: list[dict]) -> list[dict]:
+    """``messages`` with lone UTF-16 surrogates (valid in JSON, stored as ``\\uXXXX`` escapes, but with no
+    UTF-8 form to send) replaced by U+FFFD, the replacement character."""
+
+    def clean(value: Any) -> Any:
+        return LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+    return [{key: clean(value) for key, value in message.items()} for message in messages]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -236,9 +398,16 @@ async def gather_tolerant(
 
 
 def parse_completion(body: bytes, max_tokens: int) -> Completion:
-    """A chat completion's text and usage from the raw reply; an unusable reply is a :class:`ReplyError`."""
+    """A chat completion's text and usage from the raw reply; an unusable reply is a :class:`ReplyError`.
+
+    The text may hold any valid JSON string, lone surrogates included: the files it goes to escape them
+    (``sosbench._io.json_text``).
+    """
     try:
         data = json.loads(body)
+        check_depth(data, "the reply")
+    except (RecursionError, SosbenchError):
+        raise ReplyError(f"the reply nests deeper than {MAX_DEPTH} levels: not a chat completion") from None
     except (UnicodeDecodeError, ValueError):
         start = " ".join(body[:60].decode("utf-8", "replace").split())
         raise ReplyError(
@@ -313,18 +482,26 @@ class ChatCaller:
         async def request() -> bytes:
             raw = await self._client.chat.completions.with_raw_response.create(
                 model=self.config.model,
-                messages=messages,
+                messages=sendable(messages),
                 temperature=temperature,
                 max_tokens=max_tokens,
                 n=1,
             )
             return await raw.http_response.aread()
 
+        cap = _REPLY_CAP.set(reply_byte_cap(max_tokens))  # the task wait_for starts copies it
         try:
             body = await asyncio.wait_for(request(), self.config.timeout)
         except (asyncio.TimeoutError, openai.APITimeoutError):
             self.stats.timeouts += 1
             raise
+        except Exception as exc:
+            bad_reply = _reply_error_in(exc)
+            if bad_reply is None:
+                raise
+            raise bad_reply from None
+        finally:
+            _REPLY_CAP.reset(cap)
         reply = parse_completion(body, max_tokens)
         self.stats.truncated += reply.truncated
         return reply
@@ -378,7 +555,7 @@ class LocalHFChat:
         import torch
 
         ids = self._tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            sendable(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
         ).to(self._model.device)
         with torch.no_grad():
             out = self._model.generate(

@@ -1,6 +1,6 @@
 """Arena-Hard-Auto's file layouts, read and written as they are.
 
-A bench folder looks like Arena-Hard-Auto's ``data/arena-hard-v0.1``::
+A bench folder looks like Arena-Hard-Auto's ``data/arena-hard-v0.1`` or ``data/arena-hard-v2.0``::
 
     question.jsonl                          one question per line
     model_answer/<model>.jsonl              one answer per line
@@ -8,26 +8,29 @@ A bench folder looks like Arena-Hard-Auto's ``data/arena-hard-v0.1``::
 
 Questions and answers are read in both schemas Arena-Hard-Auto has used (2024 FastChat-style
 ``question_id``/``turns``/``choices`` and 2025 ``uid``/``prompt``/``messages``) and answers are written in
-the 2025 schema, the one of the shipped files. Judgment lines use the v0.1 schema
-``{"question_id", "model", "judge", "games": [{"user_prompt", "judgment", "score"}, ...]}``; extra keys
-(the template and its hash, criterion verdicts, token usage) ride along, which Arena-Hard-Auto's readers
-ignore. Model and judge names map to file names through :func:`file_stem`.
+the 2025 schema, the one of the shipped files, with v2.0's ``metadata`` (:func:`answer_metadata`).
+Judgment lines follow the benchmark's layout (``sosbench.judge._benchmarks``); extra keys (the template and
+its hash, criterion verdicts, token usage) ride along, which Arena-Hard-Auto's readers ignore. Model and
+judge names map to file names through :func:`file_stem`.
 
-Questions and the gpt-4-0314, gpt-4-0613 and gpt-3.5-turbo-0125 answers ship with sosbench: a bench
-folder without them falls back to the packaged copies.
+The questions and baseline answers of each benchmark ship with sosbench: a bench folder without them
+falls back to the packaged copies.
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from sosbench._io import iter_jsonl, safe_file_name
+from sosbench._io import cut_torn_tail, iter_jsonl, safe_file_name
 from sosbench.errors import SosbenchError
+from sosbench.judge._benchmarks import Benchmark, detect_benchmark, get_benchmark
+from sosbench.judge._metadata import answer_metadata
 from sosbench.judge._templates import data_file
 
-PACKAGED_MODELS: tuple[str, ...] = ("gpt-4-0314", "gpt-4-0613", "gpt-3.5-turbo-0125")
+MAX_STEM = 200
+"""The longest file stem of a model or judge: room for ``.jsonl`` and lock and temporary names beside it."""
 
 
 def judged_by(judge: object, template_sha256: object) -> str:
@@ -53,26 +56,12 @@ class Answer:
     uid: str
     model: str
     text: str
+    metadata: dict | None = None  # v2.0's token length and markdown counts, as the file holds them
 
 
 def repair_tail(path: Path) -> None:
     """Cut a torn last line (no trailing newline) so that later appends start on a fresh line."""
-    try:
-        if not path.exists() or path.stat().st_size == 0:
-            return
-        with path.open("rb") as handle:
-            handle.seek(-1, os.SEEK_END)
-            if handle.read(1) == b"\n":
-                return
-        with path.open("rb+") as handle:
-            data = handle.read()
-            handle.truncate(data.rfind(b"\n") + 1)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except OSError as exc:
-        raise SosbenchError(
-            f"cannot repair the torn last line of {path}: {exc.strerror}; make it writable"
-        ) from None
+    cut_torn_tail(path)
 
 
 def _uid(record: dict) -> str | None:
@@ -113,7 +102,8 @@ def answer_from_record(record: dict, where: str, default_model: str) -> Answer:
         raise SosbenchError(
             f"{where}: an answer needs uid (or question_id) and messages[-1].content.answer text"
         )
-    return Answer(uid, str(model or default_model), text)
+    metadata = record.get("metadata")
+    return Answer(uid, str(model or default_model), text, metadata if isinstance(metadata, dict) else None)
 
 
 def read_questions(path: Path) -> list[Question]:
@@ -131,7 +121,8 @@ def read_answers(path: Path) -> dict[str, Answer]:
 
 
 def answer_record(question: Question, model: str, text: str, **extra: object) -> dict:
-    """An answer line in Arena-Hard-Auto's 2025 schema (``extra`` keys, e.g. usage, are appended)."""
+    """An answer line in Arena-Hard-Auto's 2025 schema with v2.0's ``metadata`` (``extra`` keys, e.g. usage,
+    are appended)."""
     import time
     import uuid
 
@@ -144,27 +135,48 @@ def answer_record(question: Question, model: str, text: str, **extra: object) ->
             {"role": "assistant", "content": {"answer": text}},
         ],
         "tstamp": time.time(),
+        "metadata": answer_metadata(text),
         **extra,
     }
 
 
 @dataclass(frozen=True)
 class BenchDir:
-    """A bench folder in Arena-Hard-Auto's layout, with the packaged data as fallback for reading."""
+    """A bench folder in Arena-Hard-Auto's layout, with the benchmark's packaged data as fallback."""
 
     root: Path
+    benchmark: Benchmark = dataclasses.field(default_factory=lambda: get_benchmark("arena-hard-v0.1"))
+
+    @classmethod
+    def open(cls, root: Path, benchmark: str | None = None) -> BenchDir:
+        """A bench folder of the named benchmark, or of the one its files show (:func:`detect_benchmark`).
+
+        A folder whose files are of another benchmark than the one named is refused."""
+        found = detect_benchmark(root)
+        if benchmark is None:
+            return cls(root, found)
+        chosen = get_benchmark(benchmark)
+        if (root / "question.jsonl").is_file() and found.name != chosen.name:
+            raise SosbenchError(
+                f"{root} holds {found.name} questions, not {chosen.name}: "
+                f"drop --benchmark or use another --bench-dir"
+            )
+        return cls(root, chosen)
 
     @property
     def question_file(self) -> Path:
         own = self.root / "question.jsonl"
-        return own if own.exists() else data_file("arena_hard", "question.jsonl")
+        return own if own.exists() else data_file(self.benchmark.data, "question.jsonl")
 
     def answer_file(self, model: str) -> Path:
         """Where a model's answers are read from (the packaged copy when the folder lacks one)."""
         own = self.answer_target(model)
-        if not own.exists() and model in PACKAGED_MODELS:
-            return data_file("arena_hard", "model_answer", f"{model}.jsonl")
+        if not own.exists() and model in self.benchmark.packaged_models:
+            return data_file(self.benchmark.data, "model_answer", f"{model}.jsonl")
         return own
+
+    def has_answers(self, model: str) -> bool:
+        return self.answer_file(model).exists()
 
     def answer_target(self, model: str) -> Path:
         """Where a model's answers are written."""
@@ -206,5 +218,7 @@ def file_stem(name: str, what: str = "model") -> str:
         )
     base, sep, kind = name.rpartition("@")
     if sep and base and kind:
-        return f"{file_stem(base, what)}@{safe_file_name(kind)}"
+        stem = f"{file_stem(base, what)}@{safe_file_name(kind)}"
+        # A name of many long @-parts would pass the file system's limit (255 bytes): hashed whole instead.
+        return stem if len(stem) <= MAX_STEM else safe_file_name(name)
     return safe_file_name(name)

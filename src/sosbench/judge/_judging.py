@@ -5,7 +5,8 @@ Durability without breaking Arena-Hard-Auto's one-line-per-question layout:
 * every finished call (a game's first attempt, or its "continue" attempt) is appended (flush + fsync) to a
   journal, ``model_judgment/<judge>/.partial/<model>.jsonl``, the moment it returns;
 * a game is done when its verdict parses or its attempts are used up; when both games of a question are
-  done, the v0.1 line holding them is appended to ``model_judgment/<judge>/<model>.jsonl``;
+  done, the line holding them (in the benchmark's layout, v0.1's or v2.0's) is appended to
+  ``model_judgment/<judge>/<model>.jsonl``;
 * on a rerun, questions with a line are done, journaled calls are reused (a game resumes at its next
   attempt, a question whose games are both complete gets its line at once) and only the rest are called.
   A kill therefore loses only the calls in flight; a torn last line is cut before appending; no question
@@ -13,7 +14,8 @@ Durability without breaking Arena-Hard-Auto's one-line-per-question layout:
 * at most ``--parallel`` games are in flight and each runs its attempts back to back, so a game's second
   attempt never waits behind every other game's first one.
 
-Judgments are keyed by the full judge id, the template's hash and the baseline (:class:`JudgeKey`): the
+Judgments are keyed by the full judge id, the template's hash, the baseline and the benchmark
+(:class:`JudgeKey`): the
 folder records them in ``sosbench-judge.json``, every line and journal record carries them, and a run
 whose key differs from what a folder or file holds is refused instead of mixing judgments.
 
@@ -29,11 +31,20 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sosbench._io import append_jsonl, iter_jsonl, read_json_object, read_text, write_json_atomic
+from sosbench._io import (
+    MAX_YAML_BYTES,
+    append_jsonl,
+    iter_jsonl,
+    load_yaml,
+    read_json_object,
+    read_text,
+    write_json_atomic,
+)
 from sosbench.errors import SosbenchError, from_validation
+from sosbench.judge._benchmarks import V01
 from sosbench.judge._client import ChatModel, Completion, gather_tolerant
 from sosbench.judge._files import BenchDir, Question, judged_by, mixing_refused, repair_tail
-from sosbench.judge._parsing import ParsedVerdict, parse_criteria, parse_verdict
+from sosbench.judge._parsing import ParsedVerdict, parse_criteria
 from sosbench.judge._templates import CONTINUE_MESSAGE, JudgeTemplate
 
 JUDGE_META = "sosbench-judge.json"
@@ -41,20 +52,22 @@ JUDGE_META = "sosbench-judge.json"
 
 @dataclass(frozen=True)
 class JudgeKey:
-    """What makes two judgments comparable: the same judge, template and baseline."""
+    """What makes two judgments comparable: the same judge, template, baseline and benchmark."""
 
     judge: str  # the full judge id as given to --judge (org/model kept whole)
     template: str  # the template's name (built-in name or file stem), for messages
     template_sha256: str  # JudgeTemplate.sha256: what decides
-    baseline: str
+    baseline: str  # v2.0: each category's, "hard_prompt:o3-mini-...,creative_writing:gemini-..."
+    benchmark: str = V01
 
     @classmethod
-    def of(cls, judge: str, template: JudgeTemplate, baseline: str) -> JudgeKey:
-        return cls(judge, template.name, template.sha256, baseline)
+    def of(cls, judge: str, template: JudgeTemplate, baseline: str, benchmark: str = V01) -> JudgeKey:
+        return cls(judge, template.name, template.sha256, baseline, benchmark)
 
     def describe(self) -> str:
         template = f"{self.template} ({self.template_sha256[:12]})"
-        return f"judge {self.judge!r}, template {template}, baseline {self.baseline}"
+        where = f", {self.benchmark}" if self.benchmark != V01 else ""
+        return f"judge {self.judge!r}, template {template}, baseline {self.baseline}{where}"
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,8 @@ class GameTask:
     game: int
     messages: tuple[dict, ...]
     prior: tuple[Completion, ...] = ()  # journaled calls of this game (a rerun continues after them)
+    category: str = V01  # the question's category and its baseline (v2.0 lines record both)
+    baseline: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,7 +113,7 @@ def game_messages(
     """System + user turns of one game (game 0: A = baseline, B = model; game 1: swapped)."""
     a, b = (baseline, answer) if game == 0 else (answer, baseline)
     return (
-        {"role": "system", "content": template.system_prompt},
+        {"role": "system", "content": template.system_prompt_for(question.category)},
         {"role": "user", "content": template.user_prompt(question.prompt, a, b)},
     )
 
@@ -131,11 +146,13 @@ def check_judge_folder(folder: Path, key: JudgeKey) -> bool:
         str(meta.get("template")),
         str(meta.get("template_sha256")),
         str(meta.get("baseline")),
+        str(meta.get("benchmark", V01)),
     )
     if (
         found.judge == key.judge
         and found.template_sha256 == key.template_sha256
         and found.baseline == key.baseline
+        and found.benchmark == key.benchmark
     ):
         return False
     if not holds:  # a key file left by a run that judged nothing: nothing to mix with
@@ -153,6 +170,7 @@ def write_judge_key(folder: Path, key: JudgeKey) -> None:
             "template": key.template,
             "template_sha256": key.template_sha256,
             "baseline": key.baseline,
+            "benchmark": key.benchmark,
         },
     )
 
@@ -169,19 +187,40 @@ def read_judge_key(folder: Path) -> dict | None:
 def replay(
     template: JudgeTemplate, replies: tuple[Completion, ...] | list[Completion]
 ) -> tuple[str, ParsedVerdict, bool]:
-    """The judgment text so far, its verdict, and whether the game is over (a verdict, or attempts spent)."""
-    judgment = "".join("\n" + r.text for r in replies)
-    verdict = parse_verdict(judgment, template.regex_pattern)
+    """The judgment text so far, its verdict, and whether the game is over (a verdict, or attempts spent).
+
+    v0.1 joins the attempts as its reference did (each after a newline); a v2.0 game is one reply, stored as
+    it came."""
+    if template.last_match:
+        judgment = "\n".join(r.text for r in replies)
+    else:
+        judgment = "".join("\n" + r.text for r in replies)
+    verdict = template.verdict(judgment)
     over = bool(replies) and (not verdict.retry or len(replies) >= max(1, template.attempts))
     return judgment, verdict, over
 
 
 def game_record(
-    template: JudgeTemplate, task: GameTask, replies: list[Completion] | tuple[Completion, ...]
+    template: JudgeTemplate,
+    task: GameTask,
+    replies: list[Completion] | tuple[Completion, ...],
+    per_question: bool = False,
 ) -> dict:
-    """A finished game in Arena-Hard-Auto v0.1's game layout plus criterion fields and usage."""
+    """A finished game in the benchmark's game layout plus criterion fields and usage.
+
+    v0.1: ``{user_prompt, judgment, score}`` with the canonical label. v2.0 (``per_question``): ``{score,
+    judgment: {answer}, prompt}`` with the label as matched, as v2.0's ``gen_judgment.py`` writes it.
+    """
     judgment, verdict, _ = replay(template, replies)
-    record: dict = {"user_prompt": task.messages[1]["content"], "judgment": judgment, "score": verdict.label}
+    record: dict
+    if per_question:
+        record = {
+            "score": verdict.raw or verdict.label,
+            "judgment": {"answer": judgment},
+            "prompt": list(task.messages),
+        }
+    else:
+        record = {"user_prompt": task.messages[1]["content"], "judgment": judgment, "score": verdict.label}
     for criterion, label in parse_criteria(judgment, template.criteria).items():
         record[f"{criterion}_score"] = label
     record["usage"] = {
@@ -198,6 +237,7 @@ async def judge_game(
     template: JudgeTemplate,
     task: GameTask,
     on_call: Callable[[int, Completion], None] = lambda index, reply: None,
+    per_question: bool = False,
 ) -> tuple[dict, int]:
     """One game as Arena-Hard-Auto v0.1 does it: ask again ("continue ...") while no verdict parses.
 
@@ -224,7 +264,7 @@ async def judge_game(
             {"role": "assistant", "content": reply.text},
             {"role": "user", "content": CONTINUE_MESSAGE},
         ]
-    return game_record(template, task, replies), calls
+    return game_record(template, task, replies, per_question), calls
 
 
 # ------------------------------------------------------------------------------------------ store
@@ -274,10 +314,10 @@ class JudgmentStore:
                     )
 
     def _check_line(self, line: dict, where: str) -> str:
-        uid = line.get("question_id")
+        uid = line.get("uid", line.get("question_id"))
         if not isinstance(uid, (str, int)) or not isinstance(line.get("games"), list):
             raise SosbenchError(
-                f"{where}: a judgment line needs question_id and games (Arena-Hard-Auto v0.1 layout)"
+                f"{where}: a judgment line needs uid (or question_id) and games (Arena-Hard-Auto's layout)"
             )
         if line.get("model") != self.model:
             raise SosbenchError(
@@ -340,17 +380,27 @@ class JudgmentStore:
             append_jsonl(self.files.journal, [row.model_dump(exclude_defaults=True)])
         self.calls.setdefault((uid, game), []).append(reply)
 
-    def add_game(self, uid: str, game: int, record: dict) -> None:
+    def add_game(self, task: GameTask, record: dict) -> None:
         """Note one finished game; write the question's line once both games are in."""
-        if self.has_game(uid, game):
+        uid = task.uid
+        if self.has_game(uid, task.game):
             return
-        self.complete.setdefault(uid, {})[game] = record
+        self.complete.setdefault(uid, {})[task.game] = record
         if len(self.complete[uid]) == 2 and self.write:
             games = self.complete.pop(uid)
+            head: dict
+            if self.key.benchmark == V01:
+                head = {"question_id": uid, "model": self.model, "judge": self.key.judge}
+            else:  # v2.0's line: uid, category, judge, model, baseline
+                head = {
+                    "uid": uid,
+                    "category": task.category,
+                    "judge": self.key.judge,
+                    "model": self.model,
+                    "baseline": task.baseline,
+                }
             line = {
-                "question_id": uid,
-                "model": self.model,
-                "judge": self.key.judge,
+                **head,
                 "games": [games[0], games[1]],
                 "template": self.key.template,
                 "template_sha256": self.key.template_sha256,
@@ -374,13 +424,20 @@ class JudgeJob:
     models: tuple[str, ...]
     questions: tuple[Question, ...]
 
+    def baseline_of(self, question: Question) -> str:
+        """The model a question's answers are compared with: its category's (v2.0) or the key's."""
+        if self.bench.benchmark.per_question:
+            return self.bench.benchmark.category(question.category).baseline
+        return self.key.baseline
+
 
 def plan(job: JudgeJob, *, write: bool = True) -> tuple[dict[str, JudgmentStore], list[GameTask]]:
     """Open each model's store (finishing journaled games) and list the games still to judge.
 
     With ``write=False`` (a dry run) no file is touched: torn lines and journals are only read.
     """
-    baseline = job.bench.answers(job.key.baseline)
+    per_question = job.bench.benchmark.per_question
+    baselines = {name: job.bench.answers(name) for name in dict.fromkeys(map(job.baseline_of, job.questions))}
     stores: dict[str, JudgmentStore] = {}
     tasks: list[GameTask] = []
     for model in job.models:
@@ -388,8 +445,10 @@ def plan(job: JudgeJob, *, write: bool = True) -> tuple[dict[str, JudgmentStore]
         files = model_files(job.bench, job.key.judge, model)
         store = stores[model] = JudgmentStore(files, model, job.key, write=write)
         for question in job.questions:
+            base_name = job.baseline_of(question)
+            baseline = baselines[base_name]
             if question.uid not in answers or question.uid not in baseline:
-                missing = model if question.uid not in answers else job.key.baseline
+                missing = model if question.uid not in answers else base_name
                 raise SosbenchError(
                     f"{missing} has no answer for question {question.uid}: "
                     f"run `sosbench judge answer --model {missing}` to complete it"
@@ -400,9 +459,10 @@ def plan(job: JudgeJob, *, write: bool = True) -> tuple[dict[str, JudgmentStore]
                 messages = game_messages(
                     job.template, question, baseline[question.uid].text, answers[question.uid].text, game
                 )
-                task = GameTask(model, question.uid, game, messages, store.prior(question.uid, game))
+                prior = store.prior(question.uid, game)
+                task = GameTask(model, question.uid, game, messages, prior, question.category, base_name)
                 if replay(job.template, task.prior)[2]:  # every call of it is journaled: done without a call
-                    store.add_game(question.uid, game, game_record(job.template, task, task.prior))
+                    store.add_game(task, game_record(job.template, task, task.prior, per_question))
                 else:
                     tasks.append(task)
     return stores, tasks
@@ -415,6 +475,7 @@ async def run_games(
     tasks: list[GameTask],
     on_done: Callable[[], None] = lambda: None,
     concurrency: int = 8,
+    per_question: bool = False,
 ) -> RunTotals:
     """Judge the tasks, at most ``concurrency`` games at once; every call is journaled as it returns.
 
@@ -428,11 +489,15 @@ async def run_games(
         store = stores[task.model]
         try:
             record, calls = await judge_game(
-                chat, template, task, lambda index, reply: store.add_call(task.uid, task.game, index, reply)
+                chat,
+                template,
+                task,
+                lambda index, reply: store.add_call(task.uid, task.game, index, reply),
+                per_question,
             )
         finally:
             on_done()
-        store.add_game(task.uid, task.game, record)
+        store.add_game(task, record)
         totals.games += 1
         totals.calls += calls
         totals.prompt_tokens += record["usage"]["prompt_tokens"]
@@ -486,7 +551,7 @@ def load_prices(path: Path | None = None) -> dict[str, dict[str, float]]:
 
     source = path if path is not None else data_file("judge", "prices.yaml")
     try:
-        data = yaml.safe_load(read_text(source, "prices file (YAML)"))
+        data = load_yaml(read_text(source, "prices file (YAML)", MAX_YAML_BYTES), f"--prices {source}")
     except yaml.YAMLError as exc:
         raise SosbenchError(f"--prices {source}: not valid YAML ({exc.__class__.__name__})") from exc
     table = data.get("prices") if isinstance(data, dict) else None

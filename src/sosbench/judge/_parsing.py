@@ -1,5 +1,9 @@
 """Reading verdicts out of a judge's text: the overall ``[[...]]`` label and the ``((...))`` criterion labels.
 
+Two rules for the overall label: v0.1's (:func:`parse_verdict`: every match of the pattern must agree) and
+v2.0's (:func:`parse_last_verdict`: the text is upper-cased, the first pattern with a match decides and its
+last match wins, as ``get_score`` of Arena-Hard-Auto's v2.0 ``gen_judgment.py`` reads it).
+
 Every verdict is normalised to one of ``A>>B, A>B, A=B, B>A, B>>A``. The multi-criteria template itself
 shows ``A<B`` and ``A<<B`` as examples; the reference scorer only knew the five canonical labels and
 silently dropped the rest. Here ``A<B`` reads as ``B>A``, ``A<<B`` as ``B>>A`` (and ``B<A``, ``B<<A``,
@@ -42,6 +46,7 @@ class ParsedVerdict:
 
     label: str | None
     reason: str = ""  # "" when parsed; "missing" (retry-worthy), "invalid" or "conflicting"
+    raw: str | None = None  # v2.0: the label as matched (the official judgment files store it as is)
 
     @property
     def retry(self) -> bool:
@@ -52,6 +57,19 @@ class ParsedVerdict:
 def parse_verdict(text: str, pattern: str = r"\[\[([AB<>=]+)\]\]") -> ParsedVerdict:
     """The overall verdict: all matches of ``pattern`` must agree once normalised."""
     return _unique(_compiled(pattern).findall(text or ""))
+
+
+def parse_last_verdict(text: str, patterns: tuple[str, ...]) -> ParsedVerdict:
+    """v2.0's rule: in the upper-cased text, the first pattern with a non-empty match decides; its last match
+    is the verdict. A label outside the ten the official scorer maps (``A>>B`` ... ``B<<A``) is invalid."""
+    upper = (text or "").upper()
+    for pattern in patterns:
+        matches = [m for m in _compiled(pattern).findall(upper) if m != ""]
+        if matches:
+            raw = matches[-1].strip("\n")
+            label = normalize_verdict(raw) if raw in _ALIASES else None
+            return ParsedVerdict(label, "" if label else "invalid", raw if label else None)
+    return ParsedVerdict(None, "missing")
 
 
 @lru_cache(maxsize=64)

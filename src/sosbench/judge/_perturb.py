@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sosbench._io import append_jsonl, iter_jsonl, read_text, write_jsonl_atomic
+from sosbench._io import append_jsonl, iter_jsonl, read_yaml, write_jsonl_atomic
 from sosbench.errors import SosbenchError
 from sosbench.judge._client import ChatModel, gather_tolerant
 from sosbench.judge._files import BenchDir, Question, answer_record, file_stem, repair_tail
@@ -53,9 +53,7 @@ class PerturbResult:
 
 def load_rewrite_prompts() -> dict[str, RewritePrompt]:
     """The shipped rewrite prompts by kind."""
-    import yaml
-
-    data = yaml.safe_load(read_text(data_file("judge", "rewrite_prompts.yaml")))
+    data = read_yaml(data_file("judge", "rewrite_prompts.yaml"))
     return {
         kind: RewritePrompt(
             kind, spec["description"], data["system"], data["template"], spec["instruction"], data["version"]

@@ -2,11 +2,14 @@
 
 The table has the layout of the paper's ``arena_hard_auto.csv`` (``model, score, rating_q025,
 rating_q975, CI``, win rates in percent, baseline = 50), followed by one column group per extra criterion
-(``<criterion>_score, <criterion>_rating_q025, <criterion>_rating_q975, <criterion>_CI``).
+(``<criterion>_score, <criterion>_rating_q025, <criterion>_rating_q975, <criterion>_CI``). A v2.0 folder
+is scored per question category, each against its own baseline (:func:`score_categories`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from sosbench.judge._battles import (
     has_criterion,
     read_judgments,
 )
+from sosbench.judge._benchmarks import Benchmark, detect_judgments, get_benchmark
 from sosbench.judge._bt import fit_bradley_terry
 from sosbench.judge._files import BenchDir
 from sosbench.judge._judging import read_judge_key
@@ -53,6 +57,8 @@ class Leaderboard:
     judge: str
     baseline: str
     results: tuple[CriterionResult, ...]  # the first is "overall"
+    benchmark: str = "arena-hard-v0.1"
+    category: str = "arena-hard-v0.1"  # v2.0: the question category scored
 
     def result(self, criterion: str) -> CriterionResult:
         for result in self.results:
@@ -103,17 +109,59 @@ def parse_criteria_option(value: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ScoreOptions:
-    baseline: str = "gpt-4-0314"
+    baseline: str = "gpt-4-0314"  # v0.1's; a v2.0 category has its own
     criteria: tuple[str, ...] = (OVERALL_CRITERION,)
     style_control: bool = False
     rounds: int = 100
     seed: int = 42
     bench: BenchDir | None = None  # where answers are read for style control
+    benchmark: str | None = None  # None: read from the folder (detect_judgments)
+    categories: tuple[str, ...] = ()  # v2.0: the categories to score (none: every one judged)
+
+
+def folder_benchmark(directory: Path, options: ScoreOptions) -> Benchmark:
+    """The benchmark a judge's folder is scored as: ``options.benchmark``, else what its files show."""
+    return get_benchmark(options.benchmark) if options.benchmark else detect_judgments(directory)
+
+
+def score_categories(directory: Path, options: ScoreOptions) -> list[Leaderboard]:
+    """One leaderboard per question category of a judge's folder (v0.1: the one leaderboard).
+
+    v2.0 scores each category against its own baseline, the way its ``show_result.py --category`` does;
+    a category asked for but not judged is an error.
+    """
+    benchmark = folder_benchmark(directory, options)
+    judgments = read_judgments(directory)
+    if not benchmark.per_question:
+        return [_score(directory, judgments, options, benchmark, None)]
+    found = list(dict.fromkeys(j.category for j in judgments))
+    missing = [c for c in options.categories if c not in found]
+    if missing:
+        raise SosbenchError(
+            f"{directory} has no judgments of category {', '.join(missing)} (it has {', '.join(found)})"
+        )
+    chosen = options.categories or tuple(c for c in benchmark.main_categories if c in found) or tuple(found)
+    return [_score(directory, judgments, options, benchmark, category) for category in chosen]
 
 
 def score_judgments(directory: Path, options: ScoreOptions) -> Leaderboard:
-    """Score a judge's folder: overall first, then each requested criterion found in the judgments."""
-    judgments = read_judgments(directory)
+    """Score a judge's folder: overall first, then each requested criterion found in the judgments.
+
+    A v2.0 folder is scored for one category: the one in ``options.categories``, else its first judged.
+    """
+    return score_categories(directory, options)[0]
+
+
+def _score(
+    directory: Path,
+    judgments: list[Judgment],
+    options: ScoreOptions,
+    benchmark: Benchmark,
+    category: str | None,
+) -> Leaderboard:
+    if category is not None:
+        judgments = [j for j in judgments if j.category == category]
+        options = dataclasses.replace(options, baseline=benchmark.category(category).baseline)
     wanted = (OVERALL_CRITERION, *[c for c in options.criteria if c != OVERALL_CRITERION])
     explicit = options.criteria != ALL_CRITERIA
     results = []
@@ -125,14 +173,18 @@ def score_judgments(directory: Path, options: ScoreOptions) -> Leaderboard:
                     "score --criterion overall, or judge with --template sos-multicriteria"
                 )
             continue
-        results.append(score_criterion(judgments, criterion, options))
+        results.append(score_criterion(judgments, criterion, options, benchmark.per_question))
     key = read_judge_key(directory)
     judge = str(key["judge"]) if key and isinstance(key.get("judge"), str) else directory.name
-    return Leaderboard(judge, options.baseline, tuple(results))
+    return Leaderboard(
+        judge, options.baseline, tuple(results), benchmark.name, category or benchmark.categories[0].name
+    )
 
 
-def score_criterion(judgments: list[Judgment], criterion: str, options: ScoreOptions) -> CriterionResult:
-    battles = build_battles(judgments, criterion, options.baseline)
+def score_criterion(
+    judgments: list[Judgment], criterion: str, options: ScoreOptions, per_question: bool = False
+) -> CriterionResult:
+    battles = build_battles(judgments, criterion, options.baseline, per_question=per_question)
     features = _style_features(battles, options) if options.style_control else None
     fit = fit_bradley_terry(
         battles.models,
@@ -204,3 +256,42 @@ def intervention_losses(board: Leaderboard) -> list[InterventionLoss]:
             if sep and base in scores:
                 losses.append(InterventionLoss(base, kind, result.criterion, scores[base], perturbed))
     return losses
+
+
+def board_json(board: Leaderboard, losses: list[InterventionLoss]) -> dict:
+    """A leaderboard as ``judge score --format json`` writes it (non-finite numbers as null)."""
+
+    def clean(x: float) -> float | None:
+        return round(x, 4) if math.isfinite(x) else None
+
+    return {
+        "judge": board.judge,
+        "baseline": board.baseline,
+        "benchmark": board.benchmark,
+        "category": board.category,
+        "criteria": {
+            r.criterion: {
+                m: {
+                    "score": clean(s),
+                    "rating_q025": clean(lo),
+                    "rating_q975": clean(hi),
+                    "battles": r.battles.get(m, 0),
+                    "unparsed": r.unparsed.get(m, 0),
+                }
+                for m, s, lo, hi in zip(r.models, r.score, r.lower, r.upper, strict=True)
+            }
+            for r in board.results
+        },
+        "style_coef": {r.criterion: r.style_coef for r in board.results if r.style_coef},
+        "interventions": [
+            {
+                "model": x.model,
+                "kind": x.kind,
+                "criterion": x.criterion,
+                "original": clean(x.original),
+                "perturbed": clean(x.perturbed),
+                "loss_percent": clean(x.loss_percent),
+            }
+            for x in losses
+        ],
+    }

@@ -11,9 +11,10 @@ from string import Template
 
 from sosbench import __version__
 from sosbench._io import write_text_atomic
+from sosbench.analysis import JUDGE_ONLY_GAIN as DEFINITION
 from sosbench.report._figures import Figure, all_figures
 from sosbench.report._model import ReportData, Row
-from sosbench.scoring import OVERALL
+from sosbench.scoring import ANALYTIC, MODEL_BOOTSTRAP, OVERALL
 from sosbench.suite import benchmarks
 
 
@@ -34,9 +35,17 @@ def _factor_cell(row: Row, factor: str) -> str:
         missing = f"missing: {', '.join(f.missing)}" if f.missing else "no score"
         return f'<td data-value="" class="incomplete" title="{escape(missing)}">n/a</td>'
     ci = f' <span class="ci">[{_pct(f.ci_low)}, {_pct(f.ci_high)}]</span>' if f.ci_low is not None else ""
-    mark = "" if f.complete else " *"
-    cls = "" if f.complete else ' class="incomplete" title="incomplete factor (--allow-partial)"'
-    return f'<td data-value="{f.score:.6g}"{cls}>{_pct(f.score)}{ci}{mark}</td>'
+    kind = f"95% CI: {f.ci_method}" if f.ci_method else "no CI"
+    if f.complete:
+        return f'<td data-value="{f.score:.6g}" title="{escape(kind)}">{_pct(f.score)}{ci}</td>'
+    why = escape(f"partial, over {f.partial} (--allow-partial); {kind}")
+    return f'<td data-value="{f.score:.6g}" class="incomplete" title="{why}">{_pct(f.score)}{ci} *</td>'
+
+
+def _ci_kinds(data: ReportData) -> str:
+    """The kinds of the leaderboard's CIs, as they occur."""
+    kinds = sorted({f.ci_method for r in data.rows for f in r.model.factors.values() if f.ci_method})
+    return " or ".join(kinds) or "no CI"
 
 
 def leaderboard(data: ReportData) -> str:
@@ -59,8 +68,10 @@ def leaderboard(data: ReportData) -> str:
         + "</tr></thead><tbody>"
         + "".join(body)
         + "</tbody></table>"
-        + '<p class="meta">Scores 0-100 with [95% CI]; click a column to sort; * = incomplete factor; '
-        "n/a = a benchmark of the factor is missing (hover for which).</p>"
+        + f'<p class="meta">Scores 0-100 with [95% CI] ({escape(_ci_kinds(data))}; hover a cell for its '
+        "kind); click a column to sort; * = partial factor, averaged over the benchmarks present "
+        "(--allow-partial; hover for how many); [N items per task] = a --limit run; n/a = a benchmark of "
+        "the factor is missing (hover for which).</p>"
     )
 
 
@@ -85,7 +96,15 @@ def breakdown(data: ReportData) -> str:
         + "</tr></thead><tbody>"
         + "".join(body)
         + "</tbody></table></div>"
+        + '<p class="meta">Scores 0-100; &plusmn; = the analytic stderr (lm-eval\'s, or from the items where '
+        "lm-eval leaves it N/A).</p>"
     )
+
+
+def _partial_mark(partial: str | None) -> str:
+    if not partial:
+        return ""
+    return f' <span class="ci" title="partial, over {escape(partial)} (--allow-partial)">*</span>'
 
 
 def comparison_section(data: ReportData) -> str:
@@ -101,7 +120,7 @@ def comparison_section(data: ReportData) -> str:
             "base",
             "candidate",
             "diff",
-            "95% CI (paired)",
+            "95% CI",
             "test",
             "p adjusted",
             "MDE",
@@ -110,12 +129,14 @@ def comparison_section(data: ReportData) -> str:
         )
     )
     rows = "".join(
-        f'<tr class="verdict-{r.verdict.replace(" ", "-")}"><td>{escape(r.name)}</td><td '
-        f'data-value="{r.n}">{r.n}</td>'
+        f'<tr class="verdict-{r.verdict.replace(" ", "-")}">'
+        f"<td>{escape(r.name)}{_partial_mark(r.partial)}</td>"
+        f'<td data-value="{r.n}">{r.n}</td>'
         + _num_cell(r.base)
         + _num_cell(r.candidate)
         + _num_cell(r.diff, _pct(r.diff, signed=True))
-        + f"<td>[{_pct(r.ci[0], signed=True)}, {_pct(r.ci[1], signed=True)}]</td><td>{escape(r.test)}</td>"
+        + f'<td title="{escape(r.ci_kind)}">[{_pct(r.ci[0], signed=True)}, {_pct(r.ci[1], signed=True)}]</td>'
+        + f"<td>{escape(r.test)}</td>"
         + _num_cell(r.p_adjusted, f"{r.p_adjusted:.3g}")
         + _num_cell(r.mde)
         + f"<td>{'-' if r.lost is None else f'{r.lost} / {r.gained}'}</td><td>{escape(r.verdict)}</td></tr>"
@@ -148,14 +169,24 @@ def comparison_section(data: ReportData) -> str:
     )
     return (
         f"<h2>Comparison: {escape(c.candidate)} versus {escape(c.base)}</h2>"
-        f"<p>Candidate minus base, points; paired bootstrap over items ({c.rounds} rounds, seed {c.seed}); "
-        f"p-values adjusted ({escape(c.adjust)}) across the rows; alpha {c.alpha}; MDE = minimum detectable "
-        "effect at 80% power. See docs/compare.md.</p>"
+        f'<p class="summary"><strong>{escape(c.summary)}</strong></p>'
+        f"<p>Candidate minus base, points. 95% CIs: {escape(' / '.join(sorted({r.ci_kind for r in c.rows})))}"
+        " "
+        f"({c.rounds} rounds, seed {c.seed}); p-values adjusted ({escape(c.adjust)}) across the rows; alpha "
+        f"{c.alpha}; MDE = minimum detectable effect at 80% power"
+        + ("" if c.normalize == "none" else f"; --normalize {escape(c.normalize)}")
+        + "; * = partial factor row (--allow-partial). See docs/compare.md.</p>"
         f'<table id="comparison" class="sortable"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
         + (f'<ul class="notes">{notes}</ul>' if notes else "")
         + "<h3>Items where the two models differ</h3>"
         + view
     )
+
+
+def _ci_span(ci: tuple[float, float] | None, scale: float) -> str:
+    if ci is None:
+        return ""
+    return f' <span class="ci">[{ci[0] * scale:+.1f}, {ci[1] * scale:+.1f}]</span>'
 
 
 def _figure(fig: Figure) -> str:
@@ -180,20 +211,32 @@ def paper_section(data: ReportData) -> str:
         for c in paper.correlations
     )
     parts.append(
-        '<h3>Arena-Hard score versus factors</h3><table id="correlations" class="sortable"><thead><tr>'
+        "<h3>Arena-Hard score versus factors</h3>"
+        f"<p>95% CIs: {MODEL_BOOTSTRAP} ({paper.scores.bootstrap} rounds, seed {paper.scores.seed}).</p>"
+        '<table id="correlations" class="sortable"><thead><tr>'
         "<th>y</th><th>n</th><th>Pearson [95% CI]</th><th>Spearman [95% CI]</th><th>Kendall [95% CI]</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
     )
-    head = "".join(f"<th>{h}</th>" for h in ("SFT", "PO", "method", *data.factor_names, "Arena-Hard"))
+    head = "".join(
+        f"<th>{h}</th>" for h in ("SFT", "PO", "method", *data.factor_names, "Arena-Hard", "judge-only gain")
+    )
     rows = "".join(
         f"<tr><td>{escape(d.sft)}</td><td>{escape(d.po)}</td><td>{escape(d.method)}</td>"
-        + "".join(_num_cell(d.factors[f], _pct(d.factors[f], signed=True)) for f in data.factor_names)
-        + _num_cell(d.arena_hard, "n/a" if d.arena_hard is None else f"{d.arena_hard:+.2f}")
-        + "</tr>"
+        + "".join(
+            _num_cell(d.factors[f], _pct(d.factors[f], signed=True) + _ci_span(d.factor_ci.get(f), 100))
+            for f in data.factor_names
+        )
+        + _num_cell(
+            d.arena_hard,
+            "n/a" if d.arena_hard is None else f"{d.arena_hard:+.2f}" + _ci_span(d.arena_hard_ci, 1),
+        )
+        + f"<td>{'yes' if d.judge_only_gain else 'no'}</td></tr>"
         for d in paper.deltas
     )
     parts.append(
         "<h3>SFT to preference optimisation (points, PO minus SFT)</h3>"
+        f"<p>95% CIs: {ANALYTIC} of two independent scores (the artifacts hold aggregates only, so nothing "
+        f"can be paired). {escape(DEFINITION[0].upper() + DEFINITION[1:])}.</p>"
         f'<table id="deltas" class="sortable"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
     )
     r = paper.rollup

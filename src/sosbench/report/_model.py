@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sosbench._io import read_json
 from sosbench.analysis import Comparison, PaperAnalysis, read_arena_hard
 from sosbench.errors import SosbenchError
 from sosbench.scoring import FACTOR_NAMES, ModelScore, ScoreReport
@@ -63,20 +63,23 @@ def read_judge_scores(path: Path) -> dict[str, float]:
 def read_audit(path: Path) -> list[dict[str, Any]]:
     """The judges of a judge-audit JSON ({"judges": [{"judge", "n_models", "criteria": {...}, "factors":
     {...}}]})."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SosbenchError(f"{path}: no such file: check --audit") from None
-    except json.JSONDecodeError as exc:
-        raise SosbenchError(
-            f"{path}: malformed JSON (line {exc.lineno}: {exc.msg}): re-create the audit"
-        ) from None
+    data = read_json(path, "judge audit JSON")
     judges = data.get("judges") if isinstance(data, dict) else None
     if not isinstance(judges, list) or not all(isinstance(j, dict) and "judge" in j for j in judges):
         raise SosbenchError(
             f'{path}: not a judge audit (expected {{"judges": [{{"judge": ..., "criteria": ...}}]}})'
         )
     return judges
+
+
+def _marked(label: str, model: ModelScore) -> str:
+    """The label every table and figure shows: '*' for a partial factor, the items per task of a --limit
+    run."""
+    if any(f.partial for f in model.factors.values()):
+        label += " *"
+    if model.limited:
+        label += f" [{model.limited}]"
+    return label
 
 
 def build_report_data(
@@ -89,8 +92,13 @@ def build_report_data(
     audit_source: str | None = None,
     inputs: list[str] | None = None,
     comparison: Comparison | None = None,
+    rank_limited: bool = False,
 ) -> ReportData:
-    """Your models beside the paper's: paper rows carry the artifact Arena-Hard score as judge score."""
+    """Your models beside the paper's: paper rows carry the artifact Arena-Hard score as judge score.
+
+    A --limit run is refused beside the paper's full runs unless ``rank_limited``; its label says how many
+    items per task it scored, and a model with a partial factor carries a ``*`` (tables and figures).
+    """
     if user is None and paper is None:
         raise SosbenchError("nothing to report: pass run folders / results files, or --paper")
     rows: list[Row] = []
@@ -112,9 +120,16 @@ def build_report_data(
         notes += paper.scores.notes
     if user is not None:
         judge = judge_scores or {}
+        limited = [m for m in user.models if m.limited]
+        if paper is not None and limited and not rank_limited:
+            m = limited[0]
+            raise SosbenchError(
+                f"{m.model} is a --limit run ({m.limited}): it does not rank among the paper's full runs; "
+                "pass --rank-limited to show it in the leaderboard anyway (marked), or leave out --paper"
+            )
         for m in user.models:
             label = f"{m.model} (yours)" if m.model in paper_names else m.model
-            rows.append(Row(m, "user", label, judge.get(m.model)))
+            rows.append(Row(m, "user", _marked(label, m), judge.get(m.model)))
         notes += [n for n in user.notes if n not in notes]
         if paper is not None and judge_scores:
             notes.append(

@@ -7,8 +7,8 @@ from sosbench.results._livebench import (
     read_livebench_scores,
     task_questions,
 )
-from sosbench.results._lmeval import load_json, read_sample_metric
-from sosbench.results._model import BenchmarkResult, Component, Items, ModelResults
+from sosbench.results._lmeval import load_json
+from sosbench.results._model import BenchmarkResult, Component, Items, ModelResults, limit_text
 from sosbench.results._read import (
     read_lmeval_benchmark,
     read_path,
@@ -33,6 +33,7 @@ __all__ = [
     "LmEvalResults",
     "ModelResults",
     "ScoringConstants",
+    "limit_text",
     "livebench_benchmarks",
     "load_json",
     "read_livebench_csv",
@@ -43,7 +44,6 @@ __all__ = [
     "read_results",
     "read_results_json",
     "read_run_folder",
-    "read_sample_metric",
     "read_scoring_file",
     "read_wide_csv",
     "run_folders_in",

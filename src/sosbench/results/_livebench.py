@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import itertools
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sosbench._io import read_text
+from sosbench._io import iter_lines, parse_json, read_text
 from sosbench.errors import SosbenchError, from_validation
 from sosbench.results._model import BenchmarkResult, Component, Items
 from sosbench.results._schema import check_score, scoring_constants
@@ -46,6 +46,8 @@ class ScoreRow(BaseModel):
     model: str | None = None
     model_id: str | None = None
     sandbox: str | None = None
+    sandbox_budget: str | None = None  # coding rows: how the sandbox's budget held (cgroup or rlimit)
+    error: str | None = None  # why scoring this answer failed (it then scores 0)
     turn: int | None = None
     tstamp: float | None = None
 
@@ -65,17 +67,17 @@ def _category_result(bench: Benchmark, tasks: dict[str, Component], source: str)
 
 def _rows(path: Path) -> list[ScoreRow]:
     """JSONL rows (or a JSON list of rows) of a per-question score file, each validated."""
-    text = read_text(path, "LiveBench score file")
-    try:
-        if text.lstrip().startswith("["):
-            raw = json.loads(text)
-            numbered = list(enumerate(raw, 1)) if isinstance(raw, list) else [(1, raw)]
-        else:
-            numbered = [(n, json.loads(line)) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise SosbenchError(
-            f"{path}: malformed JSON ({exc.msg}, line {exc.lineno}): re-export the file"
-        ) from None
+    what, fix = "LiveBench score file", "re-export the file"
+    lines = ((n, line) for n, line, _ in iter_lines(path, what) if line.strip())
+    first = next(lines, (0, ""))
+    if first[1].lstrip().startswith("["):  # one JSON list of rows
+        lines.close()
+        raw = parse_json(read_text(path, what), str(path), fix)
+        numbered = list(enumerate(raw, 1)) if isinstance(raw, list) else [(1, raw)]
+    else:
+        numbered = [
+            (n, parse_json(line, str(path), fix, n)) for n, line in itertools.chain([first], lines) if n
+        ]
     rows = []
     for number, row in numbered:
         if not isinstance(row, dict) or "task" not in row or "score" not in row:
@@ -99,14 +101,14 @@ def read_livebench_scores(path: Path, model: str | None = None) -> dict[str, dic
     one of its tasks is left out (its score would not be comparable).
     """
     categories = livebench_release().task_category
-    scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    scores: dict[str, dict[str, list[ScoreRow]]] = defaultdict(lambda: defaultdict(list))
     for lineno, row in enumerate(_rows(path), 1):
         if row.task not in categories:
             continue
         name = model or row.model or row.model_id or path.stem
         if not 0.0 <= row.score <= 1.0:  # also refuses NaN and infinities
             raise SosbenchError(f"{path}: row {lineno} score {row.score!r} is not a number in [0, 1]")
-        scores[str(name)][row.task].append(row.score)
+        scores[str(name)][row.task].append(row)
     if not scores:
         raise SosbenchError(
             f"{path}: no row belongs to a LiveBench task of the suite ({', '.join(sorted(categories))}): "
@@ -115,10 +117,11 @@ def read_livebench_scores(path: Path, model: str | None = None) -> dict[str, dic
     out: dict[str, dict[str, BenchmarkResult]] = {}
     for name, by_task in scores.items():
         components = {}
-        for task, values in by_task.items():
-            arr = np.asarray(values)
+        for task, task_rows in by_task.items():
+            arr = np.asarray([r.score for r in task_rows])
             stderr = float(arr.std(ddof=1) / math.sqrt(len(arr))) if len(arr) > 1 else None
-            components[task] = Component(task, task, float(arr.mean()), stderr, len(arr), Items(arr), task)
+            items = Items(arr, ids=tuple(str(r.question_id) for r in task_rows))
+            components[task] = Component(task, task, float(arr.mean()), stderr, len(arr), items, task)
         results = (_category_result(b, components, str(path)) for b in livebench_benchmarks().values())
         out[name] = {r.name: r for r in results if r is not None}
     return out

@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from sosbench._io import read_json, read_text
+from sosbench._io import read_json
 from sosbench.errors import SosbenchError
 from sosbench.results._model import BenchmarkResult, Component, Items
+from sosbench.results._samples import SampleLog, find_samples
 from sosbench.results._schema import check_score, check_stderr
-from sosbench.rundir import samples_name, task_of_samples
 from sosbench.suite import PROTOCOLS, Benchmark
-
-_TIMESTAMP = re.compile(r"_\d{4}-\d{2}-\d{2}T[\d\-.:]+$")
 
 
 def load_json(path: Path) -> Any:
@@ -71,16 +66,6 @@ def _stderr(value: Any, where: str, key: str) -> float | None:
     return check_stderr(_number(value, where, f"{key} stderr"), where, f"{key} stderr")
 
 
-def check_aggregates(bench: Benchmark, data: dict[str, Any], protocol: str, where: str) -> None:
-    """Refuse a results file whose aggregate of ``bench`` is out of range, even where items are used."""
-    sections = [data.get("results") or {}, data.get("groups") or {}]
-    for key in bench.result_keys(protocol):
-        found = _metric_entry(sections, key)
-        if found is not None:
-            _score(found[0], where, key)
-            _stderr(found[1], where, key)
-
-
 def _n_samples(data: dict[str, Any], tasks: Iterable[str]) -> int | None:
     counts = data.get("n-samples") or {}
     total = 0
@@ -99,13 +84,19 @@ def _subtasks_of(data: dict[str, Any], group: str) -> list[str]:
 
 
 def benchmark_from_results(
-    bench: Benchmark, data: dict[str, Any], where: str, samples_dir: Path | None = None, stem_suffix: str = ""
+    bench: Benchmark,
+    data: dict[str, Any],
+    where: str,
+    samples_dir: Path | None = None,
+    stem_suffix: str = "",
+    item_details: bool = False,
 ) -> BenchmarkResult | None:
     """The benchmark's result from one lm-eval results dict, or None when it holds none of its keys.
 
-    With ``samples_dir`` the per-sample logs next to the results are read too (for the bootstrap).
-    A benchmark with only some of its keys present is an error: averaging fewer subtasks would give
-    a number that is not the benchmark's score.
+    With ``samples_dir`` the per-sample logs next to the results are read too (for the bootstrap and
+    `sosbench compare`; ``item_details`` keeps each item's prompt, response and gold). A benchmark with
+    only some of its keys present is an error: averaging fewer subtasks would give a number that is not
+    the benchmark's score. Its aggregates are checked even when the items are used.
     """
     sections = [s for s in (data.get("results"), data.get("groups")) if isinstance(s, dict)]
     for keys in key_sets(bench):
@@ -119,8 +110,11 @@ def benchmark_from_results(
                 f"{where}: benchmark {bench.name} is incomplete ({len(present)} of {len(keys)} results, "
                 f"{missing} missing): re-run it"
             )
+        for key, (value, stderr) in ((k, v) for k, v in found.items() if v is not None):
+            _score(value, where, key)
+            _stderr(stderr, where, key)
         if samples_dir is not None and keys == bench.result_keys(_protocol_of(bench, keys)):
-            from_samples = _from_samples(bench, keys, data, samples_dir, stem_suffix, where)
+            from_samples = _from_samples(bench, keys, data, samples_dir, stem_suffix, where, item_details)
             if from_samples is not None:
                 return from_samples
         return _from_aggregates(bench, keys, found, data, where)
@@ -161,67 +155,6 @@ def _from_aggregates(
     return BenchmarkResult(bench.name, tuple(components), where)
 
 
-def find_samples(folder: Path, task: str, stem_suffix: str = "") -> Path | None:
-    """``samples_<task>.jsonl`` (run folder) or lm-eval's ``samples_<task>_<timestamp>.jsonl``."""
-    exact = folder / samples_name(f"{task}{stem_suffix}")
-    if exact.is_file():
-        return exact
-    if stem_suffix:
-        return None
-    stamped = sorted(
-        p
-        for p in folder.glob(samples_name(f"{task}_*"))
-        if _TIMESTAMP.search(task_of_samples(p)[len(task) :])
-    )
-    return stamped[-1] if stamped else None
-
-
-def sample_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed value) of every non-blank line of an lm-eval samples log."""
-    for lineno, line in enumerate(read_text(path, "lm-eval samples log").split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            yield lineno, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SosbenchError(
-                f"{path}:{lineno}: malformed JSON line ({exc.msg}): re-run the benchmark"
-            ) from None
-
-
-def _item_value(value: Any, where: str, metric: str) -> float:
-    """One doc's metric: a 0/1 boolean or a number in [0, 1] (all lm-eval writes for these metrics)."""
-    if isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, (int, float)):
-        raise SosbenchError(f"{where}: {metric} is {value!r}, not a number: is it an lm-eval samples log?")
-    return check_score(float(value), where, metric)
-
-
-def read_sample_metric(path: Path, metric: str) -> Items:
-    """One metric of every doc in an lm-eval samples log (a list-valued metric is a ratio per doc)."""
-    nums: list[float] = []
-    dens: list[float] = []
-    ratio = False
-    for lineno, row in sample_rows(path):
-        if not isinstance(row, dict) or metric not in row:
-            raise SosbenchError(
-                f"{path}:{lineno}: no {metric!r} in this sample: is it an lm-eval samples log?"
-            )
-        value = row[metric]
-        where = f"{path}:{lineno}"
-        if isinstance(value, list):
-            ratio = True
-            nums.append(sum(_item_value(v, where, metric) for v in value))
-            dens.append(float(len(value)))
-        else:
-            nums.append(_item_value(value, where, metric))
-            dens.append(1.0)
-    if not nums:
-        raise SosbenchError(f"{path}: the samples log is empty: re-run the benchmark")
-    return Items(np.asarray(nums), np.asarray(dens) if ratio else None)
-
-
 def _from_samples(
     bench: Benchmark,
     keys: tuple[str, ...],
@@ -229,6 +162,7 @@ def _from_samples(
     folder: Path,
     stem_suffix: str,
     where: str,
+    item_details: bool,
 ) -> BenchmarkResult | None:
     """Components rebuilt from the per-sample logs, or None if any log is missing (aggregates are used)."""
     if bench.score is None:
@@ -238,38 +172,31 @@ def _from_samples(
     paths = {t: find_samples(folder, t, stem_suffix) for t in sample_tasks}
     if any(p is None for p in paths.values()):
         return None
+    logs = {t: SampleLog.read(p, t) for t, p in paths.items() if p is not None}
     sections = [s for s in (data.get("results"), data.get("groups")) if isinstance(s, dict)]
-    components = []
     if bench.score.pool:
         metric = keys[0].split("/", 1)[1]
-        parts = [read_sample_metric(paths[t], metric) for t in sample_tasks]  # type: ignore[arg-type]
-        items = Items(np.concatenate([p.num for p in parts]))
-        stderr = _metric_entry(sections, keys[0])
+        parts = [(keys[0], Items.concat([logs[t].items(metric, item_details) for t in sample_tasks]))]
+    else:
+        parts = [(key, logs[key.split("/", 1)[0]].items(key.split("/", 1)[1], item_details)) for key in keys]
+    components = []
+    for (key, items), column in zip(parts, bench.artifact or keys, strict=False):
+        entry = _metric_entry(sections, key)
         components.append(
             Component(
-                key=keys[0],
-                column=(bench.artifact or keys)[0],
+                key=key,
+                column=column,
                 value=items.value,
-                stderr=_stderr(stderr[1], where, keys[0]) if stderr else None,
+                stderr=_stderr(entry[1], where, key) if entry else None,
                 n=len(items),
                 items=items,
-                item_set=keys[0].split("/", 1)[0],
+                item_set=key.split("/", 1)[0],
             )
         )
-    else:
-        for key, column in zip(keys, bench.artifact or keys, strict=True):
-            task, metric = key.split("/", 1)
-            items = read_sample_metric(paths[task], metric)  # type: ignore[arg-type]
-            entry = _metric_entry(sections, key)
-            components.append(
-                Component(
-                    key=key,
-                    column=column,
-                    value=items.value,
-                    stderr=_stderr(entry[1], where, key) if entry else None,
-                    n=len(items),
-                    items=items,
-                    item_set=task,
-                )
-            )
-    return BenchmarkResult(bench.name, tuple(components), where)
+    return BenchmarkResult(bench.name, tuple(components), where, _versions(data, sample_tasks))
+
+
+def _versions(data: dict[str, Any], tasks: Iterable[str]) -> str:
+    """The lm-eval task versions of a benchmark's tasks (two runs of different versions are not paired)."""
+    versions = data.get("versions") if isinstance(data.get("versions"), dict) else {}
+    return json.dumps({t: versions.get(t) for t in tasks}, sort_keys=True)  # type: ignore[union-attr]

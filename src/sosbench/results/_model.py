@@ -8,6 +8,7 @@ subtask and bootstrap within each subtask without knowing which file format they
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,10 +20,16 @@ class Items:
 
     ``den`` is None for a plain mean (one point per item). IFEval's instruction-level accuracy is a
     ratio (instructions followed / instructions) and therefore carries a denominator per prompt.
+    ``ids`` name the items (``task:doc_id`` for lm-eval, ``question_id`` for LiveBench) and ``prompts``
+    hold each item's prompt hash, so two runs can be paired item by item; ``details`` (prompt, response,
+    gold) are read only when asked, for the per-item view of `sosbench compare`.
     """
 
     num: np.ndarray
     den: np.ndarray | None = None
+    ids: tuple[str, ...] | None = None
+    prompts: tuple[str | None, ...] | None = None
+    details: tuple[dict[str, str], ...] | None = None
 
     def __len__(self) -> int:
         return int(self.num.shape[0])
@@ -31,6 +38,42 @@ class Items:
     def value(self) -> float:
         den = float(len(self)) if self.den is None else float(self.den.sum())
         return float(self.num.sum()) / den if den else float("nan")
+
+    @property
+    def denominators(self) -> np.ndarray:
+        """``den``, or one point per item."""
+        return np.ones(len(self)) if self.den is None else self.den
+
+    def subset(self, index: Sequence[int]) -> Items:
+        """The items at ``index``, in that order (two runs aligned on the items both answered)."""
+        at = np.asarray(index, dtype=np.intp)
+
+        def pick(values: tuple | None) -> tuple | None:
+            return None if values is None else tuple(values[i] for i in at)
+
+        return Items(
+            self.num[at],
+            None if self.den is None else self.den[at],
+            pick(self.ids),
+            pick(self.prompts),
+            pick(self.details),
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[Items]) -> Items:
+        """The items of several logs pooled into one component (BBQ's 11 splits)."""
+        dens = None if all(p.den is None for p in parts) else np.concatenate([p.denominators for p in parts])
+
+        def joined(values: list[tuple | None]) -> tuple | None:
+            return None if any(v is None for v in values) else tuple(x for v in values for x in v)  # type: ignore[union-attr]
+
+        return cls(
+            np.concatenate([p.num for p in parts]),
+            dens,
+            joined([p.ids for p in parts]),
+            joined([p.prompts for p in parts]),
+            joined([p.details for p in parts]),
+        )
 
 
 @dataclass(frozen=True)
@@ -59,6 +102,7 @@ class BenchmarkResult:
     name: str
     components: tuple[Component, ...]
     source: str
+    version: str = ""  # the lm-eval task versions (JSON), or "" when the file records none
 
     @property
     def n(self) -> int | None:
@@ -77,9 +121,24 @@ class BenchmarkResult:
 
 @dataclass
 class ModelResults:
-    """Everything read for one model: benchmark name -> result, plus where it came from."""
+    """Everything read for one model: benchmark name -> result, plus where it came from.
+
+    ``protocol`` and ``limit`` are what the run recorded (None when the input does not say): runs of
+    different protocols or limits cannot be paired, and a ``limit`` run is marked in every output.
+    """
 
     model: str
     benchmarks: dict[str, BenchmarkResult] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    protocol: str | None = None
+    limit: int | float | None = None
+
+
+def limit_text(limit: int | float | None) -> str | None:
+    """How a ``--limit`` run is marked in every output ("30 items per task"); None for a full run."""
+    if limit is None:
+        return None
+    if isinstance(limit, float) and limit < 1:
+        return f"{limit:.0%} of the items per task"
+    return f"{int(limit)} items per task"

@@ -17,7 +17,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from sosbench._io import read_json_object, read_text
+from sosbench._io import read_json_object, read_yaml
 from sosbench.errors import SosbenchError, from_validation
 
 SCORING_FILE = "data/scoring/scoring.yaml"
@@ -173,10 +172,7 @@ def read_results(path: Path) -> tuple[dict[str, Any], LmEvalResults]:
 
 def read_scoring_file(path: Path) -> ScoringConstants:
     """A scoring.yaml (the packaged one or a copy to check)."""
-    try:
-        data = yaml.safe_load(read_text(path, "scoring.yaml"))
-    except yaml.YAMLError as exc:
-        raise SosbenchError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = read_yaml(path, "scoring.yaml")
     return parse(ScoringConstants, data, str(path), "fix the file (see docs/scoring.md)")
 
 

@@ -1,4 +1,4 @@
-"""The paper's artifact layouts: the wide eleuther_wandb.csv and the two LiveBench CSVs (read and write).
+"""The paper's artifact layouts: the wide eleuther_wandb.csv (read and write) and the two LiveBench CSVs.
 
 Columns come from the registry (``Benchmark.artifact``, ``Benchmark.livebench``). Writers replace the
 file atomically (``sosbench._io``) so a crash never leaves half a table.
@@ -104,8 +104,8 @@ def _write_atomic(path: Path, rows: list[list[object]]) -> Path:
     return path
 
 
-def _fmt(value: float | None, scale: float = 1.0, digits: int = 6) -> str:
-    return "" if value is None else f"{round(value * scale, digits):g}"
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{round(value, 6):g}"
 
 
 def write_wide_csv(models: list[ModelResults], path: Path) -> Path:
@@ -135,29 +135,25 @@ def _by_column(result: BenchmarkResult | None) -> dict[str, Component]:
 
 
 def write_livebench_csvs(models: list[ModelResults], folder: Path) -> tuple[Path, Path]:
-    """livebench_groups.csv (model, average, categories) and livebench_tasks.csv (model, 17 tasks), 0-100."""
+    """livebench_groups.csv (model, average, categories) and livebench_tasks.csv (model, tasks), 0-100.
+
+    The layouts and their rounding are LiveBench's own, written by the one writer `sosbench livebench
+    score` uses too (``sosbench.livebench.groups_csv``/``tasks_csv``: categories 1 decimal, tasks 3).
+    """
+    from sosbench.livebench import groups_csv, tasks_csv
+
     cats = livebench_benchmarks()
-    cat_names = sorted(cats)
-    tasks = sorted(t for b in cats.values() for t in b.livebench.tasks)  # type: ignore[union-attr]
-    groups: list[list[object]] = [["model", "average", *cat_names]]
-    task_rows: list[list[object]] = [["model", *tasks]]
+    per_model: dict[str, dict[str, float]] = {}
     for model in models:
-        cat_values: dict[str, float] = {}
-        task_values: dict[str, float] = {}
-        for cat, bench in cats.items():
-            result = model.benchmarks.get(bench.name)
-            if result is None:
-                continue
-            cat_values[cat] = sum(c.value for c in result.components) / len(result.components)
-            task_values.update({c.column: c.value for c in result.components if c.column in tasks})
-        if not cat_values:
-            continue
-        average = sum(cat_values.values()) / len(cat_names) if len(cat_values) == len(cat_names) else None
-        groups.append(
-            [model.model, _fmt(average, 100, 3), *(_fmt(cat_values.get(c), 100, 3) for c in cat_names)]
-        )
-        task_rows.append([model.model, *(_fmt(task_values.get(t), 100, 3) for t in tasks)])
-    return (
-        _write_atomic(folder / "livebench_groups.csv", groups),
-        _write_atomic(folder / "livebench_tasks.csv", task_rows),
-    )
+        tasks = {
+            c.column: c.value * 100.0
+            for bench in cats.values()
+            if (result := model.benchmarks.get(bench.name)) is not None
+            for c in result.components
+        }
+        if tasks:
+            per_model[model.model] = tasks
+    groups, task_rows = folder / "livebench_groups.csv", folder / "livebench_tasks.csv"
+    write_text_atomic(groups, groups_csv(per_model))
+    write_text_atomic(task_rows, tasks_csv(per_model))
+    return groups, task_rows

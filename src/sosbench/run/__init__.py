@@ -4,6 +4,7 @@ from sosbench._io import read_json, write_json_atomic, write_text_atomic
 from sosbench.run._config import (
     ModelSpec,
     RunConfig,
+    check_limit,
     load_model_specs,
     model_folder,
     parse_model_args,
@@ -33,6 +34,7 @@ __all__ = [
     "Unit",
     "add_dataset",
     "check_data",
+    "check_limit",
     "dataset_needs",
     "execute",
     "execute_all",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -14,8 +15,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
-from sosbench._io import read_text, safe_file_name
+from sosbench._io import MAX_YAML_BYTES, load_yaml, model_name_from_args, read_text, safe_file_name
 from sosbench.errors import SosbenchError
+from sosbench.sandbox import SandboxLimits, SandboxMode
 from sosbench.suite import PROTOCOLS
 
 # Fields that change what a run computes. Batch size, device and paths do not, so a run may be
@@ -60,13 +62,22 @@ class RunConfig:
     model_name: str | None = None
     sandbox: str = "bwrap"
     """Where LiveBench coding answers run: bwrap, or none (unsafe; flagged in the manifest and scores)."""
+    sandbox_memory: int = 0
+    """Memory of each coding sandbox in bytes (0: the default, 2 GiB)."""
+    sandbox_processes: int = 0
+    """Processes each coding sandbox may run at once (0: the default of its budget)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_args", freeze(self.model_args))
         if self.protocol not in PROTOCOLS:
             raise SosbenchError(f"unknown --protocol {self.protocol!r}: use one of {', '.join(PROTOCOLS)}")
-        if self.sandbox not in ("bwrap", "none"):
-            raise SosbenchError(f"unknown --sandbox {self.sandbox!r}: use bwrap or none")
+        SandboxMode.of(self.sandbox)
+        check_limit(self.limit)
+        self.sandbox_limits()
+
+    def sandbox_limits(self) -> SandboxLimits:
+        """The budget of each sandbox that runs a LiveBench coding answer."""
+        return SandboxLimits(memory_bytes=self.sandbox_memory, processes=self.sandbox_processes)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle (for Ray and process workers) as plain values: a ``MappingProxyType`` does not pickle."""
@@ -87,12 +98,23 @@ class RunConfig:
 
     def display_name(self) -> str:
         """A readable model name for tables: --model-name, else the last part of the model path."""
-        if self.model_name:
-            return self.model_name
-        for key in ("pretrained", "model", "model_name", "path"):
-            if key in self.model_args:
-                return str(self.model_args[key]).rstrip("/").split("/")[-1]
-        return self.model
+        return self.model_name or model_name_from_args(self.model_args) or self.model
+
+
+def check_limit(limit: float | None) -> None:
+    """Refuse a ``--limit`` lm-eval would reject only after the model loaded: a count is a whole number of 1
+    or more, a fraction lies in (0, 1)."""
+    if limit is None:
+        return
+    if (
+        isinstance(limit, bool)
+        or not math.isfinite(limit)
+        or limit <= 0
+        or (limit > 1 and limit != int(limit))
+    ):
+        raise SosbenchError(
+            f"--limit {limit:g} is neither a number of items (1, 2, ...) nor a fraction between 0 and 1"
+        )
 
 
 def parse_model_args(model_args: str | None, model_arg: list[str] | None = None) -> dict[str, Any]:
@@ -118,7 +140,11 @@ def parse_model_args(model_args: str | None, model_arg: list[str] | None = None)
             raise SosbenchError(f"--model-arg: {item!r} is not key=value")
         if key.strip() in args:
             raise SosbenchError(f"model argument {key.strip()!r} is given twice: keep one")
-        args[key.strip()] = yaml.safe_load(value) if value else ""
+        try:
+            args[key.strip()] = load_yaml(value, f"--model-arg {key.strip()}") if value else ""
+        except yaml.YAMLError as exc:
+            first = (str(exc).strip().splitlines() or ["invalid"])[0]
+            raise SosbenchError(f"--model-arg {key.strip()}: not a YAML value ({first}); quote it") from None
     return args
 
 
@@ -225,9 +251,9 @@ def load_model_specs(path: Path) -> list[dict[str, Any]]:
     naming the file, the entry and the field.
     """
     source = f"--models file {path}"
-    text = read_text(path, "model list")
+    text = read_text(path, "model list", MAX_YAML_BYTES)
     try:
-        data = yaml.safe_load(text)  # YAML is a superset of JSON
+        data = load_yaml(text, source)  # YAML is a superset of JSON
     except yaml.YAMLError as exc:
         raise SosbenchError(f"{source} is not valid YAML or JSON ({str(exc).splitlines()[0]})") from None
     settings = []

@@ -23,7 +23,14 @@ from typing import Any
 
 import yaml
 
-from sosbench._io import folder_lock, read_json, write_bytes_atomic, write_json_atomic, write_text_atomic
+from sosbench._io import (
+    folder_lock,
+    open_regular,
+    read_json,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from sosbench.errors import SosbenchError
 from sosbench.suite import Benchmark, DatasetSpec
 
@@ -71,7 +78,7 @@ def config_dir_name(config: str | None) -> str:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_regular(path, "mirror file") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -271,6 +278,8 @@ def verify(data_dir: Path) -> list[str]:
             path = folder / rel
             if not path.exists():
                 problems.append(f"{dataset_id}: {rel} is missing")
+            elif not path.is_file():  # a FIFO or a device would block or never end: not opened
+                problems.append(f"{dataset_id}: {rel} is not a regular file")
             elif _sha256(path) != digest:
                 problems.append(f"{dataset_id}: {rel} does not match its checksum")
     return problems

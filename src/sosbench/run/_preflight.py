@@ -9,8 +9,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sosbench.errors import SosbenchError, require
+from sosbench.run._config import RunConfig
 from sosbench.run._mirror import HUB_PROBE_TIMEOUT_S, missing_from_mirror
 from sosbench.suite import Benchmark, suggest
 
@@ -127,12 +129,36 @@ def check_data(benchmarks: Sequence[Benchmark], data_dir: Path | None) -> None:
         )
 
 
+def _runs_code(benchmarks: Sequence[Benchmark]) -> bool:
+    return any(b.livebench is not None and b.livebench.category == "coding" for b in benchmarks)
+
+
 def check_sandbox(benchmarks: Sequence[Benchmark], sandbox: str) -> None:
     """Code tasks fail before any model loads where their sandbox cannot start (one line: what to install)."""
-    if any(b.livebench is not None and b.livebench.category == "coding" for b in benchmarks):
-        from sosbench.livebench import check_available
+    if _runs_code(benchmarks):
+        from sosbench.sandbox import SandboxMode, check_available
 
-        check_available("none" if sandbox == "none" else "bwrap")
+        check_available(SandboxMode.of(sandbox))
+
+
+def sandbox_record(benchmarks: Sequence[Benchmark], config: RunConfig) -> dict[str, Any] | None:
+    """What the manifest says of the coding sandboxes (None without a coding benchmark): their mode, how
+    their budget holds here (cgroup or rlimit; each score row says so for its own host) and its size."""
+    if not _runs_code(benchmarks):
+        return None
+    from sosbench.sandbox import SandboxMode, check_available
+
+    limits = config.sandbox_limits()
+    try:
+        budget = check_available(SandboxMode.of(config.sandbox))
+    except SosbenchError:  # nothing left to run here: the preflight did not ask for a sandbox
+        budget = None
+    return {
+        "mode": config.sandbox,
+        "budget": budget,
+        "memory_bytes": limits.memory(),
+        "processes": limits.process_count(budget or "rlimit"),
+    }
 
 
 def _cached(dataset_id: str, configs: Sequence[str | None]) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -19,11 +19,20 @@ from sosbench._io import folder_lock
 from sosbench.errors import SosbenchError
 from sosbench.run._config import RunConfig
 from sosbench.run._mirror import load_manifest
-from sosbench.run._preflight import check_data, check_engine, check_sandbox
+from sosbench.run._preflight import check_data, check_engine, check_sandbox, sandbox_record
 from sosbench.run._units import Job, Unit, shard_count, units_of
 from sosbench.run._worker import unit_done
 from sosbench.run.executors import Events, Executor, LocalExecutor
-from sosbench.rundir import DatasetSource, DoneMarker, Manifest, ProtocolName, RunDir, utc_now
+from sosbench.rundir import (
+    DatasetSource,
+    DoneMarker,
+    Manifest,
+    ProtocolName,
+    RunDir,
+    RunSettings,
+    SandboxRecord,
+    utc_now,
+)
 from sosbench.suite import Benchmark, get_benchmark
 
 
@@ -60,6 +69,7 @@ def plan(
     digest = config.config_hash(lm_eval_version)
     run_dir = RunDir(config.output)
     clear = False
+    old: Manifest | None = None
     if run_dir.manifest.exists():
         try:
             old = run_dir.read_manifest()
@@ -69,7 +79,8 @@ def plan(
             old = Manifest()
         if old.config_hash != digest:
             if not overwrite and run_dir.holds_results():
-                changed = [k for k, v in config.hashed().items() if (old.config or {}).get(k) != _jsonable(v)]
+                before = old.config.model_dump() if old.config else {}
+                changed = [k for k, v in config.hashed().items() if before.get(k) != _jsonable(v)]
                 what = ", ".join(changed) or "lm-eval version"
                 raise SosbenchError(
                     f"{config.output} holds a run with a different configuration ({what} changed): "
@@ -77,6 +88,13 @@ def plan(
                 )
             clear = True  # --overwrite, or an attempt that finished nothing: its manifest is replaced
     benches = [get_benchmark(name) for name in config.benchmarks]
+    if old is not None and not clear:
+        try:
+            _check_same_data(config, old, benches)
+        except SosbenchError:
+            if not overwrite:
+                raise
+            clear = True  # --overwrite: start over with this data
     done = () if clear else tuple(b for b in benches if run_dir.is_done(b.name, digest))
     todo = tuple(b for b in benches if b not in done)
     counts = {b.name: shard_count(b, shards, executor) for b in todo}
@@ -95,8 +113,51 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> Manifest:
+def _datasets(config: RunConfig, benches: Sequence[Benchmark]) -> dict[str, DatasetSource]:
+    """Where this attempt reads each dataset of ``benches`` from: the revision, and the mirror or the hub."""
     mirror = load_manifest(config.data_dir).get("datasets", {}) if config.data_dir else {}
+    return {
+        spec.id: DatasetSource(
+            configs=list(spec.configs),
+            splits=list(spec.splits),
+            revision=mirror.get(spec.id, {}).get("revision") or spec.revision,
+            source="mirror" if config.data_dir else "hub",
+            data_dir=str(config.data_dir) if config.data_dir else None,
+        )
+        for b in benches
+        for spec in b.datasets
+    }
+
+
+def _check_same_data(config: RunConfig, old: Manifest, benches: list[Benchmark]) -> None:
+    """A resumed run must read the data its finished part read: every dataset at the revision recorded.
+
+    Another ``--data-dir`` (another machine's copy of the mirror) is fine when its revisions are the same;
+    a mirror at other revisions, or the hub instead of a mirror pinned elsewhere, would mix two versions of
+    a benchmark's data in one folder, so it is refused before anything loads.
+    """
+    recorded = old.datasets or {}
+    for dataset_id, now in _datasets(config, benches).items():
+        before = recorded.get(dataset_id)
+        if before is not None and before.revision != now.revision:
+            raise SosbenchError(
+                f"{config.output} was run with {dataset_id} at revision {before.revision} from "
+                f"{_origin(before, old.data_dir)}; {_origin(now, None)} has revision "
+                f"{now.revision}: resume with the data of the first attempt (its --data-dir), "
+                "or pass --overwrite to start over"
+            )
+
+
+def _origin(entry: DatasetSource, data_dir: str | None) -> str:
+    """Where a manifest's dataset entry was read from, in words."""
+    if entry.source != "mirror":
+        return "the hub"
+    where = entry.data_dir or data_dir
+    return f"the mirror {where}" if where else "a mirror"
+
+
+def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> Manifest:
+    sandbox = sandbox_record(benches, config)
     return Manifest(
         sosbench=_version("sosbench"),
         lm_eval=_version("lm-eval"),
@@ -105,23 +166,15 @@ def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> Manif
         datasets_version=_version("datasets"),
         protocol=cast(ProtocolName, config.protocol),  # RunConfig checked it against PROTOCOLS
         livebench_sandbox=config.sandbox,
+        livebench_sandbox_limits=SandboxRecord(**sandbox) if sandbox is not None else None,
         model=config.model,
         model_args=_jsonable(config.plain_model_args()),
         model_name=config.display_name(),
-        config=_jsonable(config.hashed()),
+        config=RunSettings(**_jsonable(config.hashed())),
         config_hash=digest,
         data_dir=str(config.data_dir) if config.data_dir else None,
         benchmarks=[b.name for b in benches],
-        datasets={
-            spec.id: DatasetSource(
-                configs=list(spec.configs),
-                splits=list(spec.splits),
-                revision=mirror.get(spec.id, {}).get("revision") or spec.revision,
-                source="mirror" if config.data_dir else "hub",
-            )
-            for b in benches
-            for spec in b.datasets
-        },
+        datasets=_datasets(config, benches),
         started=utc_now(),
         timings={},
     )
@@ -157,7 +210,7 @@ class _ModelRun:
         benches = [get_benchmark(name) for name in config.benchmarks]
         config.output.mkdir(parents=True, exist_ok=True)
         self.run_dir.clear_partials()
-        self.manifest = _previous_or_new(self.run_dir, config, the_plan.config_hash, benches)
+        self.manifest = _previous_or_new(self.run_dir, config, the_plan.config_hash, benches, the_plan.todo)
 
     def jobs(self) -> list[Job]:
         return [Job(self.config, unit, self.plan.config_hash) for unit in self.plan.units]
@@ -295,17 +348,28 @@ def _execute_locked(
     return manifests
 
 
-def _previous_or_new(run_dir: RunDir, config: RunConfig, digest: str, benches: list[Benchmark]) -> Manifest:
+def _previous_or_new(
+    run_dir: RunDir,
+    config: RunConfig,
+    digest: str,
+    benches: list[Benchmark],
+    todo_benches: tuple[Benchmark, ...] = (),
+) -> Manifest:
     """Keep the earlier manifest's timings when resuming; extend its benchmark list."""
     fresh = _manifest(config, digest, benches)
     old = run_dir.read_manifest() if run_dir.manifest.exists() else None
     if old is None or old.config_hash != digest:
         run_dir.write_manifest(fresh)
         return fresh
+    # Finished benchmarks keep the record of where their data came from; those run now get this attempt's
+    # (plan() checked that the revisions agree).
+    datasets = {**(fresh.datasets or {}), **(old.datasets or {}), **_datasets(config, todo_benches)}
     resumed = old.model_copy(
         update={
             "benchmarks": list(dict.fromkeys((old.benchmarks or []) + (fresh.benchmarks or []))),
-            "datasets": {**(old.datasets or {}), **(fresh.datasets or {})},
+            "datasets": datasets,
+            # --model-name on a resume renames the run (a label: results do not change)
+            "model_name": fresh.model_name if config.model_name else old.model_name,
             "finished": None,
         }
     )

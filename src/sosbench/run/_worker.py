@@ -185,5 +185,6 @@ def _finalize_livebench(bench: Benchmark, config: RunConfig, staging: Path) -> N
         bench.livebench.category,
         config.display_name(),
         protocol=config.protocol,
-        sandbox="none" if config.sandbox == "none" else "bwrap",
+        sandbox=config.sandbox,
+        limits=config.sandbox_limits(),
     )

@@ -20,8 +20,12 @@ def _is_binary_mean(items: Items) -> bool:
     return items.den is None and bool(np.all((items.num == 0.0) | (items.num == 1.0)))
 
 
-def _resample_set(items: list[Items], rng: np.random.Generator, rounds: int) -> list[np.ndarray]:
-    """Per-round means of components that share their items (one index matrix for all of them)."""
+def resample_means(items: list[Items], rng: np.random.Generator, rounds: int) -> list[np.ndarray]:
+    """Per-round means of components that share their items (one index matrix for all of them).
+
+    `sosbench compare` passes both models' components of one item set together: that one index matrix is
+    the paired bootstrap.
+    """
     n = len(items[0])
     if len(items) == 1 and _is_binary_mean(items[0]):
         return [rng.binomial(n, items[0].value, size=rounds) / n]
@@ -51,9 +55,9 @@ def component_rounds(
         if len(sizes) != 1:
             # Same item set but different lengths (should not happen): resample each on its own.
             for i in indices:
-                result[i] = _resample_set([components[i].items], rng, rounds)[0]  # type: ignore[list-item]
+                result[i] = resample_means([components[i].items], rng, rounds)[0]  # type: ignore[list-item]
             continue
-        for i, means in zip(indices, _resample_set(group, rng, rounds), strict=True):  # type: ignore[arg-type]
+        for i, means in zip(indices, resample_means(group, rng, rounds), strict=True):  # type: ignore[arg-type]
             result[i] = means
     return result  # type: ignore[return-value]
 

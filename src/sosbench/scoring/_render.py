@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from sosbench.scoring._score import FACTOR_NAMES, FactorScore, ScoreReport
+from sosbench.scoring._formula import FACTOR_NAMES
+from sosbench.scoring._score import FactorScore, ScoreReport
 from sosbench.suite import benchmarks
 
 
@@ -22,23 +23,38 @@ def factor_cell(f: FactorScore) -> str:
 
 
 def to_csv(report: ScoreReport) -> str:
-    """One row per model: factor score/CI/completeness, then every benchmark's score, stderr and n."""
+    """One row per model: its --limit, factor score/CI/CI kind/completeness, then every benchmark's score,
+    stderr and n; the notes (partial rows, limit runs, the CIs' kinds) as ``# `` lines on top."""
     names = [b.name for b in benchmarks()]
-    header = ["model"]
+    header = ["model", "items_per_task"]
     for factor in FACTOR_NAMES:
-        header += [factor, f"{factor}_ci_low", f"{factor}_ci_high", f"{factor}_complete"]
+        header += [
+            factor,
+            f"{factor}_ci_low",
+            f"{factor}_ci_high",
+            f"{factor}_ci_kind",
+            f"{factor}_complete",
+            f"{factor}_partial",
+        ]
     for name in names:
         header += [name, f"{name}_stderr", f"{name}_n"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for note in report.notes:
-        writer.writerow([f"# {note}"])
+        buffer.write(f"# {note}\n")
     writer.writerow(header)
     for model in report.models:
-        row: list[object] = [model.model]
+        row: list[object] = [model.model, model.limited or "all"]
         for factor in FACTOR_NAMES:
             f = model.factors[factor]
-            row += [_num(f.score), _num(f.ci_low), _num(f.ci_high), str(f.complete).lower()]
+            row += [
+                _num(f.score),
+                _num(f.ci_low),
+                _num(f.ci_high),
+                f.ci_method or "",
+                str(f.complete).lower(),
+                f.partial or "",
+            ]
         for name in names:
             b = model.benchmarks.get(name)
             row += [_num(b.score), _num(b.stderr), "" if b.n is None else b.n] if b else ["", "", ""]

@@ -1,8 +1,8 @@
 """Benchmark, factor and Overall scores with analytic and bootstrap 95% confidence intervals.
 
-The formula (docs/scoring.md, protocol 2.3's recommended reading) on a 0-1 scale:
-benchmark = unweighted mean of its components (subtasks / metrics / LiveBench tasks), inverted for
-WMDP; factor = unweighted mean of its benchmarks (registry factors); Overall = mean of the factors.
+The formula itself (normalise, average, invert, factors, Overall, the partial rule) is
+``scoring/_formula.py``, applied here to each model's point estimates and to independent bootstrap
+resamples of its items; this module adds the analytic stderrs and picks the CI each row reports.
 """
 
 from __future__ import annotations
@@ -15,14 +15,23 @@ from typing import Any
 
 import numpy as np
 
-from sosbench.results import BenchmarkResult, Component, ModelResults, read_paths
-from sosbench.scoring._baselines import check_normalization, normalize, random_baseline
+from sosbench._defaults import BOOTSTRAP_ROUNDS
+from sosbench.results import BenchmarkResult, Component, Items, ModelResults, limit_text, read_paths
+from sosbench.scoring._baselines import check_normalization
 from sosbench.scoring._bootstrap import component_rounds, percentile_ci
-from sosbench.suite import FACTORS, Benchmark, benchmarks
+from sosbench.scoring._formula import (
+    ANALYTIC,
+    FACTOR_NAMES,
+    ITEM_BOOTSTRAP,
+    OVERALL,
+    Aggregate,
+    aggregate,
+    baselines,
+    benchmark_value,
+)
+from sosbench.suite import Benchmark, benchmarks
 
 Z95 = 1.959963984540054
-OVERALL = "Overall"
-FACTOR_NAMES = (*FACTORS, OVERALL)
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,7 @@ class BenchmarkScore:
     n: int | None
     ci_low: float | None
     ci_high: float | None
-    ci_method: str | None
+    ci_method: str | None  # the CI's kind: ITEM_BOOTSTRAP or ANALYTIC
     source: str
     components: dict[str, float] = field(default_factory=dict)
 
@@ -55,7 +64,7 @@ class BenchmarkScore:
 
 @dataclass(frozen=True)
 class FactorScore:
-    """A factor (or Overall): score, the reported 95% CI, both CI methods, and what is missing."""
+    """A factor (or Overall): score, the reported 95% CI, both CI methods, and what it averaged."""
 
     score: float | None
     ci_low: float | None
@@ -65,12 +74,14 @@ class FactorScore:
     analytic: tuple[float, float] | None = None
     bootstrap: tuple[float, float] | None = None
     missing: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+    partial: str | None = None  # "2 of 10 benchmarks" for a partial row (--allow-partial)
 
     @property
     def ci_method(self) -> str | None:
         if self.bootstrap is not None:
-            return "bootstrap"
-        return "analytic" if self.analytic is not None else None
+            return ITEM_BOOTSTRAP
+        return ANALYTIC if self.analytic is not None else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,10 +89,12 @@ class FactorScore:
             "ci_low": self.ci_low,
             "ci_high": self.ci_high,
             "complete": self.complete,
+            "partial": self.partial,
             "stderr": self.stderr,
             "ci_method": self.ci_method,
             "ci_analytic": list(self.analytic) if self.analytic else None,
             "ci_bootstrap": list(self.bootstrap) if self.bootstrap else None,
+            "members": list(self.members),
             "missing": list(self.missing),
         }
 
@@ -93,10 +106,28 @@ class ModelScore:
     factors: dict[str, FactorScore]
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    limit: int | float | None = None  # the run's --limit: its scores are not those of the full suite
+
+    @property
+    def limited(self) -> str | None:
+        """'30 items per task' for a --limit run, else None."""
+        return limit_text(self.limit)
+
+    def marks(self) -> list[str]:
+        """One line per thing a reader must know about this model's rows: a --limit run, partial factors."""
+        out = []
+        if self.limited:
+            out.append(f"{self.model}: a --limit run ({self.limited}): not comparable with full runs")
+        for name, f in self.factors.items():
+            if f.partial:
+                out.append(f"{self.model}: {name} is partial, over {f.partial}")
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model,
+            "limit": self.limit,
+            "items_per_task": self.limited,
             "benchmarks": {k: v.to_json() for k, v in self.benchmarks.items()},
             "factors": {k: v.to_json() for k, v in self.factors.items()},
             "sources": list(self.sources),
@@ -111,23 +142,38 @@ class ScoreReport:
     models: list[ModelScore]
     normalize: str = "none"
     allow_partial: bool = False
-    bootstrap: int = 1000
+    bootstrap: int = BOOTSTRAP_ROUNDS
     seed: int = 0
 
     @property
     def notes(self) -> list[str]:
-        """Lines every output repeats: partial factors allowed, normalisation used."""
+        """Lines every output repeats: partial factors, --limit runs, normalisation used."""
         out = []
         if self.allow_partial:
             out.append(
                 "--allow-partial: a factor missing benchmarks is averaged over the ones present "
-                "(marked complete=false); such scores are not comparable with complete ones"
+                "(marked partial, complete=false); such scores are not comparable with complete ones"
             )
+        for model in self.models:
+            out += model.marks()
         if self.normalize == "baseline":
             out.append(
                 "--normalize baseline: Open LLM Leaderboard v2 random-baseline normalisation per subtask"
             )
         return out
+
+    def ci_note(self) -> str:
+        """What the 95% CIs are, by the kinds that occur."""
+        kinds = {f.ci_method for m in self.models for f in m.factors.values() if f.ci_method}
+        kinds |= {b.ci_method for m in self.models for b in m.benchmarks.values() if b.ci_method}
+        parts = []
+        if ITEM_BOOTSTRAP in kinds:
+            parts.append(
+                f"{ITEM_BOOTSTRAP} ({self.bootstrap} rounds, seed {self.seed}) where per-item logs exist"
+            )
+        if ANALYTIC in kinds:
+            parts.append(f"{ANALYTIC}s (+-1.96 se)" + (" elsewhere" if parts else ""))
+        return "95% CIs: " + ("; ".join(parts) or "none (no stderr or per-item data)")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -140,53 +186,44 @@ class ScoreReport:
         }
 
 
+def _items_stderr(items: Items) -> float | None:
+    """The stderr of a component's mean from its items: the sample stderr of a mean, or of a ratio of
+    sums (IFEval's instruction level, followed / total) by the delta method."""
+    n = len(items)
+    if n < 2:
+        return None
+    if items.den is None:
+        return float(np.std(items.num, ddof=1) / math.sqrt(n))
+    residual = items.num - items.value * items.den
+    return float(math.sqrt(np.sum(residual**2) / (n * (n - 1))) / np.mean(items.den))
+
+
 def _component_stderr(comp: Component) -> float | None:
+    """lm-eval's stderr, else one from the items (lm-eval writes "N/A" for IFEval's instruction level)."""
     if comp.stderr is not None:
         return comp.stderr
-    if comp.items is not None and comp.items.den is None and len(comp.items) > 1:
-        return float(np.std(comp.items.num, ddof=1) / math.sqrt(len(comp.items)))
-    return None
+    return _items_stderr(comp.items) if comp.items is not None else None
 
 
-def _benchmark_point(
-    bench: Benchmark, result: BenchmarkResult, normalization: str
-) -> tuple[float, float | None]:
-    """Score and analytic stderr of one benchmark.
+def _benchmark_stderr(bench: Benchmark, result: BenchmarkResult, normalization: str) -> float | None:
+    """Analytic stderr of one benchmark.
 
     Components on the same items (IFEval's metrics) are treated as perfectly correlated (their
-    stderrs add linearly, and a missing one - lm-eval's "N/A" for instruction-level IFEval - takes the
-    mean of the others); independent item sets add in quadrature.
+    stderrs add linearly, and a missing one takes the mean of the others); independent item sets add
+    in quadrature.
     """
-    values: list[float] = []
     groups: dict[str, list[float | None]] = {}
-    count = len(result.components)
-    for comp in result.components:
-        base = random_baseline(bench.name, comp.column) if normalization == "baseline" else 0.0
-        values.append(float(normalize(comp.value, base)))
+    chance = baselines(bench, [c.column for c in result.components], normalization)
+    for comp, base in zip(result.components, chance, strict=True):
         se = _component_stderr(comp)
         groups.setdefault(comp.item_set or comp.key, []).append(None if se is None else se / (1.0 - base))
-    score = float(np.mean(values))
-    if bench.score is not None and bench.score.invert:
-        score = 1.0 - score
     variance = 0.0
     for ses in groups.values():
         known = [s for s in ses if s is not None]
         if not known:
-            return score, None
-        variance += (len(ses) / count * float(np.mean(known))) ** 2
-    return score, math.sqrt(variance)
-
-
-def _benchmark_rounds(
-    bench: Benchmark, result: BenchmarkResult, normalization: str, rng: np.random.Generator, rounds: int
-) -> np.ndarray:
-    comp_rounds = component_rounds(result.components, rng, rounds)
-    normed = [
-        normalize(r, random_baseline(bench.name, c.column) if normalization == "baseline" else 0.0)
-        for r, c in zip(comp_rounds, result.components, strict=True)
-    ]
-    out = np.mean(np.vstack(normed), axis=0)
-    return 1.0 - out if bench.score is not None and bench.score.invert else out
+            return None
+        variance += (len(ses) / len(result.components) * float(np.mean(known))) ** 2
+    return math.sqrt(variance)
 
 
 def _analytic(score: float | None, se: float | None) -> tuple[float, float] | None:
@@ -195,53 +232,37 @@ def _analytic(score: float | None, se: float | None) -> tuple[float, float] | No
     return score - Z95 * se, score + Z95 * se
 
 
-def _combine(
-    scores: list[float], ses: list[float | None], rounds: list[np.ndarray | None]
-) -> tuple[float, float | None, tuple[float, float] | None, np.ndarray | None]:
-    """Mean of parts, its analytic stderr, and its bootstrap rounds when every part has rounds."""
-    score = float(np.mean(scores))
-    se = None if any(s is None for s in ses) else math.sqrt(sum(s * s for s in ses)) / len(ses)  # type: ignore[operator, misc]
-    stacked = None
-    if rounds and all(r is not None for r in rounds):
-        stacked = np.mean(np.vstack(rounds), axis=0)  # type: ignore[arg-type]
-    return score, se, _analytic(score, se), stacked
+def _combined_stderr(ses: list[float | None]) -> float | None:
+    """The stderr of a mean of independent parts: sqrt(sum se^2) / K; None when one is unknown."""
+    if not ses or any(s is None for s in ses):
+        return None
+    return math.sqrt(sum(s * s for s in ses)) / len(ses)  # type: ignore[operator, misc]
 
 
-def score_model(
-    results: ModelResults,
-    *,
-    allow_partial: bool = False,
-    normalize: str | None = None,
-    bootstrap: int = 1000,
-    seed: int = 0,
-) -> ModelScore:
-    """Benchmark, factor and Overall scores of one model (see the module docstring for the formula)."""
-    normalization = check_normalization(normalize)
-    rng = np.random.default_rng(seed)
-    suite = benchmarks()
-    with_items = bootstrap > 0 and any(r.has_items for r in results.benchmarks.values())
-    bench_scores: dict[str, BenchmarkScore] = {}
-    bench_rounds: dict[str, np.ndarray | None] = {}
-    for bench in suite:
-        result = results.benchmarks.get(bench.name)
-        if result is None:
-            continue
-        score, se = _benchmark_point(bench, result, normalization)
-        rounds = None
-        if with_items and result.has_items:
-            rounds = _benchmark_rounds(bench, result, normalization, rng, bootstrap)
-        elif with_items and se is not None:
-            rounds = rng.normal(score, se, size=bootstrap)  # no items: parametric draw (docs/scoring.md)
-        bench_rounds[bench.name] = rounds
-        ci, method = (
-            (percentile_ci(rounds), "bootstrap")
-            if rounds is not None and result.has_items
-            else (
-                _analytic(score, se),
-                "analytic",
-            )
+def _benchmark_score(
+    bench: Benchmark,
+    result: BenchmarkResult,
+    normalization: str,
+    rng: np.random.Generator,
+    rounds: int,
+) -> tuple[BenchmarkScore, np.ndarray | None]:
+    """One benchmark's score and CI, and its bootstrap rounds (None without a bootstrap)."""
+    columns = [c.column for c in result.components]
+    score = float(benchmark_value(bench, columns, [c.value for c in result.components], normalization))
+    se = _benchmark_stderr(bench, result, normalization)
+    draws = None
+    if rounds and result.has_items:
+        draws = benchmark_value(
+            bench, columns, component_rounds(result.components, rng, rounds), normalization
         )
-        bench_scores[bench.name] = BenchmarkScore(
+    elif rounds and se is not None:
+        draws = rng.normal(score, se, size=rounds)  # no items: parametric draws (docs/scoring.md)
+    if draws is not None and result.has_items:
+        ci, method = percentile_ci(draws), ITEM_BOOTSTRAP
+    else:
+        ci, method = _analytic(score, se), ANALYTIC  # type: ignore[assignment]
+    return (
+        BenchmarkScore(
             bench.name,
             bench.factor,
             score,
@@ -252,60 +273,76 @@ def score_model(
             method if ci else None,
             result.source,
             {c.column: c.value for c in result.components},
-        )
-    factors: dict[str, FactorScore] = {}
-    factor_rounds: dict[str, np.ndarray | None] = {}
-    for factor in FACTORS:
-        members = [b.name for b in suite if b.factor == factor and b.factor_average]
-        present = [m for m in members if m in bench_scores]
-        missing = tuple(m for m in members if m not in bench_scores)
-        if not present or (missing and not allow_partial):
-            factors[factor] = FactorScore(None, None, None, False, missing=missing)
-            factor_rounds[factor] = None
-            continue
-        score, se, ci, rounds = _combine(
-            [bench_scores[m].score for m in present],
-            [bench_scores[m].stderr for m in present],
-            [bench_rounds.get(m) for m in present],
-        )
-        # A factor's bootstrap CI is reported only if item-level data went into it; its rounds still
-        # feed Overall (parametric draws for a factor with no per-item data at all).
-        from_items = any(results.benchmarks[m].has_items for m in present)
-        factors[factor] = _factor(score, se, ci, rounds if from_items else None, not missing, missing)
-        factor_rounds[factor] = rounds
-    factors[OVERALL] = _overall(factors, factor_rounds, allow_partial)
-    return ModelScore(results.model, bench_scores, factors, tuple(results.sources), tuple(results.notes))
+        ),
+        draws,
+    )
 
 
-def _factor(
-    score: float,
-    se: float | None,
-    ci: tuple[float, float] | None,
-    rounds: np.ndarray | None,
-    complete: bool,
-    missing: tuple[str, ...],
+def _factor_score(
+    name: str, point: Aggregate, rounds: Aggregate, ses: dict[str, float | None], show_rounds: bool
 ) -> FactorScore:
-    boot = percentile_ci(rounds) if rounds is not None else None
-    shown = boot or ci
+    """A factor or Overall: the formula's value, the analytic CI from ``ses`` (of its members), and the
+    bootstrap CI where ``show_rounds`` (item-level data went into it)."""
+    unit = "factors" if name == OVERALL else "benchmarks"
+    if point.value is None:
+        return FactorScore(None, None, None, False, missing=point.missing)
+    score = float(point.value)
+    se = _combined_stderr([ses[m] for m in point.members])
+    analytic = _analytic(score, se)
+    boot = percentile_ci(rounds.value) if show_rounds and rounds.value is not None else None
+    shown = boot or analytic
     return FactorScore(
-        score, shown[0] if shown else None, shown[1] if shown else None, complete, se, ci, boot, missing
+        score,
+        shown[0] if shown else None,
+        shown[1] if shown else None,
+        point.complete,
+        se,
+        analytic,
+        boot,
+        point.missing,
+        point.members,
+        point.partial_text(unit),
     )
 
 
-def _overall(
-    factors: dict[str, FactorScore], rounds: dict[str, np.ndarray | None], allow_partial: bool
-) -> FactorScore:
-    scored = [f for f in FACTORS if factors[f].score is not None]
-    missing = tuple(f for f in FACTORS if factors[f].score is None)
-    if not scored or (missing and not allow_partial):
-        return FactorScore(None, None, None, False, missing=missing)
-    score, se, ci, stacked = _combine(
-        [factors[f].score for f in scored],  # type: ignore[misc]
-        [factors[f].stderr for f in scored],
-        [rounds[f] for f in scored],
+def score_model(
+    results: ModelResults,
+    *,
+    allow_partial: bool = False,
+    normalize: str | None = None,
+    bootstrap: int = BOOTSTRAP_ROUNDS,
+    seed: int = 0,
+) -> ModelScore:
+    """Benchmark, factor and Overall scores of one model (the formula: ``scoring/_formula.py``)."""
+    normalization = check_normalization(normalize)
+    rng = np.random.default_rng(seed)
+    rounds = bootstrap if any(r.has_items for r in results.benchmarks.values()) else 0
+    bench_scores: dict[str, BenchmarkScore] = {}
+    bench_rounds: dict[str, np.ndarray | None] = {}
+    for bench in benchmarks():
+        result = results.benchmarks.get(bench.name)
+        if result is not None:
+            bench_scores[bench.name], bench_rounds[bench.name] = _benchmark_score(
+                bench, result, normalization, rng, rounds
+            )
+    points = aggregate({k: np.asarray(v.score) for k, v in bench_scores.items()}, allow_partial=allow_partial)
+    draws = aggregate(bench_rounds, allow_partial=allow_partial)
+    ses: dict[str, float | None] = {k: v.stderr for k, v in bench_scores.items()}
+    factors: dict[str, FactorScore] = {}
+    for name in FACTOR_NAMES:
+        # A factor's bootstrap CI is reported only if item-level data went into it; its rounds still feed
+        # Overall (parametric draws for a factor with no per-item data at all).
+        from_items = name == OVERALL or any(results.benchmarks[m].has_items for m in points[name].members)
+        factors[name] = _factor_score(name, points[name], draws[name], ses, from_items)
+        ses[name] = factors[name].stderr
+    return ModelScore(
+        results.model,
+        bench_scores,
+        factors,
+        tuple(results.sources),
+        tuple(results.notes),
+        results.limit,
     )
-    complete = not missing and all(factors[f].complete for f in FACTORS)
-    return _factor(score, se, ci, stacked, complete, missing)
 
 
 def score_models(
@@ -313,7 +350,7 @@ def score_models(
     *,
     allow_partial: bool = False,
     normalize: str | None = None,
-    bootstrap: int = 1000,
+    bootstrap: int = BOOTSTRAP_ROUNDS,
     seed: int = 0,
     on_model: Callable[[int, int, str], None] | None = None,
 ) -> ScoreReport:
@@ -336,7 +373,7 @@ def score_paths(
     *,
     allow_partial: bool = False,
     normalize: str | None = None,
-    bootstrap: int = 1000,
+    bootstrap: int = BOOTSTRAP_ROUNDS,
     seed: int = 0,
     on_model: Callable[[int, int, str], None] | None = None,
 ) -> ScoreReport:

@@ -10,9 +10,9 @@ import functools
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sosbench._io import read_yaml
 from sosbench.errors import SosbenchError, from_validation
 
 RELEASES_FILE = Path(__file__).with_name("livebench_releases.yaml")
@@ -89,7 +89,7 @@ def livebench_release(date: str | None = None) -> LiveBenchRelease:
 
 @functools.cache
 def _read_releases() -> _ReleasesFile:
-    data = yaml.safe_load(RELEASES_FILE.read_text(encoding="utf-8"))
+    data = read_yaml(RELEASES_FILE, "LiveBench releases file")
     try:
         parsed = _ReleasesFile.model_validate(data)
     except ValidationError as exc:

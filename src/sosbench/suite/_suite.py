@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from sosbench._io import MAX_YAML_BYTES, load_yaml, read_text
 from sosbench._registry import Registry, plugin_entry_points, suggest
 from sosbench.errors import SosbenchError
 from sosbench.suite._benchmark import FACTORS, Benchmark, benchmark_from_dict
@@ -28,9 +29,7 @@ SUITE_FILE = Path(__file__).with_name("benchmarks.yaml")
 def read_suite_file(path: Path, plugin: str = "plugin") -> list[Benchmark]:
     """The validated benchmarks of one suite file; any error is one line naming the file and the field."""
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SosbenchError(f"cannot read suite file {path}: {exc.strerror}") from None
+        data: Any = load_yaml(read_text(path, "suite file", MAX_YAML_BYTES), str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sosbench.livebench._latex import last_boxed, normalize_final_answer, unbox
+from sosbench.livebench.scorers._latex import last_boxed, normalize_final_answer, unbox
 
 Equivalence = Callable[[str, str], bool]
 

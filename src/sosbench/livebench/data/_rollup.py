@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sosbench.livebench._tasks import CATEGORIES, category_of
+from sosbench.livebench.data._release import CATEGORIES, category_of
 
 
 def task_scores(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, float]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from sosbench.livebench._punkt import ensure_punkt_tab
+from sosbench.livebench.scorers._punkt import ensure_punkt_tab
 
 
 def _as_list(value: Any) -> list[Any]:

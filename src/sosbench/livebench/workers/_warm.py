@@ -8,10 +8,10 @@ import contextlib
 import pandas  # noqa: F401 - tablereformat
 import rapidfuzz.distance  # noqa: F401 - olympiad, plot_unscrambling
 
-import sosbench.livebench._scorers  # noqa: F401
+import sosbench.livebench.scorers  # noqa: F401
 
 with contextlib.suppress(Exception):  # optional: a worker then imports (and reports) it itself
-    from sosbench.livebench._punkt import ensure_punkt_tab
+    from sosbench.livebench.scorers._punkt import ensure_punkt_tab
 
     ensure_punkt_tab()
     import lm_eval.tasks.ifeval.utils  # noqa: F401

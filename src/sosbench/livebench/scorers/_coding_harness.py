@@ -8,9 +8,10 @@ other functions disabled, a 6 s alarm per test. It never sees the expected outpu
 the program produced, one JSON line per test on the result pipe, and the scorer (outside the
 sandbox) compares. Protocol:
 
-* stdin (fd 0): one JSON request ``{"mode": "stdin"|"call", "code", "fn_name", "inputs", "timeout",
-  "limits": {...}}``, read whole before anything runs; fd 0 then becomes ``/dev/null`` (the
-  official harness ran in a child whose real stdin was ``/dev/null``; ``open(0)`` reads it).
+* stdin (fd 0): one JSON request ``{"mode": "stdin"|"call", "code", "fn_name", "inputs", "timeout"}``,
+  read whole before anything runs (the sandbox has set its hard limits already); fd 0 then becomes
+  ``/dev/null`` (the official harness ran in a child whose real stdin was ``/dev/null``; ``open(0)``
+  reads it).
 * stdout (fd 1): ``{"ready": true}``, then per test ``{"ok": true, "out": str}`` (stdin mode) or
   ``{"ok": true, "value": v}`` (call mode; tuples as ``{"t": [...]}``, dicts as ``{"d": [[k, v], ...]}``)
   or ``{"ok": false, "error": str}``, after which nothing more runs. The program's own writes to
@@ -24,7 +25,6 @@ import builtins
 import contextlib
 import json
 import os
-import resource
 import signal
 import sys
 from io import StringIO
@@ -72,21 +72,6 @@ def _isolate_stdio() -> None:
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
-
-
-def _limit(limits: dict[str, int]) -> None:
-    """Hard limits (soft = hard), set before the answer runs; it cannot raise them."""
-    names = {
-        "cpu_s": resource.RLIMIT_CPU,
-        "memory_bytes": resource.RLIMIT_AS,
-        "processes": resource.RLIMIT_NPROC,
-        "file_bytes": resource.RLIMIT_FSIZE,
-        "open_files": resource.RLIMIT_NOFILE,
-    }
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    for key, which in names.items():
-        if limits.get(key):
-            resource.setrlimit(which, (limits[key], limits[key]))
 
 
 def _guard() -> None:
@@ -228,7 +213,6 @@ def main() -> None:
     request = json.loads(sys.stdin.buffer.read())
     results = _Results()
     _isolate_stdio()
-    _limit(request["limits"])
     timeout = int(request["timeout"])
     signal.signal(signal.SIGALRM, _alarm)
     _preload()

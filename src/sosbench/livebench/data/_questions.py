@@ -9,14 +9,14 @@ Rows without a ``livebench_release_date`` column come from the June 2024 uploads
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sosbench._io import iter_lines, parse_json, read_bytes
 from sosbench.errors import SosbenchError
-from sosbench.livebench._tasks import CATEGORIES, RELEASE, TASK_CATEGORY
+from sosbench.livebench.data._release import CATEGORIES, RELEASE, TASK_CATEGORY
 
 LiveBenchQuestion = dict[str, Any]
 
@@ -68,27 +68,44 @@ def select_questions(
     return sorted(kept, key=lambda row: (row["task"], row["question_id"]))
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a JSON Lines file, with a one-line error naming the bad line."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise SosbenchError(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SosbenchError(
-                    f"{path}:{number}: not valid JSON ({exc.msg}); fix or remove the line"
-                ) from None
+def question_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    """``("file:line", value)`` for every non-blank line of a question file, read within the bounds of
+    ``sosbench._io`` (values of any JSON type: a row that is not a question fails alone, see
+    ``load_questions``)."""
+    for number, line, _ended in iter_lines(path, "LiveBench question file"):
+        if line.strip():
+            yield f"{path}:{number}", parse_json(line, str(path), "fix or remove that line", number)
 
 
 def _hub_like(folder: Path) -> bool:
     readme = folder / "README.md"
-    return readme.is_file() and "configs:" in readme.read_text(encoding="utf-8", errors="replace")
+    if not readme.is_file():
+        return False
+    return "configs:" in read_bytes(readme, "dataset card").decode("utf-8", "replace")
+
+
+def _question_problem(row: Any) -> str | None:
+    """Why a row cannot be a question (before any rule reads its fields), or None."""
+    if not isinstance(row, dict):
+        return f"a JSON {type(row).__name__}, not a question object"
+    if not isinstance(row.get("question_id"), str | int) or isinstance(row.get("question_id"), bool):
+        return "no question_id"
+    return None
+
+
+def _questions_only(
+    numbered: Iterable[tuple[str, Any]], problems: list[str] | None
+) -> Iterator[LiveBenchQuestion]:
+    """The rows that can be questions. Each other row is one line in ``problems`` (and skipped), or, with
+    no list to report to, the error."""
+    for where, row in numbered:
+        problem = _question_problem(row)
+        if problem is None:
+            yield row
+        elif problems is None:
+            raise SosbenchError(f"{where}: {problem}: fix or remove that row")
+        else:
+            problems.append(f"{where}: {problem}; row skipped")
 
 
 def _from_dataset(location: str, revision: str | None = None) -> list[LiveBenchQuestion]:
@@ -116,38 +133,51 @@ def _pinned_revision(dataset_id: str) -> str | None:
 
 
 def load_questions(
-    source: str | Path, *, release: str = RELEASE, tasks: Iterable[str] | None = None
+    source: str | Path,
+    *,
+    release: str = RELEASE,
+    tasks: Iterable[str] | None = None,
+    problems: list[str] | None = None,
 ) -> list[LiveBenchQuestion]:
     """Questions of ``release`` from a question.jsonl file, a folder of them (searched recursively for
     ``question*.jsonl``), a hub-like dataset folder, a mirror root holding ``livebench/<category>/``,
-    or a hub id ``livebench/<category>`` (read at the revision the suite registry pins)."""
+    or a hub id ``livebench/<category>`` (read at the revision the suite registry pins).
+
+    A row that cannot be a question (not an object, no question_id) is an error, or, given a
+    ``problems`` list, one line there and skipped, so that one bad row does not stop the rest."""
     path = Path(source)
+    numbered: Iterable[tuple[str, Any]]
     if path.is_file():
-        rows = list(read_jsonl(path))
+        numbered = question_rows(path)
     elif path.is_dir():
-        rows = list(_rows_in_folder(path))
+        numbered = _rows_in_folder(path)
     elif str(source).startswith("livebench/") and str(source).split("/", 1)[1] in CATEGORIES:
-        rows = _from_dataset(str(source), _pinned_revision(str(source)))
+        numbered = _numbered(str(source), _from_dataset(str(source), _pinned_revision(str(source))))
     else:
         raise SosbenchError(f"questions not found: {source} is neither a question.jsonl file nor a folder")
+    rows = list(_questions_only(numbered, problems))
     questions = select_questions(rows, release=release, tasks=tasks, source=str(source))
     if not questions:
         raise SosbenchError(f"{source}: no LiveBench question of release {release} found")
     return questions
 
 
-def _rows_in_folder(folder: Path) -> Iterator[LiveBenchQuestion]:
+def _numbered(location: str, rows: list[LiveBenchQuestion]) -> Iterator[tuple[str, Any]]:
+    return ((f"{location} row {number}", row) for number, row in enumerate(rows, 1))
+
+
+def _rows_in_folder(folder: Path) -> Iterator[tuple[str, Any]]:
     if _hub_like(folder):
-        yield from _from_dataset(str(folder))
+        yield from _numbered(str(folder), _from_dataset(str(folder)))
         return
     categories = [folder / "livebench" / name for name in CATEGORIES] + [folder / name for name in CATEGORIES]
     hub_folders = [candidate for candidate in categories if _hub_like(candidate)]
     if hub_folders:
         for candidate in hub_folders:
-            yield from _from_dataset(str(candidate))
+            yield from _numbered(str(candidate), _from_dataset(str(candidate)))
         return
     files = sorted(folder.rglob("question*.jsonl"))
     if not files:
         raise SosbenchError(f"{folder}: no question*.jsonl file and no hub-like dataset folder inside")
     for file in files:
-        yield from read_jsonl(file)
+        yield from question_rows(file)

@@ -14,10 +14,10 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
-from sosbench.livebench._sandbox import SandboxMode
-from sosbench.livebench._scorers import is_slow, score_question
+from sosbench.livebench.scorers import Scoring, is_slow, score_answer
+from sosbench.sandbox import SandboxUnavailable
 
 Item = tuple[dict[str, Any], str]
 MIN_PARALLEL_ITEMS = 32
@@ -32,26 +32,38 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _score_chunk(chunk: list[Item], protocol: str, sandbox: SandboxMode) -> list[float]:
-    return [
-        score_question(question, answer, protocol=protocol, sandbox=sandbox) for question, answer in chunk
-    ]
+class Scored(NamedTuple):
+    """One answer's score, and why it is 0 when scoring it failed."""
+
+    score: float
+    error: str | None = None
+
+
+def score_one(question: dict[str, Any], answer: str, scoring: Scoring) -> Scored:
+    """Score one answer; any failure while doing so (a corrupt test case, a scorer's bug, a MemoryError)
+    is that answer's 0 with the reason, and the run goes on. Only a sandbox that cannot start here stops
+    it: then every coding answer would be a wrong 0."""
+    try:
+        return Scored(score_answer(question, answer, scoring))
+    except SandboxUnavailable:
+        raise
+    except Exception as error:  # noqa: BLE001 - one answer's failure is its 0, not the run's end
+        return Scored(0.0, f"{type(error).__name__}: {error}"[:500])
+
+
+def _score_chunk(chunk: list[Item], scoring: Scoring) -> list[Scored]:
+    return [score_one(question, answer, scoring) for question, answer in chunk]
 
 
 def score_many(
-    items: Sequence[Item],
-    *,
-    protocol: str = "paper",
-    workers: int | None = None,
-    progress: Any = None,
-    sandbox: SandboxMode = "bwrap",
-) -> list[float]:
+    items: Sequence[Item], scoring: Scoring, *, workers: int | None = None, progress: Any = None
+) -> list[Scored]:
     """Scores for ``(question, answer)`` pairs, in order. ``progress(n)`` is called as chunks finish."""
     workers = default_workers() if workers is None else max(1, workers)
     if workers == 1 or sum(is_slow(question) for question, _ in items) < MIN_PARALLEL_ITEMS:
         scores = []
         for question, answer in items:
-            scores.append(score_question(question, answer, protocol=protocol, sandbox=sandbox))
+            scores.append(score_one(question, answer, scoring))
             if progress is not None:
                 progress(1)
         return scores
@@ -59,7 +71,7 @@ def score_many(
     chunks = [list(items[start : start + size]) for start in range(0, len(items), size)]
     context = _context()
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
-        futures = [pool.submit(_score_chunk, chunk, protocol, sandbox) for chunk in chunks]
+        futures = [pool.submit(_score_chunk, chunk, scoring) for chunk in chunks]
         scores = []
         for future, chunk in zip(futures, chunks, strict=True):
             scores.extend(future.result())
@@ -72,5 +84,5 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sosbench.livebench._warm"])
+    context.set_forkserver_preload(["sosbench.livebench.workers._warm"])
     return context

@@ -105,3 +105,9 @@ def shared_judge() -> SympyJudge:
             _shared = SympyJudge()
             atexit.register(_shared.close)
         return _shared
+
+
+def equivalent(ground_truth: str, prediction: str) -> bool:
+    """``Scoring.equivalent`` for AMPS_Hard: this process's sympy child decides (a function, so it pickles
+    by name into pool workers, each of which then starts its own child)."""
+    return shared_judge().equivalent(ground_truth, prediction)

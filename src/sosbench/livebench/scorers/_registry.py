@@ -15,22 +15,26 @@ from typing import Any
 
 from sosbench._registry import Registry, load_entry_points, suggest
 from sosbench.errors import SosbenchError
-from sosbench.livebench import _data_analysis as data_analysis
-from sosbench.livebench import _language as language
-from sosbench.livebench import _math as math
-from sosbench.livebench import _reasoning as reasoning
-from sosbench.livebench._sandbox import SandboxMode
-from sosbench.livebench._tasks import check_protocol
+from sosbench.livebench.scorers import _data_analysis as data_analysis
+from sosbench.livebench.scorers import _language as language
+from sosbench.livebench.scorers import _math as math
+from sosbench.livebench.scorers import _reasoning as reasoning
+from sosbench.sandbox import DEFAULT_LIMITS, SandboxLimits, SandboxMode
 
 ENTRY_POINT_GROUP = "sosbench.livebench_scorers"
 
 
 @dataclass(frozen=True)
 class Scoring:
-    """How one answer is scored: the protocol's defect fixes and where coding answers run."""
+    """How one answer is scored: the protocol's defect fixes, where coding answers run, and the symbolic
+    judge AMPS_Hard needs (a child process the caller owns: ``livebench.workers``)."""
 
     corrected: bool
-    sandbox: SandboxMode
+    sandbox: SandboxMode = SandboxMode.BWRAP
+    limits: SandboxLimits = DEFAULT_LIMITS
+    """Each coding answer's sandbox budget (memory, processes, ...)."""
+    equivalent: Callable[[str, str], bool] | None = None
+    """True iff two LaTeX answers are symbolically equal (within LiveBench's time limit)."""
 
 
 Scorer = Callable[[dict[str, Any], str, Scoring], float]
@@ -58,11 +62,9 @@ def _math(question: dict[str, Any], answer: str, scoring: Scoring) -> float:
     if kind in ("imo", "usamo", "olympiad"):
         return math.score_olympiad(truth, answer)
     if "amps_hard" in kind or kind == "AMPS_Hard":
-        from sosbench.livebench._sympy import shared_judge
-
-        return math.score_amps_hard(
-            truth, answer, corrected=scoring.corrected, equivalent=shared_judge().equivalent
-        )
+        if scoring.equivalent is None:
+            raise SosbenchError("AMPS_Hard needs a symbolic judge: pass Scoring(equivalent=...)")
+        return math.score_amps_hard(truth, answer, corrected=scoring.corrected, equivalent=scoring.equivalent)
     raise SosbenchError(
         f"question {question.get('question_id')}: {kind} needs its subtask (amc_*, smc, aime_*) "
         "to pick a scorer"
@@ -70,15 +72,17 @@ def _math(question: dict[str, Any], answer: str, scoring: Scoring) -> float:
 
 
 def _instruction_following(question: dict[str, Any], answer: str, scoring: Scoring) -> float:
-    from sosbench.livebench._instruction_following import score_instruction_following
+    from sosbench.livebench.scorers._instruction_following import score_instruction_following
 
     return score_instruction_following(question, answer)
 
 
 def _coding(question: dict[str, Any], answer: str, scoring: Scoring) -> float:
-    from sosbench.livebench._coding import score_coding
+    from sosbench.livebench.scorers._coding import score_coding
 
-    return score_coding(question, answer, corrected=scoring.corrected, sandbox=scoring.sandbox)
+    return score_coding(
+        question, answer, corrected=scoring.corrected, limits=scoring.limits, sandbox=scoring.sandbox
+    )
 
 
 def _builtin() -> dict[str, TaskScorer]:
@@ -125,15 +129,12 @@ def is_slow(question: dict[str, Any]) -> bool:
     return question.get("task") in registry and registry.get(question["task"]).slow
 
 
-def score_question(
-    question: dict[str, Any], answer: str, *, protocol: str = "paper", sandbox: SandboxMode = "bwrap"
-) -> float:
-    """Score one answer to one question, in [0, 1]; ``sandbox`` is where coding answers run."""
-    scoring = Scoring(corrected=check_protocol(protocol) == "corrected", sandbox=sandbox)
+def score_answer(question: dict[str, Any], answer: str, scoring: Scoring) -> float:
+    """Score one answer to one question, in [0, 1], with its task's scorer."""
     task = question["task"]
     registry = scorers()
     if task not in registry:
         close = suggest(task, registry.names())
-        hint = f"did you mean {', '.join(close)}?" if close else "register one (sosbench.livebench._scorers)"
+        hint = f"did you mean {', '.join(close)}?" if close else "register one (sosbench.livebench.scorers)"
         raise SosbenchError(f"question {question.get('question_id')}: no scorer for task {task!r}: {hint}")
     return registry.get(task).score(question, answer, scoring)
