@@ -839,3 +839,116 @@ def test_slurm_array_task_with_an_input_error_is_not_resubmitted(sample_mirror: 
     assert events.failed == [("xstest", False)]  # one attempt, not resubmitted
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["finished"] is None and manifest["timings"] == {}
+
+
+class FakeActorDied(Exception):
+    """What a fake ``ray.get`` raises for a worker that died (Ray's ``RayActorError``)."""
+
+
+class FakeRay:
+    """Just enough of Ray's API for RayExecutor's driver, in this process: a worker runs a unit at once,
+    scripted by ``fail`` (``model:unit`` -> "raise" or "die", on its first attempt only)."""
+
+    exceptions = type("exceptions", (), {"RayActorError": FakeActorDied})
+
+    def __init__(self, resources: dict[str, float], fail: dict[str, str]) -> None:
+        self.resources = resources
+        self.fail = dict(fail)
+        self.workers: list[FakeWorker] = []
+
+    def remote(self, _cls: type) -> Any:
+        ray = self
+
+        class WorkerClass:
+            def options(self, **request: Any) -> Any:
+                ray.request = request
+                return self
+
+            def remote(self, config: RunConfig, *_args: Any) -> FakeWorker:
+                ray.workers.append(FakeWorker(ray, config.display_name()))
+                return ray.workers[-1]
+
+        return WorkerClass()
+
+    def cluster_resources(self) -> dict[str, float]:
+        return self.resources
+
+    def wait(self, refs: list[Any], num_returns: int, timeout: float) -> tuple[list[Any], list[Any]]:
+        return refs[:1], refs[1:]
+
+    def get(self, ref: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        return ref()
+
+    def kill(self, worker: FakeWorker, no_restart: bool) -> None:
+        worker.state = "killed"
+
+
+class FakeWorker:
+    def __init__(self, ray: FakeRay, model: str) -> None:
+        self.ray, self.model, self.state, self.ran = ray, model, "running", []
+        self.run = type("method", (), {"remote": staticmethod(self._run)})
+        self.close = type("method", (), {"remote": staticmethod(self._close)})
+
+    def _run(self, unit: Unit) -> Callable[[], dict[str, Any]]:
+        key = f"{self.model}:{unit.key()}"
+        self.ran.append(key)
+        what = self.ray.fail.pop(key, None)
+
+        def result() -> dict[str, Any]:
+            if what == "die":
+                self.state = "dead"
+                raise FakeActorDied(f"the worker running {key} died")
+            if what == "raise":
+                raise RuntimeError("CUDA error: an illegal memory access")
+            return {"seconds": 1.0}
+
+        return result
+
+    def _close(self) -> None:
+        self.state = "closed"
+
+
+def fake_jobs(tmp_path: Path, units: dict[str, int]) -> list[Job]:
+    """``units[model]`` units of each model (shards of one benchmark), as the runner plans them."""
+    jobs = []
+    for model, count in units.items():
+        config = RunConfig(
+            model="hf", model_args={}, benchmarks=("bbq",), output=tmp_path / model, model_name=model
+        )
+        jobs += [Job(config, Unit("bbq", k, count), "h") for k in range(count)]
+    return jobs
+
+
+def test_ray_scheduler_keeps_models_on_their_workers(tmp_path: Path) -> None:
+    """Three fake GPUs for two models: each model gets a worker first, the bigger one the third; a unit
+    goes only to a worker holding its model; a unit that raised retires its worker, a dead worker loses
+    only its unit, and both are retried on a new worker of the same model."""
+    from sosbench.run.executors import _ray
+
+    ray = FakeRay({"CPU": 16.0, "fake_gpu": 3.0}, {"big:bbq[2-of-6]": "die", "small:bbq[0-of-2]": "raise"})
+    executor = RayExecutor(gpus_per_unit=0, resources={"fake_gpu": 1.0}, retries=1)
+    events = Recorder()
+    run_events = Events(
+        started=lambda job: None,
+        finished=lambda job, info: events.done.append(job.key()),
+        failed=lambda job, error, retry: events.failed.append((job.key(), retry)),
+    )
+    failures = _ray._Driver(ray, executor, run_events).run(fake_jobs(tmp_path, {"big": 6, "small": 2}))
+    assert failures == []
+    assert ray.request == {
+        "num_cpus": 1.0,
+        "num_gpus": 0,
+        "resources": {"fake_gpu": 1.0},
+        "max_restarts": 0,
+        "max_task_retries": 0,
+    }
+    assert sorted(events.failed) == [("big:bbq[2-of-6]", True), ("small:bbq[0-of-2]", True)]
+    assert sorted(events.done) == sorted(job.key() for job in fake_jobs(tmp_path, {"big": 6, "small": 2}))
+    assert all(all(key.startswith(w.model) for key in w.ran) for w in ray.workers)  # one model per worker
+    ran = Counter(key for w in ray.workers for key in w.ran)
+    assert ran == {key: 2 if key in ("big:bbq[2-of-6]", "small:bbq[0-of-2]") else 1 for key in ran}
+    by_model = Counter(w.model for w in ray.workers)
+    assert by_model == {"big": 3, "small": 2}  # 2 at the start + 1 after the death; 1 + 1 after the raise
+    assert [w.model for w in ray.workers[:3]] == ["big", "small", "big"]
+    assert {w.state for w in ray.workers} == {"closed", "killed"}  # none left running
+    assert sum(len(w.ran) for w in ray.workers) == 8 + 2

@@ -33,7 +33,7 @@ class ExecutorOptions(BaseModel):
 
     A field is one option, set with ``--executor-option NAME=VALUE`` (a YAML value) or, for the options
     sosbench gives a flag, ``--NAME`` with dashes (``ray_address`` is ``--ray-address``). An unknown name
-    is refused; the field's description is what the error and docs say about it.
+    is refused; a field's ``description`` documents it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

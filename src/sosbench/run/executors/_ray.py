@@ -188,38 +188,48 @@ class _Driver:
         return self.failures
 
     def settle(self, ref: Any) -> None:
-        """Settle the unit ``ref`` ran; its worker takes the model's next unit, unless it died."""
+        """Settle the unit ``ref`` ran; its worker takes the model's next unit if it is sound.
+
+        A worker whose unit raised is retired rather than trusted with the next one (a CUDA error or an
+        out-of-memory can leave its model unusable): the retry, like the model's other units, goes to a
+        worker that is sound, a new one if needed. An input error is an answer, not a fault of the worker.
+        """
         actor, model, job, attempt = self.running.pop(ref)
-        alive = True
+        sound = True
         try:
             info = self.ray.get(ref)
         except self.ray.exceptions.RayActorError as exc:  # the worker died: this unit is all it loses
-            alive = False
+            model.workers -= 1
+            self.ray.kill(actor, no_restart=True)
             again = self.policy.settle(job, attempt, self.events, self.failures, error=exc)
-        except Exception as exc:  # noqa: BLE001 - the unit raised: settled by the policy, the worker goes on
+            sound = False
+        except Exception as exc:  # noqa: BLE001 - the unit raised: settled by the policy, the worker retired
+            self.retire(actor, model)
             again = self.policy.settle(job, attempt, self.events, self.failures, error=exc)
+            sound = False
         else:
             again = self.policy.settle(job, attempt, self.events, self.failures, info=info)
         if again:
             model.todo.appendleft((job, attempt + 1))
-        if alive:
+        if sound:
             self.hand_out(actor, model)
-        else:
-            model.workers -= 1
-            self.ray.kill(actor, no_restart=True)
 
     def hand_out(self, actor: Any, model: _ModelQueue) -> None:
-        """Give ``actor`` its model's next unit, or end it when the model has none left."""
+        """Give ``actor`` its model's next unit, or retire it when the model has none left."""
         if not model.todo:
-            actor.close.remote()
-            model.workers -= 1
+            self.retire(actor, model)
             return
         job, attempt = model.todo.popleft()
         self.events.started(job)
         self.running[actor.run.remote(job.unit)] = (actor, model, job, attempt)
 
+    def retire(self, actor: Any, model: _ModelQueue) -> None:
+        """End a worker (it frees its GPUs for another worker, of this model or another)."""
+        actor.close.remote()
+        model.workers -= 1
+
     def add_workers(self) -> None:
-        """Start workers while the cluster has room, each for the model with the most units per worker."""
+        """Start workers while the cluster has room, each for the model that needs one most."""
         room = self.executor.capacity(self.ray.cluster_resources()) - sum(
             m.workers for m in self.models.values()
         )
@@ -227,7 +237,8 @@ class _Driver:
             waiting = [m for m in self.models.values() if m.todo]
             if not waiting:
                 return
-            model = max(waiting, key=lambda m: len(m.todo) / (m.workers + 1))
+            # a model without a worker first (each model moves on), then the most units per worker
+            model = max(waiting, key=lambda m: (m.workers == 0, len(m.todo) / (m.workers + 1)))
             job = model.todo[0][0]
             actor = self.actor_class.remote(job.config, job.config_hash, model.benchmarks)
             model.workers += 1
