@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from sosbench._registry import Registry, load_entry_points, suggest
 from sosbench.errors import SosbenchError, from_validation
+from sosbench.run._config import parse_yaml_items
 from sosbench.run.executors._base import (
     INPUT_ERROR,
     Events,
@@ -71,23 +72,9 @@ def build(
 
 
 def parse_options(items: Sequence[str]) -> dict[str, Any]:
-    """``NAME=VALUE`` items (``--executor-option``) as a mapping, each value read as YAML (``2``, ``true``,
-    ``{GPU_type_A100: 0.01}``)."""
-    import yaml
-
-    parsed: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise SosbenchError(f"--executor-option: {item!r} is not NAME=VALUE (e.g. ray_workers=4)")
-        if key.strip() in parsed:
-            raise SosbenchError(f"--executor-option {key.strip()} is given twice: keep one")
-        try:
-            parsed[key.strip()] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError as exc:
-            first = str(exc).splitlines()[0]
-            raise SosbenchError(f"--executor-option {key.strip()}: not a YAML value ({first})") from None
-    return parsed
+    """``--executor-option NAME=VALUE`` items as a mapping, each value read as YAML (``2``, ``true``,
+    ``{accelerator_type:H100: 0.001}``)."""
+    return parse_yaml_items(items, "--executor-option")
 
 
 __all__ = [
