@@ -46,8 +46,9 @@ BENCHES = (
 )  # a size-weighted group, a first_n 5-shot task, an unsharded benchmark
 LIMIT = 4
 SHARDS = 2
-# Keys of results.json that depend on the run itself (timestamps), not on the items.
-RUN_KEYS = {"date", "start_time", "end_time", "total_evaluation_time_seconds"}
+# Keys of results.json that depend on the run itself (timestamps, the commit of the working folder), not on
+# the items.
+RUN_KEYS = {"date", "start_time", "end_time", "total_evaluation_time_seconds", "git_hash"}
 WORKER_LOG = "worker-log.jsonl"
 """Beside the run folders (in their parent): what ``instrument`` logs in every worker process."""
 SMALL_OBJECT_STORE = 80 * 1024 * 1024
