@@ -34,10 +34,6 @@ from typing import Any, BinaryIO
 from sosbench.errors import SosbenchError
 
 LOCK_FILE = ".sosbench.lock"
-# The files of a run folder (docs/results-layout.md) that the results layer reads and the run layer writes.
-MANIFEST = "manifest.json"
-RESULTS = "results.json"
-DONE = "done.json"
 
 
 # ------------------------------------------------------------------------------------------ modes
@@ -123,9 +119,9 @@ def write_json_atomic(path: Path, data: Any, default: Any = None) -> None:
     write_text_atomic(path, json_text(data, indent=2, default=default) + "\n")
 
 
-def write_jsonl_atomic(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Write every row as one JSON line, all or nothing."""
-    write_text_atomic(path, "".join(json_text(dict(row)) + "\n" for row in rows))
+def write_jsonl_atomic(path: Path, rows: Iterable[Mapping[str, Any]], default: Any = None) -> None:
+    """Write every row as one JSON line, all or nothing (``default`` as in ``json.dumps``)."""
+    write_text_atomic(path, "".join(json_text(dict(row), default=default) + "\n" for row in rows))
 
 
 def append_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -12,7 +12,7 @@ from sosbench.cli._common import Benchmarks, DataDir, Factor, console_err
 from sosbench.errors import SosbenchError
 
 if TYPE_CHECKING:  # the run layer is imported only when a command runs
-    from sosbench.run.executors import Executor, ExecutorOptions
+    from sosbench.run.executors import Executor
 
 EXAMPLES = """
 Examples:
@@ -218,6 +218,16 @@ def run(
             rich_help_panel="Scale out",
         ),
     ] = 1,
+    executor_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--executor-option",
+            help="One option of the chosen executor, NAME=VALUE (YAML value; repeatable), e.g. ray_workers=4 "
+            "or a plugin executor's own (docs/scale.md).",
+            envvar="SOSBENCH_EXECUTOR_OPTION",
+            rich_help_panel="Scale out",
+        ),
+    ] = None,
     ray_address: Annotated[
         str | None,
         typer.Option(
@@ -231,20 +241,20 @@ def run(
         float | None,
         typer.Option(
             "--gpus-per-unit",
-            help="GPUs each Ray unit asks for (default: 1 where CUDA is available, else 0).",
+            help="GPUs each Ray worker asks for (default: 1 where CUDA is available, else 0).",
             envvar="SOSBENCH_GPUS_PER_UNIT",
             rich_help_panel="Scale out",
         ),
     ] = None,
     cpus_per_unit: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--cpus-per-unit",
-            help="CPUs each Ray or Slurm unit asks for.",
+            help="CPUs each Ray worker or Slurm array task asks for (default: 1).",
             envvar="SOSBENCH_CPUS_PER_UNIT",
             rich_help_panel="Scale out",
         ),
-    ] = 1.0,
+    ] = None,
     slurm_partition: Annotated[
         str | None,
         typer.Option(
@@ -255,23 +265,23 @@ def run(
         ),
     ] = None,
     slurm_time: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--slurm-time",
-            help="Time limit of each array task, in minutes.",
+            help="Time limit of each array task (one per model), in minutes (default: 1440).",
             envvar="SOSBENCH_SLURM_TIME",
             rich_help_panel="Scale out",
         ),
-    ] = 24 * 60,
+    ] = None,
     slurm_gpus: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--slurm-gpus",
-            help="GPUs per array task.",
+            help="GPUs per array task (default: 1).",
             envvar="SOSBENCH_SLURM_GPUS",
             rich_help_panel="Scale out",
         ),
-    ] = 1,
+    ] = None,
     slurm_max_parallel: Annotated[
         int | None,
         typer.Option(
@@ -285,23 +295,18 @@ def run(
     """Run SOS-Bench benchmarks on one model (or a list of models) through lm-eval, resumably."""
     from sosbench.run import RunConfig, check_limit, load_model_specs, parse_model_args
     from sosbench.run.engines import default_batch_size
-    from sosbench.run.executors import ExecutorOptions
     from sosbench.suite import select
 
-    runner = _executor(
-        executor,
-        ExecutorOptions(
-            output=output,
-            retries=retries,
-            ray_address=ray_address,
-            gpus_per_unit=gpus_per_unit,
-            cpus_per_unit=cpus_per_unit,
-            slurm_partition=slurm_partition,
-            slurm_time_min=slurm_time,
-            slurm_gpus=slurm_gpus,
-            slurm_max_parallel=slurm_max_parallel,
-        ),
-    )
+    flags = {
+        "ray_address": ray_address,
+        "gpus_per_unit": gpus_per_unit,
+        "cpus_per_unit": cpus_per_unit,
+        "slurm_partition": slurm_partition,
+        "slurm_time": slurm_time,
+        "slurm_gpus": slurm_gpus,
+        "slurm_max_parallel": slurm_max_parallel,
+    }
+    runner = _executor(executor, output, retries, flags, executor_option or [])
     if (model is None) == (models is None):
         raise SosbenchError("give either --model (one model) or --models FILE (a list of model specs)")
     chosen = select(benchmarks, factor)
@@ -366,13 +371,14 @@ def _configs_from_specs(base: Any, specs: list[dict[str, Any]]) -> list[Any]:
     return configs
 
 
-def _executor(name: str, options: ExecutorOptions) -> Executor:
-    """The executor ``name`` built from the registry (an unknown name: one line with the known ones)."""
-    from sosbench.run.executors import executors
+def _executor(name: str, output: Path, retries: int, flags: dict[str, Any], options: list[str]) -> Executor:
+    """The executor ``name`` with its own options: those of ``flags`` it declares, and every
+    ``--executor-option`` (an unknown executor or option name: one line naming the known ones)."""
+    from sosbench.run.executors import ExecutorContext, build, parse_options
 
-    if options.retries < 0:
-        raise SosbenchError(f"--retries must be 0 or more, not {options.retries}")
-    return executors().get(name)(options)
+    if retries < 0:
+        raise SosbenchError(f"--retries must be 0 or more, not {retries}")
+    return build(name, ExecutorContext(output, retries), flags, parse_options(options))
 
 
 class _UnitProgress:
@@ -463,7 +469,7 @@ def _execute(configs: list[Any], runner: Any, *, overwrite: bool, shards: int | 
         if progress.bar is not None:
             progress.bar.stop()
     for config, manifest in zip(configs, manifests, strict=True):
-        ran = [b for b in config.benchmarks if b in manifest["timings"]]
+        ran = [b for b in config.benchmarks if b in (manifest.timings or {})]
         console.print(
             f"{len(ran)} of {len(config.benchmarks)} benchmarks finished; results in {config.output}/"
         )

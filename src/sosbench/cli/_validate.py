@@ -8,7 +8,6 @@ benchmark suite files (`sosbench.suite`), LiveBench answers (`sosbench.livebench
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,23 +24,24 @@ Check = Callable[[Path], str | None]
 
 def _results(path: Path) -> str | None:
     from sosbench.results import read_lmeval_benchmark, read_results_json
+    from sosbench.rundir import RESULTS
     from sosbench.suite import registry
 
-    if path.name == "results.json" and path.parent.name in registry():  # a run folder's benchmark
+    if path.name == RESULTS and path.parent.name in registry():  # a run folder's benchmark
         return read_lmeval_benchmark(registry().get(path.parent.name), path.parent).name
     return ", ".join(sorted(read_results_json(path).benchmarks))
 
 
 def _done(path: Path) -> str | None:
-    from sosbench.results import read_done
+    from sosbench.rundir import is_shard_name, read_done
 
-    shard = re.fullmatch(r"\d+-of-\d+", path.parent.name)  # DIR/.shards/<benchmark>/<k>-of-<n>/done.json
+    shard = is_shard_name(path.parent.name)  # DIR/.shards/<benchmark>/<k>-of-<n>/done.json
     read_done(path, path.parent.parent.name if shard else path.parent.name)
     return None
 
 
 def _manifest(path: Path) -> str | None:
-    from sosbench.results import read_manifest
+    from sosbench.rundir import read_manifest
 
     return read_manifest(path).model_name
 
@@ -65,12 +65,14 @@ def _runs_parent(path: Path) -> str | None:
 
 def _benchmark_folder(path: Path) -> str | None:
     """One benchmark of a run folder: its done marker (if finished) and its results with their samples."""
-    if (path / "done.json").is_file():
-        _done(path / "done.json")
-    if (path / "results.json").is_file():
-        return _results(path / "results.json")
-    if (path / "livebench_scores.jsonl").is_file():
-        return _scores_or_csv(path / "livebench_scores.jsonl")
+    from sosbench.rundir import DONE, LIVEBENCH_SCORES, RESULTS
+
+    if (path / DONE).is_file():
+        _done(path / DONE)
+    if (path / RESULTS).is_file():
+        return _results(path / RESULTS)
+    if (path / LIVEBENCH_SCORES).is_file():
+        return _scores_or_csv(path / LIVEBENCH_SCORES)
     return None
 
 
@@ -161,13 +163,8 @@ CHECKS: dict[str, Check] = {
     "results CSV": _scores_or_csv,
 }
 
-_BY_NAME = {
-    "done.json": "done marker",
-    "manifest.json": "run manifest",
-    "scoring.yaml": "scoring constants",
-    "benchmarks.yaml": "benchmark suite file",
-    "results.json": "lm-eval results JSON",
-}
+_BY_NAME = {"scoring.yaml": "scoring constants", "benchmarks.yaml": "benchmark suite file"}
+"""Kinds known by file name besides the run folder's own files (named in ``sosbench.rundir``)."""
 _TEMPLATE_KEYS = {"judge_model", "system_prompt", "prompt_template", "regex_pattern", "pairwise"}
 
 
@@ -231,26 +228,27 @@ def _mapping_kind(path: Path, data: Any) -> str:
 def detect(path: Path) -> str:
     """The kind of one input, from its name first and then its content."""
     from sosbench.results import run_folders_in
-    from sosbench.run import MANIFEST
+    from sosbench.rundir import DONE, MANIFEST, RESULTS
 
     if path.is_dir():
         if (path / MANIFEST).is_file():
             return "run folder"
         if run_folders_in(path):
             return "folder of run folders"
-        if (path / "done.json").is_file() or (path / "results.json").is_file():
+        if (path / DONE).is_file() or (path / RESULTS).is_file():
             return "benchmark folder"
         files = sorted(path.glob("*.jsonl"))
         if files:
             kind = _jsonl_kind(files[0])
             return kind if kind in ("judgments", "LiveBench answers") else f"folder of {kind}"
         raise SosbenchError(
-            f"{path}: a folder with neither {MANIFEST}, run folders, a benchmark's done.json nor JSONL files"
+            f"{path}: a folder with neither {MANIFEST}, run folders, a benchmark's {DONE} nor JSONL files"
         )
     if not path.exists():
         raise SosbenchError(f"{path}: no such file or folder: check the path")
-    if path.name in _BY_NAME:
-        return _BY_NAME[path.name]
+    by_name = {**_BY_NAME, DONE: "done marker", MANIFEST: "run manifest", RESULTS: "lm-eval results JSON"}
+    if path.name in by_name:
+        return by_name[path.name]
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return _jsonl_kind(path)

@@ -25,6 +25,7 @@ from sosbench.livebench.data._questions import LiveBenchQuestion, load_questions
 from sosbench.livebench.data._release import CATEGORIES, RELEASE, category_of, check_protocol
 from sosbench.livebench.data._rollup import task_scores
 from sosbench.livebench.scorers import Scoring, score_answer
+from sosbench.rundir import samples_name
 from sosbench.sandbox import DEFAULT_LIMITS, SandboxLimits, SandboxMode, check_available
 
 Item = tuple[dict[str, Any], str]
@@ -153,7 +154,7 @@ def finalize_run(
     questions: list[LiveBenchQuestion] = []
     answers: list[dict[str, Any]] = []
     for task in CATEGORIES[category]:
-        path = benchmark_dir / f"samples_livebench_{task}.jsonl"
+        path = benchmark_dir / samples_name(f"livebench_{task}")
         if not path.is_file():
             raise SosbenchError(
                 f"{path} is missing: the lm-eval run of livebench_{category} did not finish; rerun it"

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sosbench._io import DONE, MANIFEST, RESULTS, last_path_part, model_name_from_args
+from sosbench._io import last_path_part, model_name_from_args
 from sosbench.errors import SosbenchError
 from sosbench.results._livebench import (
     csv_layout,
@@ -22,11 +22,10 @@ from sosbench.results._livebench import (
 from sosbench.results._lmeval import benchmark_from_results, load_json
 from sosbench.results._model import BenchmarkResult, ModelResults
 from sosbench.results._samples import livebench_details
-from sosbench.results._schema import read_done, read_manifest, read_results
+from sosbench.results._schema import read_results
 from sosbench.results._wide import is_wide_header, read_wide_csv
+from sosbench.rundir import DONE, LIVEBENCH_SCORES, MANIFEST, RESULTS, read_done, read_manifest, samples_name
 from sosbench.suite import Benchmark, benchmarks
-
-LIVEBENCH_SCORES = "livebench_scores.jsonl"
 
 
 def read_run_folder(folder: Path, item_details: bool = False) -> ModelResults:
@@ -75,7 +74,7 @@ def _livebench_in_folder(bench: Benchmark, sub: Path, model: str, item_details: 
         return result
     components = []
     for comp in result.components:
-        shown = livebench_details(sub / f"samples_livebench_{comp.key}.jsonl")
+        shown = livebench_details(sub / samples_name(f"livebench_{comp.key}"))
         items = comp.items
         if items is not None and items.ids is not None:
             items = replace(items, details=tuple(shown.get(i, {}) for i in items.ids))

@@ -20,21 +20,22 @@ from sosbench.errors import SosbenchError
 from sosbench.results._item_view import choice_texts, fold_prompt, instructions
 from sosbench.results._model import Items
 from sosbench.results._schema import check_score
+from sosbench.rundir import samples_name, task_of_samples
 
 _TIMESTAMP = re.compile(r"_\d{4}-\d{2}-\d{2}T[\d\-.:]+$")
 
 
 def find_samples(folder: Path, task: str, stem_suffix: str = "") -> Path | None:
     """``samples_<task>.jsonl`` (run folder) or lm-eval's ``samples_<task>_<timestamp>.jsonl``."""
-    exact = folder / f"samples_{task}{stem_suffix}.jsonl"
+    exact = folder / samples_name(f"{task}{stem_suffix}")
     if exact.exists():  # whatever it is: a FIFO or a device is refused by the reader, not skipped
         return exact
     if stem_suffix:
         return None
     stamped = sorted(
         p
-        for p in folder.glob(f"samples_{task}_*.jsonl")
-        if _TIMESTAMP.search(p.stem[len("samples_" + task) :])
+        for p in folder.glob(samples_name(f"{task}_*"))
+        if _TIMESTAMP.search(task_of_samples(p)[len(task) :])
     )
     return stamped[-1] if stamped else None
 

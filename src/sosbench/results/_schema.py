@@ -1,5 +1,6 @@
-"""Typed, strict models of the files that drive scoring: lm-eval results JSON, done markers, run
-manifests (the part scoring reads) and the scoring constants (``data/scoring/scoring.yaml``).
+"""Typed, strict models of the files that drive scoring: lm-eval results JSON and the scoring constants
+(``data/scoring/scoring.yaml``). The run folder's own files (manifest, done markers) are typed by their
+contract, ``sosbench.rundir``.
 
 Every model forbids unknown keys and takes types as they are (no ``"0.5"`` for 0.5, no ``true`` for 1),
 so a misspelt key or a wrong type is one error line naming the file and the key instead of a value that
@@ -127,46 +128,6 @@ class LmEvalResults(_Strict):
     total_evaluation_time_seconds: JsonValue = None
 
 
-# ------------------------------------------------------------------------------------- run folder
-
-
-class DoneMarker(_Strict):
-    """``<benchmark>/done.json``: written last by `sosbench run`, it makes a benchmark count as finished."""
-
-    benchmark: str
-    config_hash: str
-    seconds: float | None = None
-    finished: str | None = None
-    shard: int | None = None
-    shards: int | None = None
-
-
-class RunSettings(BaseModel):
-    """The manifest's ``config`` (the hashed run settings); scoring reads only ``limit`` from it."""
-
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
-    limit: Annotated[int, Field(gt=0)] | Annotated[float, Field(gt=0)] | None = None
-
-
-class ManifestView(BaseModel):
-    """The fields of a run's ``manifest.json`` that scoring reads, strictly typed.
-
-    The manifest itself belongs to the run layer (versions, datasets, timings...), so its other keys are
-    left to it rather than forbidden here.
-    """
-
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
-    model_name: str | None = None
-    protocol: Literal["paper", "corrected"] = "paper"
-    config_hash: str | None = None
-    benchmarks: list[str] | None = None
-    config: RunSettings | None = None
-
-    @property
-    def limit(self) -> int | float | None:
-        return None if self.config is None else self.config.limit
-
-
 # ---------------------------------------------------------------------------------- scoring.yaml
 
 Choices = int | None
@@ -207,21 +168,6 @@ def read_results(path: Path) -> tuple[dict[str, Any], LmEvalResults]:
     if "results" not in data:
         raise SosbenchError(f'{path}: not an lm-eval results JSON (no "results" object)')
     return data, parse(LmEvalResults, data, str(path), "pass lm-eval's results JSON unchanged, or re-run it")
-
-
-def read_done(path: Path, benchmark: str) -> DoneMarker:
-    """A done marker; garbage or another benchmark's marker means the folder cannot be trusted."""
-    redo = f"delete {path.parent} and rerun `sosbench run` to redo {benchmark}"
-    marker = parse(DoneMarker, read_json_object(path, "done marker"), str(path), redo)
-    if marker.benchmark != benchmark:
-        raise SosbenchError(f"{path}: marks benchmark {marker.benchmark!r}, not {benchmark!r}: {redo}")
-    return marker
-
-
-def read_manifest(path: Path) -> ManifestView:
-    return parse(
-        ManifestView, read_json_object(path, "run manifest"), str(path), "restore it or rerun `sosbench run`"
-    )
 
 
 def read_scoring_file(path: Path) -> ScoringConstants:

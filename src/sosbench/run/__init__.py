@@ -1,6 +1,6 @@
 """Running the suite: run configs, lm-eval execution, resumable output folders, the dataset mirror."""
 
-from sosbench._io import DONE, MANIFEST, RESULTS, read_json, write_json_atomic, write_text_atomic
+from sosbench._io import read_json, write_json_atomic, write_text_atomic
 from sosbench.run._config import (
     ModelSpec,
     RunConfig,
@@ -10,7 +10,6 @@ from sosbench.run._config import (
     parse_model_args,
     validate_model_specs,
 )
-from sosbench.run._layout import RunDir
 from sosbench.run._mirror import (
     MANIFEST_NAME,
     add_dataset,
@@ -26,15 +25,11 @@ from sosbench.run._runner import Plan, RunHooks, execute, execute_all, plan
 from sosbench.run._units import Job, Unit
 
 __all__ = [
-    "DONE",
-    "MANIFEST",
     "MANIFEST_NAME",
-    "RESULTS",
     "Job",
     "ModelSpec",
     "Plan",
     "RunConfig",
-    "RunDir",
     "RunHooks",
     "Unit",
     "add_dataset",

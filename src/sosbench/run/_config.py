@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -134,17 +134,26 @@ def parse_model_args(model_args: str | None, model_arg: list[str] | None = None)
                     f"--model-args: {part!r} is not key=value (e.g. pretrained=gpt2,dtype=float32)"
                 )
             args[key.strip()] = _scalar(value.strip())
-    for item in model_arg or []:
+    return parse_yaml_items(model_arg or [], "--model-arg", into=args)
+
+
+def parse_yaml_items(items: Sequence[str], option: str, into: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Repeated ``option KEY=VALUE`` items (``--model-arg``, ``--executor-option``) as a mapping, each value
+    read as YAML within the input bounds; ``into`` holds keys already given another way (a repeat is an
+    error, not an override)."""
+    args = {} if into is None else into
+    for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise SosbenchError(f"--model-arg: {item!r} is not key=value")
-        if key.strip() in args:
-            raise SosbenchError(f"model argument {key.strip()!r} is given twice: keep one")
+        key = key.strip()
+        if not sep or not key:
+            raise SosbenchError(f"{option}: {item!r} is not key=value")
+        if key in args:
+            raise SosbenchError(f"{option}: {key!r} is given twice: keep one")
         try:
-            args[key.strip()] = load_yaml(value, f"--model-arg {key.strip()}") if value else ""
+            args[key] = load_yaml(value, f"{option} {key}") if value else ""
         except yaml.YAMLError as exc:
             first = (str(exc).strip().splitlines() or ["invalid"])[0]
-            raise SosbenchError(f"--model-arg {key.strip()}: not a YAML value ({first}); quote it") from None
+            raise SosbenchError(f"{option} {key}: not a YAML value ({first}); quote it") from None
     return args
 
 

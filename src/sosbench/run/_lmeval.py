@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sosbench._io import RESULTS, write_json_atomic
+from sosbench._io import write_json_atomic
 from sosbench.errors import SosbenchError, require
 from sosbench.run._config import RunConfig
-from sosbench.run._layout import write_jsonl
 from sosbench.run._mirror import repo_folder
 from sosbench.run._units import Unit, shard_doc_ids
+from sosbench.rundir import RESULTS, write_samples
 from sosbench.suite import Benchmark
 from sosbench.tasks import definitions_dir
 
@@ -183,7 +183,7 @@ def evaluate(
         if selection is not None:  # drop the placeholder doc of a task with no item in this shard
             mine = selection[task]
             rows = [row for row in rows if isinstance(mine, _ShardIds) and row["doc_id"] in mine]
-        write_jsonl(staging / f"samples_{task}.jsonl", rows, default=handle_non_serializable)
+        write_samples(staging, task, rows, default=handle_non_serializable)
     write_json_atomic(staging / RESULTS, results, default=handle_non_serializable)
     if config.wandb_args and shard is None:  # a sharded benchmark is logged once, after the merge
         _log_wandb(config.wandb_args, results, samples)

@@ -17,12 +17,11 @@ from typing import Any
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 
-from sosbench._io import RESULTS, read_json_object, read_jsonl, write_json_atomic
+from sosbench._io import read_json_object, read_jsonl, write_json_atomic
 from sosbench.errors import SosbenchError
 from sosbench.run import _lmeval
 from sosbench.run._config import RunConfig
-from sosbench.run._layout import write_jsonl
-from sosbench.run._units import Unit, shards_root
+from sosbench.rundir import RESULTS, RunDir, samples_files, shard_name, task_of_samples, write_samples
 from sosbench.suite import Benchmark
 
 # Keys of results.json computed over the items: taken from the replay. The rest (model, versions, dates)
@@ -72,18 +71,16 @@ class ReplayLM(LM):
 
 
 def merge(config: RunConfig, bench: Benchmark, shards: int, staging: Path) -> dict[str, Any]:
-    """Write the merged results.json and samples_<task>.jsonl of ``bench`` into ``staging``."""
+    """Write the merged results and per-sample logs of ``bench`` into ``staging``."""
     import lm_eval
     from lm_eval.utils import handle_non_serializable
 
-    folders = [
-        shards_root(config.output, bench.name) / Unit(bench.name, k, shards).folder_name
-        for k in range(shards)
-    ]
+    shard_dir = RunDir(config.output).shards(bench.name)
+    folders = [shard_dir.benchmark(shard_name(k, shards)) for k in range(shards)]
     rows_by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for folder in folders:
-        for path in sorted(folder.glob("samples_*.jsonl")):
-            rows_by_task[path.stem[len("samples_") :]].extend(read_jsonl(path, "shard sample log"))
+        for path in samples_files(folder):
+            rows_by_task[task_of_samples(path)].extend(read_jsonl(path, "shard sample log"))
     responses: dict[tuple[str, int], list[list[Any]]] = {}
     for task, rows in rows_by_task.items():
         for row in rows:
@@ -113,7 +110,7 @@ def merge(config: RunConfig, bench: Benchmark, shards: int, staging: Path) -> di
             raise SosbenchError(
                 f"shards of {bench.name} hold a doc of {task} twice: delete {folders[0].parent} and rerun"
             )
-        write_jsonl(staging / f"samples_{task}.jsonl", ordered)
+        write_samples(staging, task, ordered)
     write_json_atomic(staging / RESULTS, results, default=handle_non_serializable)
     if config.wandb_args:
         _lmeval._log_wandb(config.wandb_args, results, dict(rows_by_task))

@@ -1,6 +1,6 @@
 """`sosbench run`: plan units -> check data -> run them on an executor -> merge shards -> manifest.
 
-Each finished unit is final on disk before the driver hears of it (see _layout and _worker), so a
+Each finished unit is final on disk before the driver hears of it (see sosbench.rundir and _worker), so a
 rerun of the same command skips it and a kill loses only the units in flight. The driver alone
 writes the manifest and merges shards; workers write only their own unit folders.
 """
@@ -9,25 +9,31 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sosbench._io import folder_lock, read_json_object, write_json_atomic
+from sosbench._io import folder_lock
 from sosbench.errors import SosbenchError
 from sosbench.run._config import RunConfig
-from sosbench.run._layout import DONE, RunDir, utc_now
 from sosbench.run._mirror import load_manifest
 from sosbench.run._preflight import check_data, check_engine, check_sandbox, sandbox_record
 from sosbench.run._units import Job, Unit, shard_count, units_of
 from sosbench.run._worker import unit_done
 from sosbench.run.executors import Events, Executor, LocalExecutor
+from sosbench.rundir import (
+    DatasetSource,
+    DoneMarker,
+    Manifest,
+    ProtocolName,
+    RunDir,
+    RunSettings,
+    SandboxRecord,
+    utc_now,
+)
 from sosbench.suite import Benchmark, get_benchmark
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -63,19 +69,18 @@ def plan(
     digest = config.config_hash(lm_eval_version)
     run_dir = RunDir(config.output)
     clear = False
-    old: dict[str, Any] = {}
+    old: Manifest | None = None
     if run_dir.manifest.exists():
         try:
-            old = read_json_object(run_dir.manifest, "run manifest")
+            old = run_dir.read_manifest()
         except SosbenchError as exc:
             if not overwrite:
                 raise SosbenchError(f"{exc} (or pass --overwrite to start over)") from None
-            old = {}
-        if old.get("config_hash") != digest:
-            if not overwrite and _holds_results(run_dir):
-                changed = [
-                    k for k, v in config.hashed().items() if old.get("config", {}).get(k) != _jsonable(v)
-                ]
+            old = Manifest()
+        if old.config_hash != digest:
+            if not overwrite and run_dir.holds_results():
+                before = old.config.model_dump() if old.config else {}
+                changed = [k for k, v in config.hashed().items() if before.get(k) != _jsonable(v)]
                 what = ", ".join(changed) or "lm-eval version"
                 raise SosbenchError(
                     f"{config.output} holds a run with a different configuration ({what} changed): "
@@ -83,7 +88,7 @@ def plan(
                 )
             clear = True  # --overwrite, or an attempt that finished nothing: its manifest is replaced
     benches = [get_benchmark(name) for name in config.benchmarks]
-    if old and not clear:
+    if old is not None and not clear:
         try:
             _check_same_data(config, old, benches)
         except SosbenchError:
@@ -108,94 +113,76 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _holds_results(run_dir: RunDir) -> bool:
-    """Whether any benchmark or shard in the folder finished (has its done.json), whatever its config."""
-    return any(run_dir.root.glob(f"*/{DONE}")) or any(run_dir.root.glob(f".shards/*/*/{DONE}"))
-
-
-def _clear(run_dir: RunDir) -> None:
-    """Remove a previous run's files (only what sosbench writes there)."""
-    run_dir.manifest.unlink(missing_ok=True)
-    run_dir.clear_partials()
-    shutil.rmtree(run_dir.root / ".shards", ignore_errors=True)
-    for child in run_dir.root.iterdir():
-        if child.is_dir() and (child / DONE).exists():
-            shutil.rmtree(child)
-
-
-def _datasets(config: RunConfig, benches: list[Benchmark]) -> dict[str, dict[str, Any]]:
+def _datasets(config: RunConfig, benches: Sequence[Benchmark]) -> dict[str, DatasetSource]:
     """Where this attempt reads each dataset of ``benches`` from: the revision, and the mirror or the hub."""
     mirror = load_manifest(config.data_dir).get("datasets", {}) if config.data_dir else {}
     return {
-        spec.id: {
-            "configs": list(spec.configs),
-            "splits": list(spec.splits),
-            "revision": mirror.get(spec.id, {}).get("revision") or spec.revision,
-            "source": "mirror" if config.data_dir else "hub",
-            "data_dir": str(config.data_dir) if config.data_dir else None,
-        }
+        spec.id: DatasetSource(
+            configs=list(spec.configs),
+            splits=list(spec.splits),
+            revision=mirror.get(spec.id, {}).get("revision") or spec.revision,
+            source="mirror" if config.data_dir else "hub",
+            data_dir=str(config.data_dir) if config.data_dir else None,
+        )
         for b in benches
         for spec in b.datasets
     }
 
 
-def _check_same_data(config: RunConfig, old: dict[str, Any], benches: list[Benchmark]) -> None:
+def _check_same_data(config: RunConfig, old: Manifest, benches: list[Benchmark]) -> None:
     """A resumed run must read the data its finished part read: every dataset at the revision recorded.
 
     Another ``--data-dir`` (another machine's copy of the mirror) is fine when its revisions are the same;
     a mirror at other revisions, or the hub instead of a mirror pinned elsewhere, would mix two versions of
     a benchmark's data in one folder, so it is refused before anything loads.
     """
-    recorded = old.get("datasets")
-    recorded = recorded if isinstance(recorded, dict) else {}
+    recorded = old.datasets or {}
     for dataset_id, now in _datasets(config, benches).items():
         before = recorded.get(dataset_id)
-        if isinstance(before, dict) and before.get("revision") != now["revision"]:
+        if before is not None and before.revision != now.revision:
             raise SosbenchError(
-                f"{config.output} was run with {dataset_id} at revision {before.get('revision')} from "
-                f"{_origin(before, old.get('data_dir'))}; {_origin(now, None)} has revision "
-                f"{now['revision']}: resume with the data of the first attempt (its --data-dir), "
+                f"{config.output} was run with {dataset_id} at revision {before.revision} from "
+                f"{_origin(before, old.data_dir)}; {_origin(now, None)} has revision "
+                f"{now.revision}: resume with the data of the first attempt (its --data-dir), "
                 "or pass --overwrite to start over"
             )
 
 
-def _origin(entry: dict[str, Any], data_dir: str | None) -> str:
+def _origin(entry: DatasetSource, data_dir: str | None) -> str:
     """Where a manifest's dataset entry was read from, in words."""
-    if entry.get("source") != "mirror":
+    if entry.source != "mirror":
         return "the hub"
-    where = entry.get("data_dir") or data_dir
+    where = entry.data_dir or data_dir
     return f"the mirror {where}" if where else "a mirror"
 
 
-def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "sosbench": _version("sosbench"),
-        "lm_eval": _version("lm-eval"),
-        "torch": _version("torch"),
-        "transformers": _version("transformers"),
-        "datasets_version": _version("datasets"),
-        "protocol": config.protocol,
-        "livebench_sandbox": config.sandbox,
-        "livebench_sandbox_limits": sandbox_record(benches, config),
-        "model": config.model,
-        "model_args": config.plain_model_args(),
-        "model_name": config.display_name(),
-        "config": _jsonable(config.hashed()),
-        "config_hash": digest,
-        "data_dir": str(config.data_dir) if config.data_dir else None,
-        "benchmarks": [b.name for b in benches],
-        "datasets": _datasets(config, benches),
-        "chat_template_sha256": None,
-        "started": utc_now(),
-        "finished": None,
-        "timings": {},
-    }
+def _manifest(config: RunConfig, digest: str, benches: list[Benchmark]) -> Manifest:
+    sandbox = sandbox_record(benches, config)
+    return Manifest(
+        sosbench=_version("sosbench"),
+        lm_eval=_version("lm-eval"),
+        torch=_version("torch"),
+        transformers=_version("transformers"),
+        datasets_version=_version("datasets"),
+        protocol=cast(ProtocolName, config.protocol),  # RunConfig checked it against PROTOCOLS
+        livebench_sandbox=config.sandbox,
+        livebench_sandbox_limits=SandboxRecord(**sandbox) if sandbox is not None else None,
+        model=config.model,
+        model_args=_jsonable(config.plain_model_args()),
+        model_name=config.display_name(),
+        config=RunSettings(**_jsonable(config.hashed())),
+        config_hash=digest,
+        data_dir=str(config.data_dir) if config.data_dir else None,
+        benchmarks=[b.name for b in benches],
+        datasets=_datasets(config, benches),
+        started=utc_now(),
+        timings={},
+    )
 
 
 def execute(
     config: RunConfig, *, overwrite: bool = False, shards: int | None = None, hooks: RunHooks | None = None
-) -> dict[str, Any]:
+) -> Manifest:
     """Run one model's unfinished units in this process; returns its final manifest."""
     return execute_all([config], LocalExecutor(), overwrite=overwrite, shards=shards, hooks=hooks)[0]
 
@@ -230,8 +217,10 @@ class _ModelRun:
 
     def unit_finished(self, unit: Unit, info: dict[str, Any], hooks: RunHooks) -> None:
         """Record a finished unit; finish its benchmark when it was the last missing shard."""
-        if info.get("chat_template_sha256") and not self.manifest["chat_template_sha256"]:
-            self.manifest["chat_template_sha256"] = info["chat_template_sha256"]
+        if info.get("chat_template_sha256") and not self.manifest.chat_template_sha256:
+            self.manifest = self.manifest.model_copy(
+                update={"chat_template_sha256": info["chat_template_sha256"]}
+            )
         self.seconds[unit.benchmark] = self.seconds.get(unit.benchmark, 0.0) + float(info.get("seconds", 0.0))
         if unit.sharded:
             self.merge_if_complete(get_benchmark(unit.benchmark), hooks)
@@ -250,23 +239,28 @@ class _ModelRun:
         staging = self.run_dir.start(bench.name)
         _merge.merge(self.config, bench, count, staging)
         self.seconds[bench.name] = self.seconds.get(bench.name, 0.0) + time.monotonic() - started
-        marker = {"benchmark": bench.name, "config_hash": self.plan.config_hash, "shards": count}
-        self.run_dir.finish(
-            bench.name, {**marker, "seconds": round(self.seconds[bench.name], 3), "finished": utc_now()}
+        marker = DoneMarker(
+            benchmark=bench.name,
+            config_hash=self.plan.config_hash,
+            seconds=round(self.seconds[bench.name], 3),
+            finished=utc_now(),
+            shards=count,
         )
+        self.run_dir.finish(bench.name, marker)
         self._benchmark_finished(bench, hooks)
 
     def _benchmark_finished(self, bench: Benchmark, hooks: RunHooks) -> None:
         seconds = round(self.seconds.get(bench.name, 0.0), 3)
-        self.manifest["timings"][bench.name] = seconds
-        write_json_atomic(self.run_dir.manifest, self.manifest)
+        timings = {**(self.manifest.timings or {}), bench.name: seconds}
+        self.manifest = self.manifest.model_copy(update={"timings": timings})
+        self.run_dir.write_manifest(self.manifest)
         if hooks.benchmark_done:
             hooks.benchmark_done(self.config, bench, seconds)
 
-    def close(self, complete: bool) -> dict[str, Any]:
+    def close(self, complete: bool) -> Manifest:
         if complete:
-            self.manifest["finished"] = utc_now()
-        write_json_atomic(self.run_dir.manifest, self.manifest)
+            self.manifest = self.manifest.model_copy(update={"finished": utc_now()})
+        self.run_dir.write_manifest(self.manifest)
         return self.manifest
 
 
@@ -277,7 +271,7 @@ def execute_all(
     overwrite: bool = False,
     shards: int | None = None,
     hooks: RunHooks | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Manifest]:
     """Plan every model's units, run them on ``executor``, merge shards as they complete.
 
     Returns the manifests. Units that still fail after their retries are reported in one error
@@ -306,7 +300,7 @@ def run_folder_lock(output: Path) -> Iterator[None]:
 
 def _execute_locked(
     configs: list[RunConfig], executor: Executor, *, overwrite: bool, shards: int | None, hooks: RunHooks
-) -> list[dict[str, Any]]:
+) -> list[Manifest]:
     runs: dict[Path, _ModelRun] = {}
     plans: list[tuple[RunConfig, Plan]] = []
     for config in configs:
@@ -320,7 +314,7 @@ def _execute_locked(
         plans.append((config, the_plan))
     for config, the_plan in plans:
         if the_plan.clear:
-            _clear(RunDir(config.output))
+            RunDir(config.output).clear()
         runs[config.output] = _ModelRun(config, the_plan)
     for run in runs.values():  # shards finished by an earlier, interrupted run
         for bench in run.plan.todo:
@@ -360,23 +354,24 @@ def _previous_or_new(
     digest: str,
     benches: list[Benchmark],
     todo_benches: tuple[Benchmark, ...] = (),
-) -> dict[str, Any]:
+) -> Manifest:
     """Keep the earlier manifest's timings when resuming; extend its benchmark list."""
     fresh = _manifest(config, digest, benches)
-    if not run_dir.manifest.exists():
-        write_json_atomic(run_dir.manifest, fresh)
+    old = run_dir.read_manifest() if run_dir.manifest.exists() else None
+    if old is None or old.config_hash != digest:
+        run_dir.write_manifest(fresh)
         return fresh
-    old = read_json_object(run_dir.manifest, "run manifest")
-    if old.get("config_hash") != digest:
-        write_json_atomic(run_dir.manifest, fresh)
-        return fresh
-    old["benchmarks"] = list(dict.fromkeys(old.get("benchmarks", []) + fresh["benchmarks"]))
     # Finished benchmarks keep the record of where their data came from; those run now get this attempt's
     # (plan() checked that the revisions agree).
-    todo = _datasets(config, list(todo_benches))
-    old["datasets"] = {**fresh["datasets"], **old.get("datasets", {}), **todo}
-    if config.model_name:  # --model-name on a resume renames the run (a label: results do not change)
-        old["model_name"] = fresh["model_name"]
-    old["finished"] = None
-    write_json_atomic(run_dir.manifest, old)
-    return old
+    datasets = {**(fresh.datasets or {}), **(old.datasets or {}), **_datasets(config, todo_benches)}
+    resumed = old.model_copy(
+        update={
+            "benchmarks": list(dict.fromkeys((old.benchmarks or []) + (fresh.benchmarks or []))),
+            "datasets": datasets,
+            # --model-name on a resume renames the run (a label: results do not change)
+            "model_name": fresh.model_name if config.model_name else old.model_name,
+            "finished": None,
+        }
+    )
+    run_dir.write_manifest(resumed)
+    return resumed

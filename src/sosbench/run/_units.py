@@ -8,10 +8,10 @@ shard holds a spread of the benchmark's categories and all shards take about the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from sosbench.errors import SosbenchError
 from sosbench.run._config import RunConfig
+from sosbench.rundir import shard_name
 from sosbench.suite import Benchmark
 
 
@@ -29,7 +29,7 @@ class Unit:
 
     @property
     def folder_name(self) -> str:
-        return f"{self.shard}-of-{self.shards}"
+        return shard_name(self.shard, self.shards)
 
     def key(self) -> str:
         """A readable id for progress lines and error messages (``bbq`` or ``bbq[1-of-4]``)."""
@@ -37,9 +37,18 @@ class Unit:
 
 
 # The key of a worker's result that carries an input error: a worker returns it instead of raising, so it
-# reaches the driver the same way from this process, a Ray task or a Slurm array task (whose exceptions
+# reaches the driver the same way from this process, a Ray actor or a Slurm array task (whose exceptions
 # arrive only as text), and no executor retries it.
 INPUT_ERROR = "input_error"
+# The key that carries any other failure of one unit, where several units share a process and one unit's
+# exception must not end the others (a Slurm array task runs all units of its model): retried as usual.
+ERROR = "error"
+
+
+def one_line(exc: BaseException) -> str:
+    """The last line of an error, which is what tells the user what went wrong."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[-1] if text else ''}"
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,3 @@ def units_of(bench: Benchmark, count: int) -> list[Unit]:
 def shard_doc_ids(n_docs: int, unit: Unit) -> list[int]:
     """The doc indices of the first ``n_docs`` items that belong to ``unit``."""
     return list(range(unit.shard, n_docs, unit.shards))
-
-
-def shards_root(output: Path, benchmark: str) -> Path:
-    return output / ".shards" / benchmark

@@ -17,8 +17,9 @@ from typing import Any
 
 from sosbench._io import iter_jsonl
 from sosbench.errors import SosbenchError
+from sosbench.rundir import LIVEBENCH_SCORES
 
-SCORES_FILE = "livebench_scores.jsonl"
+SCORES_FILE = LIVEBENCH_SCORES  # also a run folder's file: named by the run-folder contract
 ANSWER_DIR = "model_answer"
 
 

@@ -13,25 +13,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from sosbench.errors import SosbenchError
-from sosbench.run._units import INPUT_ERROR, Job
+from sosbench.run._units import ERROR, INPUT_ERROR, Job, one_line
 
 
 @dataclass(frozen=True)
-class ExecutorOptions:
-    """What `sosbench run` hands every executor's factory; each executor reads the options it has."""
+class ExecutorContext:
+    """What `sosbench run` hands every executor, whatever its own options."""
 
     output: Path
     """The run folder (or the parent of one folder per model); an executor may keep its own files in it."""
     retries: int = 1
-    ray_address: str | None = None
-    gpus_per_unit: float | None = None
-    """GPUs each Ray unit asks for; None: 1 where CUDA is available, else 0."""
-    cpus_per_unit: float = 1.0
-    slurm_partition: str | None = None
-    slurm_time_min: int = 24 * 60
-    slurm_gpus: int = 1
-    slurm_max_parallel: int | None = None
+
+
+class ExecutorOptions(BaseModel):
+    """The options of one executor: each executor declares its own as a subclass (its ``Options``).
+
+    A field is one option, set with ``--executor-option NAME=VALUE`` (a YAML value) or, for the options
+    sosbench gives a flag, ``--NAME`` with dashes (``ray_address`` is ``--ray-address``). An unknown name
+    is refused; a field's ``description`` documents it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @dataclass(frozen=True)
@@ -68,14 +73,17 @@ class Executor(Protocol):
         ...
 
 
-ExecutorFactory = Callable[[ExecutorOptions], Executor]
-"""What the executor registry holds: builds an executor from the run's options (e.g. ``from_options``)."""
+class ExecutorType(Protocol):
+    """What the executor registry holds: an executor class, which declares its options and builds itself."""
 
+    @property
+    def Options(self) -> type[ExecutorOptions]:
+        """The executor's own options (an ``ExecutorOptions`` subclass; the base itself when it has none)."""
+        ...
 
-def one_line(exc: BaseException) -> str:
-    """The last line of an error, which is what tells the user what went wrong."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[-1] if text else ''}"
+    def from_options(self, context: ExecutorContext, options: Any) -> Executor:
+        """The executor for a run, from the run's context and its ``Options`` (a classmethod)."""
+        ...
 
 
 def is_input_error(error: BaseException) -> bool:
@@ -111,15 +119,17 @@ class RetryPolicy:
     ) -> bool:
         """Report how attempt ``attempt`` (0 = first) of ``job`` ended; True when it must run again.
 
-        ``info`` is the worker's result (which may carry an input error), ``error`` what the attempt
-        raised (or its text, where only text comes back). A job that is not retried and failed is
-        appended to ``failures``.
+        ``info`` is the worker's result (which may carry an input error or another error of the unit),
+        ``error`` what the attempt raised (or its text, where only text comes back). A job that is not
+        retried and failed is appended to ``failures``.
         """
         if error is not None:
             message = error if isinstance(error, str) else error_line(error)
             input_error = not isinstance(error, str) and is_input_error(error)
         elif info is not None and INPUT_ERROR in info:
             message, input_error = str(info[INPUT_ERROR]), True
+        elif info is not None and ERROR in info:
+            message, input_error = str(info[ERROR]), False
         elif info is not None:
             events.finished(job, info)
             return False

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
+from typing import ClassVar
 
 from sosbench.run._units import Job
 from sosbench.run._worker import ModelWorker, model_worker
-from sosbench.run.executors._base import Events, ExecutorOptions, Failure, RetryPolicy
+from sosbench.run.executors._base import Events, ExecutorContext, ExecutorOptions, Failure, RetryPolicy
 from sosbench.suite import get_benchmark
 
 
@@ -21,10 +22,12 @@ class LocalExecutor:
 
     retries: int = 1
     name: str = "local"
+    Options: ClassVar[type[ExecutorOptions]] = ExecutorOptions
+    """None of its own."""
 
     @classmethod
-    def from_options(cls, options: ExecutorOptions) -> LocalExecutor:
-        return cls(retries=options.retries)
+    def from_options(cls, context: ExecutorContext, options: ExecutorOptions) -> LocalExecutor:
+        return cls(retries=context.retries)
 
     def check(self) -> None:
         """Nothing to check: the local executor needs no extra package."""
