@@ -306,30 +306,23 @@ def emit(text: str | None, output: Path | None) -> bool:
 def show_boards(boards: list[Leaderboard], output_format: str, output: Path | None) -> None:
     """``judge score`` of a v0.1 folder: the paper's leaderboard layout (Bradley-Terry, as arena-hard-v0.1),
     with the intervention losses."""
-    import json
-
     from sosbench.judge import board_json, intervention_losses
 
     losses = [intervention_losses(board) for board in boards]
     for board in boards:
         print_unparsed({r.criterion: r.unparsed for r in board.results}, board.category, False)
-    frames = [board.frame() for board in boards]
-    if output_format == "json":
-        payload = {"estimator": PLAIN_ESTIMATOR, **board_json(boards[0], losses[0])}
-        text: str | None = json.dumps(payload, indent=2, allow_nan=False)
-    elif output_format == "csv" or output is not None:
-        text = boards_csv(boards, frames, False)
-        console_err().print(
-            f"scored by the {PLAIN_ESTIMATOR} estimator (Bradley-Terry full-data fit, 95% CI)"
-        )
-    else:
-        text = None
-    if not emit(text, output):
-        for board, frame in zip(boards, frames, strict=True):
-            print_board(board, frame)
-    for found in losses:
-        if found and output_format != "json":
-            print_losses(found, to_stderr=output_format == "csv" and output is None)
+    if output_format == "csv" or (output is not None and output_format == "table"):  # CSV does not say it
+        note = f"scored by the {PLAIN_ESTIMATOR} estimator (Bradley-Terry full-data fit, 95% bootstrap CI)"
+        console_err().print(note, highlight=False, markup=False, soft_wrap=True)
+    _show(
+        boards,
+        [board.frame() for board in boards],
+        lambda: {"estimator": PLAIN_ESTIMATOR, **board_json(boards[0], losses[0])},
+        print_board,
+        losses,
+        output_format,
+        output,
+    )
 
 
 def estimator_note(board: Any, defaulted: bool) -> str:
@@ -350,35 +343,50 @@ def show_estimator_boards(
 ) -> None:
     """An official estimator's leaderboard per category (``--estimator``, or the folder's own benchmark when
     ``defaulted``), with the intervention losses and a line naming the estimator on stderr."""
-    import json
-
     from sosbench.judge import estimator_frame, estimator_json, estimator_losses
 
     per_category = boards[0].category != boards[0].benchmark
     for board in boards:
         print_unparsed(board.unparsed, board.category, per_category)
     console_err().print(estimator_note(boards[0], defaulted), highlight=False, markup=False, soft_wrap=True)
+
+    def payload() -> dict:
+        if not per_category:
+            return estimator_json(boards[0])
+        return {
+            "benchmark": boards[0].benchmark,
+            "judge": boards[0].judge,
+            "categories": {b.category: estimator_json(b) for b in boards},
+        }
+
     frames = [estimator_frame(board) for board in boards]
+    losses = [estimator_losses(board) for board in boards]
+    _show(boards, frames, payload, print_estimates, losses, output_format, output)
+
+
+def _show(
+    boards: list[Any],
+    frames: list[Any],
+    payload: Callable[[], dict],
+    print_one: Callable[[Any, Any], None],
+    losses: list[list],
+    output_format: str,
+    output: Path | None,
+) -> None:
+    """A score's boards as JSON, CSV (one table, ``category`` first for v2.0) or tables, to stdout or
+    ``--output``; then the intervention losses (on stderr when CSV goes to stdout)."""
+    import json
+
     if output_format == "json":
-        payload = (
-            {
-                "benchmark": boards[0].benchmark,
-                "judge": boards[0].judge,
-                "categories": {b.category: estimator_json(b) for b in boards},
-            }
-            if per_category
-            else estimator_json(boards[0])
-        )
-        text: str | None = json.dumps(payload, indent=2, allow_nan=False)
+        text: str | None = json.dumps(payload(), indent=2, allow_nan=False)
     elif output_format == "csv" or output is not None:
-        text = boards_csv(boards, frames, per_category)
+        text = boards_csv(boards, frames, boards[0].category != boards[0].benchmark)
     else:
         text = None
     if not emit(text, output):
         for board, frame in zip(boards, frames, strict=True):
-            print_estimates(board, frame)
-    for board in boards:
-        found = estimator_losses(board)
+            print_one(board, frame)
+    for found in losses:
         if found and output_format != "json":
             print_losses(found, to_stderr=output_format == "csv" and output is None)
 
