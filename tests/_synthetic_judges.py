@@ -211,9 +211,18 @@ def write_v01(plan: Plan, root: Path, baseline: str = V01_BASELINE) -> Simulated
 
 
 def write_v20(
-    plan: Plan, root: Path, baseline: str = V20_BASELINE, category: str = "hard_prompt"
+    plan: Plan,
+    root: Path,
+    baseline: str = V20_BASELINE,
+    category: str = "hard_prompt",
+    *,
+    both_metadata: bool = False,
 ) -> Simulated:
-    """A bench folder in the layout arena-hard-auto 196f6b8 reads (uid, messages, metadata, category)."""
+    """A bench folder in the layout arena-hard-auto 196f6b8 reads (uid, messages, metadata, category).
+
+    ``both_metadata``: the answers also carry the same counts as the v0.1 era's ``conv_metadata``, so the
+    arena-hard-v0.1 estimator reads the planted style too (it would count the stand-in text otherwise).
+    """
     sim = simulate(plan)
     _write_jsonl(
         root / "question.jsonl",
@@ -235,6 +244,7 @@ def write_v20(
                 ],
                 "tstamp": 0.0,
                 "metadata": _metadata(row),
+                **({"conv_metadata": _metadata(row)} if both_metadata else {}),
             }
             for uid, row in zip(sim.uids, counts, strict=True)
         ]

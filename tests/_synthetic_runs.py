@@ -57,6 +57,27 @@ def write_run_folder(
     return expected
 
 
+def write_ranked_run(root: Path, model: str, quality: float) -> None:
+    """A run folder (no samples) whose every benchmark scores ``quality`` (0-1, higher is better), so the
+    model's SOS-Bench factors and Overall all equal it: a planted ground truth, read by the real scoring
+    layer. Inverted benchmarks (wmdp) store ``1 - quality``, as lm-eval reports them."""
+    write_run_folder(root, model, with_samples=False)
+    for bench in benchmarks():
+        folder = root / bench.name
+        raw = 1.0 - quality if bench.score is not None and bench.score.invert else quality
+        results = folder / "results.json"
+        if results.is_file():
+            data = json.loads(results.read_text())
+            for values in data["results"].values():
+                for key in [k for k in values if k.endswith(",none") and "_stderr" not in k]:
+                    values[key] = raw
+            results.write_text(json.dumps(data))
+        scores = folder / "livebench_scores.jsonl"
+        if scores.is_file():
+            rows = [{**json.loads(line), "score": quality} for line in scores.read_text().splitlines()]
+            scores.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
 def _write_samples(path: Path, metric: str, values: list[object]) -> None:
     with path.open("w") as handle:
         for i, v in enumerate(values):

@@ -16,6 +16,7 @@ import pytest
 from _synthetic_judges import JUDGE, V01_BASELINE, default_plan, simulate
 
 from sosbench.analysis import audit_judges, bias_card, correlation, ground_truth, verdict
+from sosbench.errors import SosbenchError
 from sosbench.judge import (
     StyleUnits,
     optimum_coefficients,
@@ -77,11 +78,18 @@ def test_coefficient_cis_cover_the_planted_preference(
         )
         fit = optimum_coefficients(_units(plan), estimator, BOTH)
         planted = np.array([length_coef] + [markdown_coef / 3] * 3) * fit.sd  # per sd of each feature
-        covered += np.abs(fit.coef - planted) <= 1.959964 * fit.se
-    # Nominal 95% intervals: each count is Binomial(100, 0.95) at best, so "at least 95 of 100" holds for
-    # a correct interval only about 60% of the time per coefficient. Checked instead: no count below 90
-    # (probability 3% per coefficient for a correct interval) and at least 93.75% over the four (1%).
-    # Measured on these seeds: 92-98 per coefficient, 1519 of 1600 over the four settings (docs/judge.md).
+        lower, upper = fit.interval(95.0)  # the card's CI: jackknife over questions, t(G - 1)
+        covered += (lower <= planted) & (planted <= upper)
+    # The issue asks for at least 95 of 100 per coefficient. A correct 95% interval gives each count as
+    # Binomial(100, 0.95), which reaches 95 only about 62% of the time per coefficient, so no correct
+    # interval meets that bar on all 16 counts (0.62^16 < 0.1%) except by luck of the seeds; an interval
+    # passing it reliably really covers about 98.5%, a wider interval labelled 95%. Checked instead what a
+    # correct interval passes and a miscalibrated one does not: no count below 90 (1% per coefficient for
+    # a correct interval, 42% for one covering 90%) and at least 375 of 400 per setting (about 90% of seed
+    # sets for a correct interval, 32% for one covering 93%, 0.5% for one covering 90%).
+    # Measured on these seeds (docs/judge.md): 92-98 per coefficient, 1520 of 1600 (95.0%) over the four
+    # settings; the plain sandwich, CR2 and exact leave-one-question-out refits give the same counts
+    # within 4 of 1600, and none reaches 95 on every coefficient.
     assert (covered >= 90).all() and covered.sum() >= 375, dict(zip(BOTH, covered.tolist(), strict=True))
 
 
@@ -237,3 +245,124 @@ def test_audit_command_writes_cards_and_the_report_shows_them(tmp_path: Path) ->
     assert "<h2>Judge-bias card</h2>" in page and "pays" in page and "per +50% length" in page
     none = sosbench(*args, "--style-control", "none")
     assert none.returncode == 0 and "cards" not in json.loads(out.read_text())["judges"][0]
+
+
+@pytest.mark.parametrize(
+    ("length_coef", "finding"),
+    [
+        (6.0, "style control moved the judge toward ground truth"),
+        pytest.param(  # the fast tier checks this verdict without the CLI (above)
+            0.0,
+            "style control brought the judge no detectably closer to ground truth",
+            marks=pytest.mark.slow,
+        ),
+    ],
+)
+def test_the_verdict_end_to_end_through_the_cli(tmp_path: Path, length_coef: float, finding: str) -> None:
+    """Run folders whose SOS-Bench factors follow a planted truth; a v2.0 judge (files with answer metadata)
+    whose raw ranking follows length and not that truth (or, without a price of length, follows the truth);
+    `judge audit --runs` and `report --audit` state the verdict."""
+    from _cli import sosbench
+    from _synthetic_judges import write_v20
+    from _synthetic_runs import write_ranked_run
+
+    plan = _length_following_plan(31, length_coef=length_coef)
+    bench, runs = tmp_path / "bench", tmp_path / "runs"
+    write_v20(plan, bench, both_metadata=True)
+    for model, strength in plan.strength.items():  # the truth: every factor rises with true strength
+        write_ranked_run(runs / model, model, 0.5 + 0.25 * strength)
+    out = tmp_path / "audit.json"
+    judge = str(bench / "model_judgment" / JUDGE)
+    done = sosbench("judge", "audit", "-J", judge, "--runs", str(runs), "--rounds", "10", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    (entry,) = json.loads(out.read_text())["judges"]
+    assert {card["estimator"] for card in entry["cards"]} == {"arena-hard-v0.1", "arena-hard-v2.0"}
+    for card in entry["cards"]:
+        assert card["verdict_factor"] == "Overall" and card["ground_truth"]["Overall"]["n"] == 10
+        assert finding in card["finding"], card["finding"]
+        assert finding in " ".join(done.stdout.split())  # printed, however the terminal wraps it
+        raw = card["ground_truth"]["Overall"]["raw"]["rho"]
+        assert raw < 0 if length_coef else raw > 0.9  # the raw ranking follows length, or the truth
+    html = tmp_path / "report.html"
+    shown = sosbench("report", str(runs), "--audit", str(out), "--html", str(html))
+    assert shown.returncode == 0, shown.stderr
+    page = html.read_text()
+    assert "<h2>Judge-bias card</h2>" in page and page.count(finding) >= 2  # one finding per estimator
+
+
+def _two_category_bench(root: Path) -> Path:
+    """A v2.0 bench folder with both categories, as v2.0 ships them: hard_prompt judged against o3-mini,
+    creative_writing against gemini-2.0-flash-001 (with its answers, which a user supplies); returns it."""
+    from _synthetic_judges import write_v20
+
+    write_v20(default_plan(41), root / "hard")
+    write_v20(default_plan(42), root / "creative", "gemini-2.0-flash-001", "creative_writing")
+    bench = root / "bench"
+    for part in ("hard", "creative"):
+        for path in sorted((root / part).rglob("*.jsonl")):
+            target = bench / path.relative_to(root / part)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("a") as handle:
+                handle.write(path.read_text())
+    return bench
+
+
+def test_audit_of_a_v2_folder_covers_every_category_against_its_own_baseline(tmp_path: Path) -> None:
+    from _cli import sosbench
+
+    folder = _two_category_bench(tmp_path) / "model_judgment" / JUDGE
+    result = audit_judges([folder], estimators=("arena-hard-v2.0",), rounds=5)
+    entries = {e["category"]: e for e in result["judges"]}
+    assert list(entries) == ["hard_prompt", "creative_writing"]
+    for category, baseline in (
+        ("hard_prompt", "o3-mini-2025-01-31"),
+        ("creative_writing", "gemini-2.0-flash-001"),
+    ):
+        entry = entries[category]
+        assert (
+            entry["baseline"] == baseline
+            and entry["n_models"] == 7
+            and entry["benchmark"] == "arena-hard-v2.0"
+        )
+        (card,) = entry["cards"]
+        assert card["category"] == category and card["baseline"] == baseline
+        assert card["coefficients"]["length"]["points_lower"] > 0  # both plans plant a price of length
+    with pytest.raises(SosbenchError, match=r"--baseline does not apply to arena-hard-v2\.0"):
+        audit_judges([folder], "gpt-4-0314", estimators=())
+    shown = sosbench("judge", "audit", "-J", str(folder), "--style-control", "none")
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        "synthetic-judge (hard_prompt)" in shown.stdout
+        and "synthetic-judge (creative_writing)" in shown.stdout
+    )
+    refused = sosbench("judge", "audit", "-J", str(folder), "--baseline", "gpt-4-0314")
+    assert refused.returncode == 1 and refused.stderr.strip().startswith("error: --baseline does not apply")
+
+
+def test_compare_reads_a_v2_folder_against_its_category_baseline(tmp_path: Path) -> None:
+    """`compare --judgments` without --baseline: v2.0 judgments are read against their category's own
+    baseline (hard_prompt first), not v0.1's gpt-4-0314; --baseline picks the category it names."""
+    from _synthetic_runs import write_run_folder
+
+    from sosbench.analysis import compare_paths
+    from sosbench.judge import build_battles, fit_bradley_terry, read_judgments
+
+    folder = _two_category_bench(tmp_path) / "model_judgment" / JUDGE
+    for model in ("model-a", "model-b"):
+        write_run_folder(tmp_path / "runs" / model, model, with_samples=False)
+    runs = (tmp_path / "runs" / "model-a", [tmp_path / "runs" / "model-b"])
+    games = read_judgments(folder)
+    for baseline, category in ((None, "hard_prompt"), ("gemini-2.0-flash-001", "creative_writing")):
+        (comparison,) = compare_paths(*runs, judgments=folder, baseline=baseline, rounds=100, seed=0)
+        (row,) = [r for r in comparison.rows if r.kind == "judge"]
+        assert row.name == f"judge ({JUDGE}, {category})"
+        own = "o3-mini-2025-01-31" if category == "hard_prompt" else "gemini-2.0-flash-001"
+        part = [g for g in games if g.category == category]
+        battles = build_battles(part, "overall", own, per_question=True)
+        rate = fit_bradley_terry(
+            battles.models, battles.model, battles.opponent, battles.outcome, rounds=0
+        ).win_rate()
+        expected = [rate[battles.models.index(m)] / 100 for m in ("model-a", "model-b")]
+        assert [row.base, row.candidate] == pytest.approx(expected)
+    with pytest.raises(SosbenchError, match=r"judged against o3-mini-2025-01-31 \(hard_prompt\)"):
+        compare_paths(*runs, judgments=folder, baseline="gpt-4-0314", rounds=100, seed=0)

@@ -215,3 +215,29 @@ def test_a_style_feature_that_never_varies_is_refused_in_one_line() -> None:
         with pytest.raises(SosbenchError, match="header is the same in every battle"):
             apply_estimator(units, estimator, CONTROLS["both"], 0, 42)
         assert apply_estimator(units, estimator, CONTROLS["length"], 0, 42).coef.shape == (1,)
+
+
+def test_v2_folder_scores_by_its_estimator_with_intervention_losses(tmp_path: Path) -> None:
+    """`judge score` on a v2.0 folder, no flags: the arena-hard-v2.0 board, and a "<model>@<kind>" set
+    judged beside its model shows its loss, as on a v0.1 folder."""
+    from _cli import sosbench
+
+    write_v20(default_plan(202), tmp_path)
+    folder = tmp_path / "model_judgment" / JUDGE
+    lines = [json.loads(line) for line in (folder / "model-a.jsonl").read_text().splitlines()]
+    worse = {"B>A": "A>B", "B>>A": "A>>B", "A>B": "A>>B", "A>>B": "A>>B", "A=B": "A>B"}  # game 1: A is o3
+    for line in lines:
+        line["model"] = "model-a@verbose"
+        first = line["games"][0]
+        first["score"] = worse.get(first["score"], first["score"])
+    (folder / "model-a@verbose.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    done = sosbench("judge", "score", "-J", str(folder), "--rounds", "20", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    board = json.loads(done.stdout)["categories"]["hard_prompt"]
+    assert board["criteria"]["overall"]["estimator"] == "arena-hard-v2.0"
+    (loss,) = board["interventions"]
+    assert loss["model"] == "model-a" and loss["kind"] == "verbose" and loss["loss_percent"] > 5
+    scores = board["criteria"]["overall"]["models"]
+    assert loss["original"] == pytest.approx(scores["model-a"]["score"], abs=1e-3)
+    table = sosbench("judge", "score", "-J", str(folder), "--rounds", "20")
+    assert "intervention score loss" in table.stdout and "estimator arena-hard-v2.0" in table.stdout

@@ -205,8 +205,14 @@ def test_v2_scores_per_category_recover_the_planted_ranking(v2_judged) -> None:
     ]
     for category, entry in board["categories"].items():
         assert entry["baseline"] == V2_BASE[category]
-        overall = {m: v["score"] for m, v in entry["criteria"]["overall"].items() if m in MODELS}
-        assert sorted(overall, key=overall.get, reverse=True) == PLANTED
+        # the default is what v2.0's show_result.py prints without flags: its estimator, no style control
+        overall = entry["criteria"]["overall"]
+        assert overall["estimator"] == "arena-hard-v2.0" and overall["style_control"] == []
+        assert overall["point"] == "mean of bootstrap means" and overall["level"] == 90.0
+        scores = {m: v["score"] for m, v in overall["models"].items() if m in MODELS}
+        assert sorted(scores, key=scores.get, reverse=True) == PLANTED
+    assert "scored by the arena-hard-v2.0 estimator" in result.stderr
+    assert "add --style-control both" in result.stderr
     csv = cli(
         "judge", "score", "--judgments", str(folder), "--format", "csv", "--category", "creative_writing"
     )

@@ -14,6 +14,7 @@ from sosbench.analysis._artifacts import (
 from sosbench.analysis._audit import (
     Coefficient,
     audit_judges,
+    audit_label,
     bias_card,
     correlation,
     factor_scores,
@@ -69,6 +70,7 @@ __all__ = [
     "adjust_pvalues",
     "artifacts_dir",
     "audit_judges",
+    "audit_label",
     "bias_card",
     "compare_paths",
     "compare_runs",

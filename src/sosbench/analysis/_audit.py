@@ -1,6 +1,7 @@
 """The judge audit and its bias card: does a judge pay for style, and does style control help?
 
-Per judge folder:
+Per judge folder and leaderboard (v0.1: one, against ``baseline``; v2.0: one per category judged, each
+against the category's own baseline, as v2.0 scores them):
 
 * **criteria**: every criterion's score (Bradley-Terry point estimates) correlated with the overall score
   across the judged models (Pearson and Spearman). The paper finds style ~ overall at R ~ 1.0.
@@ -14,8 +15,9 @@ Per judge folder:
   - the style coefficients with 95% CIs, in reader terms: points of win rate, at an even match, per +50%
     length against the baseline's answer and per extra header, list item or bold span per 100 tokens,
     each at the baseline's typical length and density. The coefficient is the estimator model's optimum
-    (the official v2.0 optimiser stops short of it); the CI is a Wald interval with a cluster-robust
-    (by question) variance, since both games of a question share its answers;
+    (the official v2.0 optimiser stops short of it); the CI is the jackknife over questions (CR3) with
+    t(G - 1) quantiles, the small-sample cluster-robust interval, since all battles of a question share
+    the baseline's answer (``judge.optimum_coefficients`` says why this one);
   - the intervention losses of ``<model>@<kind>`` answer sets, raw and style-controlled;
   - with factor scores: Spearman's rho of the raw and of the style-controlled scores with each factor and
     with their mean (SOS-Bench Overall), with 95% bootstrap CIs over models, and the paired difference;
@@ -26,7 +28,7 @@ Per judge folder:
 The baseline is left out of correlations (its score is 50 by construction), and so are rewritten answer
 sets (``<model>@<kind>``): they are interventions, not models. Output layout (read by the report)::
 
-    {"judges": [{"judge": str, "n_models": int,
+    {"judges": [{"judge": str, "benchmark": str, "category": str, "baseline": str, "n_models": int,
                  "criteria": {criterion: {"pearson": float, "spearman": float, "n": int}},
                  "factors": {factor: {"pearson": float, "spearman": float, "n": int}},
                  "scores": {model: {criterion: float}},
@@ -50,23 +52,23 @@ import numpy as np
 from sosbench.errors import SosbenchError
 from sosbench.judge import (
     ALL_CRITERIA,
+    DEFAULT_BASELINE,
     OVERALL_CRITERION,
     PERTURBED_SEPARATOR,
     STYLE_FEATURES,
-    Answer,
-    Battles,
     BenchDir,
+    CategoryGames,
     Estimate,
+    Leaderboard,
     ScoreOptions,
     StyleUnits,
     apply_estimator,
     build_battles,
-    chosen_categories,
-    folder_benchmark,
+    category_games,
+    losses_of,
     optimum_coefficients,
     read_judge_name,
-    read_judgments,
-    score_judgments,
+    score_group,
     style_units,
 )
 
@@ -185,15 +187,13 @@ def _reader_steps(units: StyleUnits, estimator: str, control: tuple[str, ...]) -
 
 
 def style_coefficients(units: StyleUnits, estimator: str, control: tuple[str, ...]) -> list[Coefficient]:
-    """The estimator's style coefficients at its model's optimum, with cluster-robust 95% Wald CIs."""
-    from scipy import stats
-
+    """The estimator's style coefficients at its model's optimum, with jackknife-by-question 95% CIs."""
     fit = optimum_coefficients(units, estimator, control)
-    z = float(stats.norm.ppf(0.5 + LEVEL / 200.0))
+    lower, upper = fit.interval(LEVEL)
     steps = _reader_steps(units, estimator, control)
     return [
-        Coefficient(f, float(c), float(c - z * s), float(c + z * s), float(sd), step, unit)
-        for f, c, s, sd, (step, unit) in zip(control, fit.coef, fit.se, fit.sd, steps, strict=True)
+        Coefficient(f, float(c), float(lo), float(hi), float(sd), step, unit)
+        for f, c, lo, hi, sd, (step, unit) in zip(control, fit.coef, lower, upper, fit.sd, steps, strict=True)
     ]
 
 
@@ -215,15 +215,16 @@ def ground_truth(
 ) -> dict[str, dict[str, Any]]:
     """Spearman's rho of raw and style-controlled scores with each factor and Overall (bootstrap over models).
 
-    ``factors``: model -> factor -> score. Overall is the mean of a model's factors, for the models that
-    have every factor any model has. The difference (controlled minus raw) is bootstrapped on the same
-    resampled models, so its CI is paired.
+    ``factors``: model -> factor -> score. Overall is the scoring layer's where it gives one, else the mean
+    of a model's factors, for the models that have every factor any model has. The difference (controlled
+    minus raw) is bootstrapped on the same resampled models, so its CI is paired.
     """
     names = sorted({f for scores in factors.values() for f in scores})
     columns = {f: {m: v[f] for m, v in factors.items() if f in v} for f in names}
-    if len(names) > 1:
+    parts = [f for f in names if f != OVERALL_FACTOR]
+    if OVERALL_FACTOR not in columns and len(parts) > 1:
         columns[OVERALL_FACTOR] = {
-            m: float(np.mean([v[f] for f in names])) for m, v in factors.items() if all(f in v for f in names)
+            m: float(np.mean([v[f] for f in parts])) for m, v in factors.items() if all(f in v for f in parts)
         }
     rng = np.random.default_rng(seed)
     out: dict[str, dict[str, Any]] = {}
@@ -279,15 +280,10 @@ def _scores(result: Estimate) -> dict[str, tuple[float, float, float]]:
     }
 
 
-def _losses(scores: dict[str, tuple[float, float, float]]) -> dict[tuple[str, str], dict[str, float]]:
-    out = {}
-    for name, (perturbed, _, _) in scores.items():
-        base, sep, kind = name.rpartition(PERTURBED_SEPARATOR)
-        if sep and base in scores:
-            original = scores[base][0]
-            loss = 100.0 * (original - perturbed) / original if original else math.nan
-            out[base, kind] = {"original": original, "perturbed": perturbed, "loss_percent": loss}
-    return out
+def _losses(scores: dict[str, tuple[float, float, float]]) -> dict[tuple[str, str], float]:
+    """(model, kind) -> the loss of each rewritten answer set, in percent."""
+    found = losses_of({OVERALL_CRITERION: {m: s[0] for m, s in scores.items()}})
+    return {(x.model, x.kind): x.loss_percent for x in found}
 
 
 def bias_card(
@@ -331,8 +327,8 @@ def bias_card(
             {
                 "model": base,
                 "kind": kind,
-                "raw_loss_percent": loss["loss_percent"],
-                "controlled_loss_percent": controlled_losses[base, kind]["loss_percent"],
+                "raw_loss_percent": loss,
+                "controlled_loss_percent": controlled_losses[base, kind],
             }
             for (base, kind), loss in raw_losses.items()
         ],
@@ -378,7 +374,7 @@ def finding(judge: str, card: dict[str, Any], coefficients: list[Coefficient]) -
 # ---------------------------------------------------------------------------------------------- the audit
 def audit_judges(
     judgment_dirs: list[Path],
-    baseline: str = "gpt-4-0314",
+    baseline: str | None = None,
     run_paths: list[Path] | None = None,
     *,
     estimators: Sequence[str] = ("arena-hard-v0.1", "arena-hard-v2.0"),
@@ -388,58 +384,76 @@ def audit_judges(
     bench_dir: Path | None = None,
     factors: dict[str, dict[str, float]] | None = None,
 ) -> dict:
-    """The audit of each judge folder (see the module docstring for the layout).
+    """The audit of each judge folder, one entry per leaderboard (see the module docstring for the layout).
 
-    Cards need the answers (``bench_dir``, default two folders above each judge folder); without them a
-    judge gets no cards and a ``cards_missing`` reason.
+    ``baseline`` is v0.1's (default gpt-4-0314); a v2.0 folder gets one entry per category judged, each
+    against its category's own baseline, and refuses ``baseline``. Cards need the answers (``bench_dir``,
+    default two folders above each judge folder); without them an entry gets no cards and a
+    ``cards_missing`` reason.
     """
     notes: list[str] = []
     if factors is None:
         factors, notes = factor_scores(run_paths) if run_paths else ({}, [])
     judges = []
     for directory in judgment_dirs:
-        entry = _criteria_audit(directory, baseline, factors)
-        if estimators and control:
-            entry["cards"] = []
-            try:
-                for category, battles, answers in _category_battles(directory, baseline, bench_dir):
-                    for name in estimators:
-                        units = style_units(battles, name, answers)  # each estimator reads its own tokens
-                        card = bias_card(
-                            units,
-                            name,
-                            control,
-                            judge=entry["judge"],
-                            rounds=rounds,
-                            seed=seed,
-                            factors=factors,
-                        )
-                        entry["cards"].append({"category": category, **card})
-            except SosbenchError as exc:  # no answers to read the style from: the audit without cards
-                entry["cards"], entry["cards_missing"] = [], f"no style control without the answers: {exc}"
-        judges.append(entry)
+        options = ScoreOptions(baseline=baseline or DEFAULT_BASELINE, criteria=ALL_CRITERIA, rounds=0)
+        benchmark, groups = category_games(directory, options)
+        if benchmark.per_question and baseline is not None:
+            raise SosbenchError(
+                f"--baseline does not apply to {benchmark.name} ({directory}): each category has its own"
+            )
+        judge = read_judge_name(directory)
+        for group in groups:
+            entry = _criteria_audit(score_group(directory, group, options, benchmark), factors)
+            if estimators and control:
+                bench = BenchDir(bench_dir or directory.resolve().parent.parent, benchmark)
+                entry["cards"], missing = _cards(
+                    group, benchmark.per_question, bench, judge, factors, estimators, control, rounds, seed
+                )
+                if missing:
+                    entry["cards_missing"] = "; ".join(missing)
+            judges.append(entry)
     return {"judges": judges, "notes": notes}
 
 
-def _category_battles(
-    directory: Path, baseline: str, bench_dir: Path | None
-) -> list[tuple[str, Battles, dict[str, dict[str, Answer]]]]:
-    """Per question category (v0.1: one), the overall verdicts' battles and the answers they judged."""
-    options = ScoreOptions(baseline=baseline)
-    benchmark = folder_benchmark(directory, options)
-    bench = BenchDir(bench_dir or directory.resolve().parent.parent, benchmark)
-    judgments = read_judgments(directory)
-    found = []
-    for category in chosen_categories(directory, judgments, options, benchmark):
-        games = judgments if category is None else [j for j in judgments if j.category == category]
-        base = baseline if category is None else benchmark.category(category).baseline
-        battles = build_battles(games, OVERALL_CRITERION, base, per_question=benchmark.per_question)
-        found.append((category or benchmark.name, battles, {m: bench.answers(m) for m in battles.models}))
-    return found
+def audit_label(entry: dict[str, Any]) -> str:
+    """An audit entry's judge as readers show it: with its category for v2.0 (each has its own baseline)."""
+    category, judge = entry.get("category"), str(entry.get("judge", "?"))
+    return f"{judge} ({category})" if category and category != entry.get("benchmark", category) else judge
 
 
-def _criteria_audit(directory: Path, baseline: str, factors: dict[str, dict[str, float]]) -> dict[str, Any]:
-    board = score_judgments(directory, ScoreOptions(baseline=baseline, criteria=ALL_CRITERIA, rounds=0))
+def _cards(
+    group: CategoryGames,
+    per_question: bool,
+    bench: BenchDir,
+    judge: str,
+    factors: dict[str, dict[str, float]],
+    estimators: Sequence[str],
+    control: tuple[str, ...],
+    rounds: int,
+    seed: int,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """One leaderboard's cards, one per estimator, on the overall verdicts and the answers they judged,
+    and why an estimator has none (no answers, or a style feature it cannot read from them)."""
+    battles = build_battles(group.games, OVERALL_CRITERION, group.baseline, per_question=per_question)
+    try:
+        answers = {m: bench.answers(m) for m in battles.models}
+    except SosbenchError as exc:
+        return [], [f"no style control without the answers: {exc}"]
+    cards, missing = [], []
+    for name in estimators:
+        try:
+            units = style_units(battles, name, answers)  # each estimator reads its own tokens
+            card = bias_card(units, name, control, judge=judge, rounds=rounds, seed=seed, factors=factors)
+        except SosbenchError as exc:
+            missing.append(f"no {name} card: {exc}")
+            continue
+        cards.append({"category": group.name, **card})
+    return cards, missing
+
+
+def _criteria_audit(board: Leaderboard, factors: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Each criterion and factor correlated with one leaderboard's overall score, across its models."""
     per_model: dict[str, dict[str, float]] = {}
     for result in board.results:
         for model, score in result.as_dict().items():
@@ -459,7 +473,10 @@ def _criteria_audit(directory: Path, baseline: str, factors: dict[str, dict[str,
         for name in factor_names
     }
     return {
-        "judge": read_judge_name(directory),
+        "judge": board.judge,
+        "benchmark": board.benchmark,
+        "category": board.category,
+        "baseline": board.baseline,
         "n_models": len(models),
         "criteria": criteria,
         "factors": factor_corr,

@@ -384,10 +384,13 @@ def compare_paths(
     candidates: Sequence[Path],
     *,
     judgments: Path | None = None,
-    baseline: str = "gpt-4-0314",
+    baseline: str | None = None,
     **options: Any,
 ) -> list[Comparison]:
-    """Each candidate against the base (one comparison each, p-values adjusted within it)."""
+    """Each candidate against the base (one comparison each, p-values adjusted within it).
+
+    ``baseline``: the judge's (``judge_side``: v0.1 default gpt-4-0314, v2.0 its category's own).
+    """
     base_run = read_run(base)
     out = []
     for path in candidates:

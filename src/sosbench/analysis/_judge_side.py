@@ -105,15 +105,22 @@ def _seen(question: tuple[float, list[tuple[int, Any]]]) -> tuple[float, list[st
 
 
 def judge_side(
-    judgments: Path, base: str, candidate: str, baseline: str, rounds: int, seed: int
+    judgments: Path, base: str, candidate: str, baseline: str | None, rounds: int, seed: int
 ) -> JudgeSide:
-    """One Bradley-Terry fit of the judge's folder; its resamples of battles are shared by both models."""
-    from sosbench.judge import OVERALL_CRITERION, build_battles, fit_bradley_terry, read_judgments
+    """One Bradley-Terry fit of the judge's folder; its resamples of battles are shared by both models.
 
-    battles = build_battles(read_judgments(judgments), OVERALL_CRITERION, baseline)
+    ``baseline``: v0.1's (default gpt-4-0314); a v2.0 folder is read for one category against its own
+    baseline (``judge.pair_games``: hard_prompt first, or the category ``baseline`` names).
+    """
+    from sosbench.judge import OVERALL_CRITERION, build_battles, fit_bradley_terry, pair_games
+
+    benchmark, group = pair_games(judgments, (base, candidate), baseline)
+    baseline = group.baseline
+    battles = build_battles(group.games, OVERALL_CRITERION, baseline, per_question=benchmark.per_question)
     missing = [m for m in (base, candidate) if m not in battles.models]
     if missing:
-        raise SosbenchError(f"{judgments}: no judgments of {', '.join(missing)} against {baseline}")
+        where = f" ({group.name})" if benchmark.per_question else ""
+        raise SosbenchError(f"{judgments}: no judgments of {', '.join(missing)} against {baseline}{where}")
     fit = fit_bradley_terry(
         battles.models, battles.model, battles.opponent, battles.outcome, rounds=rounds, seed=seed
     )
@@ -123,10 +130,12 @@ def judge_side(
     after = _per_question(battles, candidate, OVERALL_CRITERION)
     shared = sorted(set(before) & set(after))
     differing = [uid for uid in shared if _seen(before[uid]) != _seen(after[uid])]
+    # v2.0: the row says which category (and so which baseline) it read
+    judge = f"{judgments.name}, {group.name}" if benchmark.per_question else judgments.name
+    name = f"judge ({judge})"
     items: tuple[dict[str, Any], ...] = ()
     if differing:
         prompts, answers = _texts(judgments.resolve().parent.parent, (base, candidate, baseline))
-        name = f"judge ({judgments.name})"
         items = tuple(
             item_view(
                 name,
@@ -142,9 +151,7 @@ def judge_side(
             )
             for uid in differing
         )
-    return JudgeSide(
-        judgments.name, float(rate[i]), float(rate[j]), boot[:, i], boot[:, j], len(shared), items
-    )
+    return JudgeSide(judge, float(rate[i]), float(rate[j]), boot[:, i], boot[:, j], len(shared), items)
 
 
 def _baseline_answer(baseline: str, text: str | None) -> str:

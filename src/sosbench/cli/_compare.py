@@ -30,7 +30,13 @@ Judgments = Annotated[
     ),
 ]
 JudgeBaseline = Annotated[
-    str, typer.Option("--baseline", help="The judge's baseline model.", envvar="SOSBENCH_JUDGE_BASELINE")
+    str | None,
+    typer.Option(
+        "--baseline",
+        help="The judge's baseline model (default: gpt-4-0314 for Arena-Hard-Auto v0.1 judgments; v2.0 "
+        "judgments use their category's own, hard_prompt's o3-mini-2025-01-31 first).",
+        envvar="SOSBENCH_JUDGE_BASELINE",
+    ),
 ]
 
 CSV_FIELDS = (
@@ -261,7 +267,7 @@ def compare(
     allow_partial: AllowPartial = False,
     normalize: Normalize = "none",
     judgments: Judgments = None,
-    baseline: JudgeBaseline = "gpt-4-0314",
+    baseline: JudgeBaseline = None,
     items: Annotated[
         Path | None,
         typer.Option(

@@ -14,6 +14,8 @@ from sosbench._io import write_text_atomic
 from sosbench.cli._common import console_err
 from sosbench.cli._judge_options import DEFAULT_COMPLETION_TOKENS
 
+PLAIN_ESTIMATOR = "arena-hard-v0.1"  # `judge score` of a v0.1 folder: its Bradley-Terry, the paper's layout
+
 if TYPE_CHECKING:
     from sosbench.judge import CallStats, JudgeTemplate, Leaderboard
 
@@ -156,7 +158,11 @@ def print_board(board: Leaderboard, frame: Any) -> None:
     from sosbench.judge import OVERALL_CRITERION
 
     where = f" ({board.benchmark}, {board.category})" if board.category != board.benchmark else ""
-    table = Table(title=f"judge {board.judge}{where}: win rate vs {board.baseline} (%), 95% bootstrap CI")
+    typer.echo(
+        f"judge {board.judge}{where}, estimator {PLAIN_ESTIMATOR}: win rate vs {board.baseline} (%), "
+        "full-data fit, 95% bootstrap CI"
+    )
+    table = Table()
     table.add_column("model", no_wrap=True)
     for result in board.results:
         table.add_column(result.criterion, justify="right", no_wrap=True)
@@ -189,6 +195,8 @@ def print_audit(result: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from sosbench.analysis import audit_label
+
     table = Table(title="judge audit: correlation with the judge's overall score, across models")
     for name in ("judge", "vs", "pearson", "spearman", "models"):
         table.add_column(name, justify="left" if name in ("judge", "vs") else "right")
@@ -196,12 +204,11 @@ def print_audit(result: dict) -> None:
         rows = [(c, v) for c, v in entry["criteria"].items()] + [
             (f"factor {f}", v) for f, v in entry["factors"].items()
         ]
+        judge = audit_label(entry)
         if not rows:
-            table.add_row(entry["judge"], "(no criterion verdicts)", "-", "-", str(entry["n_models"]))
+            table.add_row(judge, "(no criterion verdicts)", "-", "-", str(entry["n_models"]))
         for name, value in rows:
-            table.add_row(
-                entry["judge"], name, fmt(value["pearson"], 3), fmt(value["spearman"], 3), str(value["n"])
-            )
+            table.add_row(judge, name, fmt(value["pearson"], 3), fmt(value["spearman"], 3), str(value["n"]))
     console = Console(width=110)
     console.print(table)
     for line in audit_legend(result):
@@ -210,17 +217,21 @@ def print_audit(result: dict) -> None:
 
 def audit_legend(result: dict) -> list[str]:
     """Why each `-` of the audit table is there, grouped by judge and reason, then the audit's notes."""
+    from sosbench.analysis import audit_label
+
     lines = []
     for entry in result["judges"]:
         if not entry["criteria"] and not entry["factors"]:
-            lines.append(f"- ({entry['judge']}): its verdicts carry no criterion scores, only overall ones")
+            lines.append(
+                f"- ({audit_label(entry)}): its verdicts carry no criterion scores, only overall ones"
+            )
         why: dict[str, list[str]] = {}
         for kind, prefix in (("criteria", ""), ("factors", "factor ")):
             for name, value in entry[kind].items():
                 if value.get("pearson") is None:
                     why.setdefault(value.get("why") or "undefined", []).append(prefix + name)
         for reason, names in why.items():
-            lines.append(f"- ({entry['judge']}: {', '.join(names)}): undefined: {reason}")
+            lines.append(f"- ({audit_label(entry)}: {', '.join(names)}): undefined: {reason}")
     return lines + [f"note: {n}" for n in result.get("notes", [])]
 
 
@@ -292,31 +303,101 @@ def emit(text: str | None, output: Path | None) -> bool:
     return text is not None or output is not None
 
 
-def show_estimator_boards(boards: list[Any], output_format: str, output: Path | None) -> None:
-    """``judge score --estimator/--style-control``: an official estimator's leaderboard per category."""
-    import json
+def show_boards(boards: list[Leaderboard], output_format: str, output: Path | None) -> None:
+    """``judge score`` of a v0.1 folder: the paper's leaderboard layout (Bradley-Terry, as arena-hard-v0.1),
+    with the intervention losses."""
+    from sosbench.judge import board_json, intervention_losses
 
-    from sosbench.judge import estimator_frame, estimator_json
+    losses = [intervention_losses(board) for board in boards]
+    for board in boards:
+        print_unparsed({r.criterion: r.unparsed for r in board.results}, board.category, False)
+    if output_format == "csv" or (output is not None and output_format == "table"):  # CSV does not say it
+        note = f"scored by the {PLAIN_ESTIMATOR} estimator (Bradley-Terry full-data fit, 95% bootstrap CI)"
+        console_err().print(note, highlight=False, markup=False, soft_wrap=True)
+    _show(
+        boards,
+        [board.frame() for board in boards],
+        lambda: {"estimator": PLAIN_ESTIMATOR, **board_json(boards[0], losses[0])},
+        print_board,
+        losses,
+        output_format,
+        output,
+    )
+
+
+def estimator_note(board: Any, defaulted: bool) -> str:
+    """Which estimator made a board, and, where the folder chose it, what the official leaderboard adds."""
+    first = next(iter(board.estimates.values()))
+    control = f"style control: {', '.join(first.control)}" if first.control else "no style control"
+    note = f"scored by the {first.estimator} estimator ({control}; {first.point}, {first.level:g}% band)"
+    if defaulted and not first.control and first.estimator == "arena-hard-v2.0":
+        note += (
+            ", as v2.0's show_result.py runs by default; its official leaderboard controls for style: "
+            "add --style-control both"
+        )
+    return note
+
+
+def show_estimator_boards(
+    boards: list[Any], output_format: str, output: Path | None, *, defaulted: bool = False
+) -> None:
+    """An official estimator's leaderboard per category (``--estimator``, or the folder's own benchmark when
+    ``defaulted``), with the intervention losses and a line naming the estimator on stderr."""
+    from sosbench.judge import estimator_frame, estimator_json, estimator_losses
 
     per_category = boards[0].category != boards[0].benchmark
     for board in boards:
         print_unparsed(board.unparsed, board.category, per_category)
+    console_err().print(estimator_note(boards[0], defaulted), highlight=False, markup=False, soft_wrap=True)
+
+    def payload() -> dict:
+        if not per_category:
+            return estimator_json(boards[0])
+        return {
+            "benchmark": boards[0].benchmark,
+            "judge": boards[0].judge,
+            "categories": {b.category: estimator_json(b) for b in boards},
+        }
+
     frames = [estimator_frame(board) for board in boards]
+    losses = [estimator_losses(board) for board in boards]
+    _show(boards, frames, payload, print_estimates, losses, output_format, output)
+
+
+def _show(
+    boards: list[Any],
+    frames: list[Any],
+    payload: Callable[[], dict],
+    print_one: Callable[[Any, Any], None],
+    losses: list[list],
+    output_format: str,
+    output: Path | None,
+) -> None:
+    """A score's boards as JSON, CSV (one table, ``category`` first for v2.0) or tables, to stdout or
+    ``--output``; then the intervention losses (on stderr when CSV goes to stdout)."""
+    import json
+
     if output_format == "json":
-        payload = (
-            {
-                "benchmark": boards[0].benchmark,
-                "judge": boards[0].judge,
-                "categories": {b.category: estimator_json(b) for b in boards},
-            }
-            if per_category
-            else estimator_json(boards[0])
-        )
-        text: str | None = json.dumps(payload, indent=2, allow_nan=False)
+        text: str | None = json.dumps(payload(), indent=2, allow_nan=False)
     elif output_format == "csv" or output is not None:
-        text = boards_csv(boards, frames, per_category)
+        text = boards_csv(boards, frames, boards[0].category != boards[0].benchmark)
     else:
         text = None
     if not emit(text, output):
         for board, frame in zip(boards, frames, strict=True):
-            print_estimates(board, frame)
+            print_one(board, frame)
+    for found in losses:
+        if found and output_format != "json":
+            print_losses(found, to_stderr=output_format == "csv" and output is None)
+
+
+def show_audit(result: dict) -> None:
+    """The audit's correlations, then each entry's cards (or why it has none)."""
+    from sosbench.analysis import audit_label
+
+    print_audit(result)
+    for entry in result["judges"]:
+        if entry.get("cards_missing"):
+            console_err().print(f"{audit_label(entry)}: {entry['cards_missing']}")
+        for card in entry.get("cards", []):
+            print_card(card)

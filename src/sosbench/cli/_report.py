@@ -55,7 +55,7 @@ def report(
         ),
     ] = None,
     judgments: Judgments = None,
-    baseline: JudgeBaseline = "gpt-4-0314",
+    baseline: JudgeBaseline = None,
     allow_partial: AllowPartial = False,
     normalize: Normalize = "none",
     bootstrap: Bootstrap = BOOTSTRAP_ROUNDS,

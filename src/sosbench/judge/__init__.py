@@ -21,7 +21,13 @@ from sosbench.judge._estimators import (
 from sosbench.judge._files import Answer, BenchDir, read_answers, read_questions
 from sosbench.judge._judging import cost_usd, estimate, load_prices, price_for
 from sosbench.judge._metadata import answer_metadata
-from sosbench.judge._official import estimator_boards, estimator_frame, estimator_json, style_units
+from sosbench.judge._official import (
+    estimator_boards,
+    estimator_frame,
+    estimator_json,
+    estimator_losses,
+    style_units,
+)
 from sosbench.judge._perturb import load_rewrite_prompts, perturb_answers, perturbed_name
 from sosbench.judge._run import (
     JudgeRunResult,
@@ -33,22 +39,28 @@ from sosbench.judge._run import (
 )
 from sosbench.judge._scores import (
     ALL_CRITERIA,
+    DEFAULT_BASELINE,
     PERTURBED_SEPARATOR,
+    CategoryGames,
     Leaderboard,
     ScoreOptions,
     board_json,
-    chosen_categories,
+    category_games,
     folder_benchmark,
     intervention_losses,
+    losses_of,
+    pair_games,
     parse_criteria_option,
     read_judge_name,
     score_categories,
+    score_group,
     score_judgments,
 )
 from sosbench.judge._templates import JudgeTemplate, load_template
 
 __all__ = [
     "ALL_CRITERIA",
+    "DEFAULT_BASELINE",
     "ESTIMATORS",
     "OVERALL_CRITERION",
     "PERTURBED_SEPARATOR",
@@ -57,6 +69,7 @@ __all__ = [
     "Battles",
     "BenchDir",
     "CallStats",
+    "CategoryGames",
     "ChatCaller",
     "EndpointConfig",
     "Estimate",
@@ -71,13 +84,14 @@ __all__ = [
     "apply_estimator",
     "board_json",
     "build_battles",
-    "chosen_categories",
+    "category_games",
     "cost_usd",
     "default_generation",
     "estimate",
     "estimator_boards",
     "estimator_frame",
     "estimator_json",
+    "estimator_losses",
     "fit_bradley_terry",
     "folder_benchmark",
     "generate_answers",
@@ -86,8 +100,10 @@ __all__ = [
     "load_prices",
     "load_rewrite_prompts",
     "load_template",
+    "losses_of",
     "missing_questions",
     "optimum_coefficients",
+    "pair_games",
     "parse_control",
     "parse_criteria_option",
     "perturb_answers",
@@ -100,6 +116,7 @@ __all__ = [
     "read_questions",
     "run_judgments",
     "score_categories",
+    "score_group",
     "score_judgments",
     "select_questions",
     "style_units",

@@ -20,16 +20,18 @@ from typing import Any
 import numpy as np
 
 from sosbench.errors import SosbenchError
-from sosbench.judge._battles import OVERALL_CRITERION, Battles, build_battles, has_criterion, read_judgments
+from sosbench.judge._battles import OVERALL_CRITERION, Battles, build_battles, has_criterion
 from sosbench.judge._estimators import Estimate, StyleUnits, apply_estimator
 from sosbench.judge._files import Answer, BenchDir
 from sosbench.judge._scores import (
     ALL_CRITERIA,
+    InterventionLoss,
     ScoreOptions,
     board_header,
-    chosen_categories,
+    category_games,
     clean,
-    folder_benchmark,
+    losses_json,
+    losses_of,
     read_judge_name,
 )
 
@@ -109,22 +111,21 @@ def estimator_boards(
 ) -> list[EstimatorBoard]:
     """A judge's folder scored by ``estimator`` (default: the folder's own benchmark), one board per
     category (v2.0: each against its own baseline, as ``score_categories``)."""
-    benchmark = folder_benchmark(directory, options)
+    benchmark, groups = category_games(directory, options)
     chosen = estimator or benchmark.name
-    judgments = read_judgments(directory)
     bench = BenchDir(bench_dir or directory.resolve().parent.parent, benchmark) if control else None
     boards = []
-    for category in chosen_categories(directory, judgments, options, benchmark):
-        games = judgments if category is None else [j for j in judgments if j.category == category]
-        baseline = options.baseline if category is None else benchmark.category(category).baseline
+    for group in groups:
         estimates, counts, unparsed = {}, {}, {}
         answers: dict[str, dict[str, Answer]] | None = None
         for criterion in (OVERALL_CRITERION, *[c for c in options.criteria if c != OVERALL_CRITERION]):
-            if criterion != OVERALL_CRITERION and not has_criterion(games, criterion):
+            if criterion != OVERALL_CRITERION and not has_criterion(group.games, criterion):
                 if options.criteria != ALL_CRITERIA:
                     raise SosbenchError(f"{directory} has no {criterion} verdicts: score --criterion overall")
                 continue
-            battles = build_battles(games, criterion, baseline, per_question=benchmark.per_question)
+            battles = build_battles(
+                group.games, criterion, group.baseline, per_question=benchmark.per_question
+            )
             if bench is not None and answers is None:
                 answers = {m: bench.answers(m) for m in battles.models}
             estimates[criterion] = apply_estimator(
@@ -133,18 +134,18 @@ def estimator_boards(
             per_model = np.bincount(battles.model, minlength=len(battles.models))
             counts[criterion] = {m: int(per_model[i]) for i, m in enumerate(battles.models) if i}
             unparsed[criterion] = battles.unparsed
+        judge = read_judge_name(directory)
         boards.append(
-            EstimatorBoard(
-                read_judge_name(directory),
-                baseline,
-                estimates,
-                counts,
-                unparsed,
-                benchmark.name,
-                category or benchmark.categories[0].name,
-            )
+            EstimatorBoard(judge, group.baseline, estimates, counts, unparsed, benchmark.name, group.name)
         )
     return boards
+
+
+def estimator_losses(board: EstimatorBoard) -> list[InterventionLoss]:
+    """The losses of "<model>@<kind>" answer sets scored next to "<model>", by the board's estimator."""
+    return losses_of(
+        {c: dict(zip(e.models, (float(x) for x in e.score), strict=True)) for c, e in board.estimates.items()}
+    )
 
 
 def _prefix(criterion: str) -> str:
@@ -219,4 +220,5 @@ def estimator_json(board: EstimatorBoard) -> dict:
             }
             for criterion, result in board.estimates.items()
         },
+        "interventions": losses_json(estimator_losses(board)),
     }

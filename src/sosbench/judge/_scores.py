@@ -31,6 +31,7 @@ from sosbench.judge._templates import CRITERIA
 
 ALL_CRITERIA: tuple[str, ...] = (OVERALL_CRITERION, *CRITERIA)
 PERTURBED_SEPARATOR = "@"  # `judge perturb` names a rewritten answer set "<model>@<kind>"
+DEFAULT_BASELINE = "gpt-4-0314"  # v0.1's baseline (Arena-Hard-Auto's)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def parse_criteria_option(value: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ScoreOptions:
-    baseline: str = "gpt-4-0314"  # v0.1's; a v2.0 category has its own
+    baseline: str = DEFAULT_BASELINE  # v0.1's; a v2.0 category has its own
     criteria: tuple[str, ...] = (OVERALL_CRITERION,)
     rounds: int = 100
     seed: int = 42
@@ -119,18 +120,38 @@ def folder_benchmark(directory: Path, options: ScoreOptions) -> Benchmark:
     return get_benchmark(options.benchmark) if options.benchmark else detect_judgments(directory)
 
 
+@dataclass(frozen=True)
+class CategoryGames:
+    """The games of one leaderboard: a v2.0 category against its own baseline, or v0.1's only one."""
+
+    name: str  # the category (v0.1: the benchmark's name)
+    baseline: str
+    games: list[Judgment]
+
+
+def category_games(directory: Path, options: ScoreOptions) -> tuple[Benchmark, list[CategoryGames]]:
+    """A judge's folder split into its leaderboards (see :func:`chosen_categories`), each with its baseline:
+    v0.1's ``options.baseline``, a v2.0 category's own (``categories.yaml``)."""
+    benchmark = folder_benchmark(directory, options)
+    judgments = read_judgments(directory)
+    groups = []
+    for category in chosen_categories(directory, judgments, options, benchmark):
+        if category is None:
+            groups.append(CategoryGames(benchmark.name, options.baseline, judgments))
+        else:
+            games = [j for j in judgments if j.category == category]
+            groups.append(CategoryGames(category, benchmark.category(category).baseline, games))
+    return benchmark, groups
+
+
 def score_categories(directory: Path, options: ScoreOptions) -> list[Leaderboard]:
     """One leaderboard per question category of a judge's folder (v0.1: the one leaderboard).
 
     v2.0 scores each category against its own baseline, the way its ``show_result.py --category`` does;
     a category asked for but not judged is an error.
     """
-    benchmark = folder_benchmark(directory, options)
-    judgments = read_judgments(directory)
-    return [
-        _score(directory, judgments, options, benchmark, category)
-        for category in chosen_categories(directory, judgments, options, benchmark)
-    ]
+    benchmark, groups = category_games(directory, options)
+    return [score_group(directory, group, options, benchmark) for group in groups]
 
 
 def chosen_categories(
@@ -150,6 +171,36 @@ def chosen_categories(
     )
 
 
+def pair_games(
+    directory: Path, models: tuple[str, ...], baseline: str | None
+) -> tuple[Benchmark, CategoryGames]:
+    """The games that judge two models side by side (``compare --judgments``).
+
+    v0.1: every game, against ``baseline`` (default gpt-4-0314). v2.0 scores each category against its
+    own baseline, so one category is read: the one whose baseline ``baseline`` names, else the first
+    (hard_prompt, the official default of ``show_result.py``, before creative_writing) that judged all
+    of ``models``.
+    """
+    benchmark = detect_judgments(directory)
+    if not benchmark.per_question:
+        options = ScoreOptions(baseline=baseline or DEFAULT_BASELINE)
+        return benchmark, category_games(directory, options)[1][0]
+    _, groups = category_games(directory, ScoreOptions())
+    if baseline is not None:
+        named = [g for g in groups if g.baseline == baseline]
+        if not named:
+            known = ", ".join(f"{g.baseline} ({g.name})" for g in groups)
+            raise SosbenchError(
+                f"--baseline {baseline}: {directory} is {benchmark.name}, judged against {known}; "
+                "leave --baseline out to use its category's own"
+            )
+        groups = named
+    for group in groups:
+        if set(models) <= {j.model for j in group.games}:
+            return benchmark, group
+    return benchmark, groups[0]
+
+
 def score_judgments(directory: Path, options: ScoreOptions) -> Leaderboard:
     """Score a judge's folder: overall first, then each requested criterion found in the judgments.
 
@@ -158,35 +209,24 @@ def score_judgments(directory: Path, options: ScoreOptions) -> Leaderboard:
     return score_categories(directory, options)[0]
 
 
-def _score(
-    directory: Path,
-    judgments: list[Judgment],
-    options: ScoreOptions,
-    benchmark: Benchmark,
-    category: str | None,
+def score_group(
+    directory: Path, group: CategoryGames, options: ScoreOptions, benchmark: Benchmark
 ) -> Leaderboard:
-    if category is not None:
-        judgments = [j for j in judgments if j.category == category]
-        options = dataclasses.replace(options, baseline=benchmark.category(category).baseline)
+    """One leaderboard of a folder's games (:func:`category_games`), each criterion asked for."""
+    options = dataclasses.replace(options, baseline=group.baseline)
     wanted = (OVERALL_CRITERION, *[c for c in options.criteria if c != OVERALL_CRITERION])
     explicit = options.criteria != ALL_CRITERIA
     results = []
     for criterion in wanted:
-        if criterion != OVERALL_CRITERION and not has_criterion(judgments, criterion):
+        if criterion != OVERALL_CRITERION and not has_criterion(group.games, criterion):
             if explicit:
                 raise SosbenchError(
                     f"{directory} has no {criterion} verdicts (judged with a template without criteria?): "
                     "score --criterion overall, or judge with --template sos-multicriteria"
                 )
             continue
-        results.append(score_criterion(judgments, criterion, options, benchmark.per_question))
-    return Leaderboard(
-        read_judge_name(directory),
-        options.baseline,
-        tuple(results),
-        benchmark.name,
-        category or benchmark.categories[0].name,
-    )
+        results.append(score_criterion(group.games, criterion, options, benchmark.per_question))
+    return Leaderboard(read_judge_name(directory), group.baseline, tuple(results), benchmark.name, group.name)
 
 
 def read_judge_name(directory: Path) -> str:
@@ -238,13 +278,17 @@ class InterventionLoss:
 
 def intervention_losses(board: Leaderboard) -> list[InterventionLoss]:
     """For every "<model>@<kind>" scored next to "<model>", the loss per criterion."""
+    return losses_of({r.criterion: r.as_dict() for r in board.results})
+
+
+def losses_of(scores: dict[str, dict[str, float]]) -> list[InterventionLoss]:
+    """The losses of every "<model>@<kind>" scored next to "<model>", from criterion -> model -> score."""
     losses = []
-    for result in board.results:
-        scores = result.as_dict()
-        for name, perturbed in scores.items():
+    for criterion, by_model in scores.items():
+        for name, perturbed in by_model.items():
             base, sep, kind = name.rpartition(PERTURBED_SEPARATOR)
-            if sep and base in scores:
-                losses.append(InterventionLoss(base, kind, result.criterion, scores[base], perturbed))
+            if sep and base in by_model:
+                losses.append(InterventionLoss(base, kind, criterion, by_model[base], perturbed))
     return losses
 
 
@@ -280,15 +324,20 @@ def board_json(board: Leaderboard, losses: list[InterventionLoss]) -> dict:
             }
             for r in board.results
         },
-        "interventions": [
-            {
-                "model": x.model,
-                "kind": x.kind,
-                "criterion": x.criterion,
-                "original": clean(x.original),
-                "perturbed": clean(x.perturbed),
-                "loss_percent": clean(x.loss_percent),
-            }
-            for x in losses
-        ],
+        "interventions": losses_json(losses),
     }
+
+
+def losses_json(losses: list[InterventionLoss]) -> list[dict]:
+    """Intervention losses as the leaderboard JSON lists them."""
+    return [
+        {
+            "model": x.model,
+            "kind": x.kind,
+            "criterion": x.criterion,
+            "original": clean(x.original),
+            "perturbed": clean(x.perturbed),
+            "loss_percent": clean(x.loss_percent),
+        }
+        for x in losses
+    ]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from sosbench.analysis import audit_label
 from sosbench.report._model import ReportData
 from sosbench.scoring import OVERALL
 
@@ -272,11 +273,11 @@ def audit_heatmap(data: ReportData, png_dir: Path | None) -> Figure | None:
     if not rows:
         return hidden("audit_heatmap", title, UNDEFINED)
     dropped = [criteria[k] for k in range(len(criteria)) if k not in cols] + [
-        str(judges[i].get("judge", "?")) for i in range(len(judges)) if i not in rows
+        audit_label(judges[i]) for i in range(len(judges)) if i not in rows
     ]
     return _heatmap(
         matrix[np.ix_(rows, cols)],
-        [str(judges[i].get("judge", "?")) for i in rows],
+        [audit_label(judges[i]) for i in rows],
         [criteria[k] for k in cols],
         title,
         "audit_heatmap",

@@ -12,6 +12,7 @@ from string import Template
 from sosbench import __version__
 from sosbench._io import write_text_atomic
 from sosbench.analysis import JUDGE_ONLY_GAIN as DEFINITION
+from sosbench.analysis import audit_label
 from sosbench.report._cells import num_cell as _num_cell
 from sosbench.report._cells import pct as _pct
 from sosbench.report._comparison import comparison_section
@@ -232,7 +233,7 @@ def audit_section(data: ReportData) -> str:
             for name, stats in (judge.get(kind) or {}).items():
                 stats = stats or {}
                 rows.append(
-                    f"<tr><td>{escape(str(judge.get('judge')))}</td><td>{kind}</td><td>{escape(str(name))}</td>"
+                    f"<tr><td>{escape(audit_label(judge))}</td><td>{kind}</td><td>{escape(str(name))}</td>"
                     + "".join(
                         _num_cell(_float(stats.get(k)), _fmt(stats.get(k)), _why(stats))
                         for k in ("pearson", "spearman")
