@@ -1,6 +1,6 @@
 """lm-eval tasks of SOS-Bench's multiple-choice side over the local sample data (no hub).
 
-Shared by the engine speed scripts and tests/test_engines.py. Each task is a small YAML that
+Shared by the engine speed scripts and tests/run/test_engines.py. Each task is a small YAML that
 includes the reference definition (the protocol copy in ../shared/data/protocol for the safety,
 BBQ and WMDP tasks; lm-eval's own leaderboard YAMLs for BBH and MMLU-Pro) and only points
 ``dataset_path`` at a sample JSONL file. Deviations from a full run, all forced by the samples:

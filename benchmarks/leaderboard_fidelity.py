@@ -102,7 +102,7 @@ def build_mirror(target: Path) -> Path:
     import datasets
 
     sys.path.insert(0, str(REPO / "tests"))
-    from _sample_mirror import build_sample_mirror  # the mirror tests/test_tasks.py builds
+    from _sample_mirror import build_sample_mirror  # the mirror tests/tasks/test_tasks.py builds
 
     from sosbench.run import add_dataset
 

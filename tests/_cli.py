@@ -1,7 +1,11 @@
-"""The `sosbench` command as a user runs it: a child process, and the `sosbench run` line the tests use.
+"""The `sosbench` command as a user runs it, in a child process or in this one, and the `sosbench run`
+line the tests use.
 
-A subprocess rather than typer's CliRunner: the exit code, the one-line `error:` on stderr (no
-traceback), signals, locks and the umask are only what a user meets in a process of their own.
+``sosbench`` starts a child process: signals, locks held by another process, the umask and what a fresh
+interpreter imports are only what a user meets in a process of their own. ``sosbench_in_process`` runs
+the same ``app`` (its error handling included) through typer's CliRunner, for the many checks that read
+an exit code and the lines a command printed: no interpreter start and no imports paid again per call.
+Both return a ``CompletedProcess``, so a check reads the same whichever runs it.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 LIMIT = 2  # items per task of `run_args` unless told
@@ -38,6 +42,24 @@ def sosbench(
         cwd=cwd,
         preexec_fn=None if umask is None else (lambda: os.umask(umask)),
     )
+
+
+def sosbench_in_process(
+    *args: str, env: Mapping[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `sosbench ARGS` in this process; ``env`` sets (or, with None, unsets) variables for the call.
+
+    An exception that escaped the command's own error handling is raised here, not turned into an exit
+    code, so no check can mistake a crash for the failure it expects.
+    """
+    from typer.testing import CliRunner
+
+    from sosbench.cli import app
+
+    result = CliRunner().invoke(app, list(args), env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(["sosbench", *args], result.exit_code, result.stdout, result.stderr)
 
 
 def run_args(

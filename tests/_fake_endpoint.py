@@ -12,7 +12,7 @@ keeps the first 40% of the words) and answers questions (`answer`). ``make_bench
 models whose answers have clearly different lengths relative to the gpt-4-0314 baseline, for it to judge.
 
 ``CompletionsServer`` is a /v1/completions that generates " ok" and refuses lm-eval's requests the way
-the servers met in issue 12 did (tests/test_run_endpoint.py).
+the servers met in issue 12 did (tests/run/test_run_endpoint.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 from typer.testing import CliRunner
 
 from sosbench.cli._app import app
-from sosbench.judge import BenchDir, answer_metadata
+from sosbench.judge import BenchDir, answer_metadata, answer_words, length_verdict
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -51,9 +51,6 @@ CLIENT_TIMEOUT = "3"
 TRICKLE_LIMIT_S = 60.0  # a "slow" reply gives up here if the client never cancels (the bug this guards)
 POLL_S = 0.02
 """How often a server checks for shutdown: the default 0.5 s would be most of each short test."""
-_SECTION = re.compile(
-    r"<\|The Start of Assistant ([AB])'s Answer\|>\n(.*?)\n<\|The End of Assistant \1's Answer\|>", re.DOTALL
-)
 _ORIGINAL = re.compile(
     r"<\|The Start of the Original Answer\|>\n(.*?)\n<\|The End of the Original Answer\|>", re.DOTALL
 )
@@ -64,17 +61,6 @@ _ORIGINAL = re.compile(
 # ------------------------------------------------------------------------------------------------------------
 # A scripted reply for one request (status, body bytes, headers), or None to answer as the scripted judge.
 RawReply = Callable[[dict, "Message"], "tuple[int, bytes | Iterable[bytes], dict] | None"]  # body, headers
-
-
-def length_verdict(a: int, b: int) -> str:
-    ratio = a / max(b, 1)
-    if ratio >= 1.5:
-        return "A>>B"
-    if ratio >= 1.1:
-        return "A>B"
-    if ratio > 1 / 1.1:
-        return "A=B"
-    return "B>A" if ratio > 1 / 1.5 else "B>>A"
 
 
 LESS_THAN = {"A>>B": "A>>B", "A>B": "A>B", "A=B": "A=B", "B>A": "A<B", "B>>A": "A<<B"}
@@ -256,7 +242,7 @@ class ScriptedServer:
         if fault == "garbage-always" or (fault == "garbage-once" and first_turn):
             self.count("garbage")
             return 200, "Both answers have merits and flaws; I cannot decide.", {}
-        answers = {m.group(1): len(m.group(2).split()) for m in _SECTION.finditer(game)}
+        answers = answer_words(game)
         verdict = length_verdict(answers["A"], answers["B"])
         lines = []
         if "Correctness:" in system:

@@ -40,40 +40,40 @@ BBQ_SPLITS = [
 
 
 def build_sample_mirror(shared_data: Path, data_dir: Path) -> Path:
-    import datasets
-
-    from sosbench.run import add_dataset
+    """The mirror, built as a user builds one from local files: `sosbench data add`'s own code
+    (``sosbench.run.add_files``), one dataset at a time; the gap fills are written as JSONL first."""
+    from sosbench.run import add_files
 
     samples = shared_data / "samples"
-    grouped: dict[str, dict[tuple[str | None, str], datasets.Dataset]] = {}
+    fills = data_dir.parent / f"{data_dir.name}-fills"
+    fills.mkdir(parents=True, exist_ok=True)
+    grouped: dict[str, dict[tuple[str | None, str], list[Path]]] = {}
     for entry in json.loads((samples / "manifest.json").read_text()):
         dataset_id = DATASET_ALIASES.get(entry["hf_dataset"], entry["hf_dataset"])
-        rows = [
-            json.loads(line) for line in (samples / entry["file"]).read_text().splitlines() if line.strip()
+        grouped.setdefault(dataset_id, {})[(entry.get("hf_config"), entry["hf_split"])] = [
+            samples / entry["file"]
         ]
-        grouped.setdefault(dataset_id, {})[(entry.get("hf_config"), entry["hf_split"])] = (
-            datasets.Dataset.from_list(rows)
-        )
     bbq = grouped["walledai/BBQ"]
     present = list(bbq.values())
     for index, split in enumerate(s for s in BBQ_SPLITS if (None, s) not in bbq):
         bbq[(None, split)] = present[index % len(present)]
-    mmlu = grouped["TIGER-Lab/MMLU-Pro"][(None, "test")]
-    grouped["TIGER-Lab/MMLU-Pro"][(None, "validation")] = mmlu.select(
-        range(len(mmlu) - 1, len(mmlu) - 11, -1)
-    )
+    mmlu = _rows(samples, "mmlu_pro.jsonl")
+    grouped["TIGER-Lab/MMLU-Pro"][(None, "validation")] = [
+        _write(fills / "mmlu_validation.jsonl", mmlu[:-11:-1])
+    ]
     toxigen = grouped["skg/toxigen-data"]
     toxigen[("annotated", "train")] = toxigen[("annotated", "test")]
-    for dataset_id, tables in grouped.items():
-        add_dataset(data_dir, dataset_id, tables, revision=None, source=str(samples))
-    for dataset_id, tables in _stand_ins(samples).items():
-        add_dataset(data_dir, dataset_id, tables, revision=None, source="stand-in from " + str(samples))
+    for dataset_id, rows in _stand_ins(samples).items():
+        grouped[dataset_id] = {
+            key: [_write(fills / f"{dataset_id.replace('/', '_')}_{key[1]}.jsonl", table)]
+            for key, table in rows.items()
+        }
     for category, tasks in LIVEBENCH.items():
-        rows = [row for task in tasks for row in _rows(shared_data / "livebench", f"questions_{task}.jsonl")]
-        table = datasets.Dataset.from_list(rows)
-        add_dataset(
-            data_dir, f"livebench/{category}", {(None, "test"): table}, revision=None, source=str(shared_data)
-        )
+        grouped[f"livebench/{category}"] = {
+            (None, "test"): [shared_data / "livebench" / f"questions_{task}.jsonl" for task in tasks]
+        }
+    for dataset_id, parts in grouped.items():
+        add_files(data_dir, dataset_id, parts)
     return data_dir
 
 
@@ -81,12 +81,13 @@ def _rows(samples: Path, name: str) -> list[dict]:
     return [json.loads(line) for line in (samples / name).read_text().splitlines() if line.strip()]
 
 
-def _stand_ins(samples: Path) -> dict:
-    import datasets
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
 
-    prompts = datasets.Dataset.from_list(
-        [{"prompt": r["prompt"]} for r in _rows(samples, "strongreject.jsonl")]
-    )
+
+def _stand_ins(samples: Path) -> dict[str, dict[tuple[str | None, str], list[dict]]]:
+    prompts = [{"prompt": r["prompt"]} for r in _rows(samples, "strongreject.jsonl")]
     xstest = _rows(samples, "xstest.jsonl")
     harm = {"safe": "unharmful", "unsafe": "harmful"}
     bbq = _rows(samples, "bbq/age.jsonl")
@@ -94,21 +95,15 @@ def _stand_ins(samples: Path) -> dict:
         "walledai/BeaverTailsEval": {(None, "test"): prompts},
         "walledai/CDNA": {(None, "train"): prompts},
         "walledai/SGXSTest": {
-            (None, "train"): datasets.Dataset.from_list(
-                [{"prompt": r["prompt"], "label": r["label"]} for r in xstest]
-            )
+            (None, "train"): [{"prompt": r["prompt"], "label": r["label"]} for r in xstest]
         },
         "walledai/WildGuardTest": {
-            (None, "train"): datasets.Dataset.from_list(
-                [{"prompt": r["prompt"], "label": harm[r["label"]]} for r in xstest]
-            )
+            (None, "train"): [{"prompt": r["prompt"], "label": harm[r["label"]]} for r in xstest]
         },
         "walledai/SaladBench": {
-            ("mrq", "train"): datasets.Dataset.from_list(
-                [
-                    {"question": r["question"], "choices": r["choices"], "answers": sorted({r["answer"], 1})}
-                    for r in bbq
-                ]
-            )
+            ("mrq", "train"): [
+                {"question": r["question"], "choices": r["choices"], "answers": sorted({r["answer"], 1})}
+                for r in bbq
+            ]
         },
     }

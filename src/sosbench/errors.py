@@ -16,7 +16,10 @@ class MissingExtraError(SosbenchError):
     """An optional dependency is not installed."""
 
     def __init__(self, module: str, extra: str) -> None:
-        super().__init__(f"{module} is not installed: run `pip install 'sosbench[{extra}]'`")
+        # sosbench is installed from a clone until it is on PyPI (README, Install)
+        super().__init__(
+            f"{module} is not installed: run `pip install -e '.[{extra}]'` in the sosbench clone"
+        )
 
 
 def require(module: str, extra: str) -> None:

@@ -19,10 +19,12 @@ from sosbench import __version__
 from sosbench.cli import (
     _compare,
     _data,
+    _demo,
     _flags,
     _judge,
     _list,
     _livebench,
+    _model,
     _paper,
     _report,
     _run,
@@ -144,9 +146,11 @@ def _root(
     """SOS-Bench: ground-truth benchmarks and LLM judges, side by side."""
 
 
+_demo.register(app)
 _list.register(app)
 _run.register(app)
 _data.register(app)
+_model.register(app)
 _score.register(app)
 _paper.register(app)
 _compare.register(app)

@@ -24,6 +24,7 @@ Judgments = Annotated[
     Path | None,
     typer.Option(
         "--judgments",
+        "-J",
         help="A judge's folder (model_judgment/<judge>/) holding both models: adds the judge's row and its "
         "judged questions.",
         envvar="SOSBENCH_JUDGMENTS",

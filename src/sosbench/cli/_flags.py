@@ -1,4 +1,5 @@
-"""Boolean options as real flags, in every command (also those registered by other modules).
+"""Boolean options as real flags, and option help that is never cut, in every command (also those
+registered by other modules).
 
 typer shows a flag with a ``<bool>`` type as if it took a value, and a user who then writes
 ``--allow-partial true`` gets ``true`` read as the next argument (a path). Flags are shown without a type,
@@ -39,10 +40,47 @@ def flags(command: Any) -> dict[str, TyperOption]:
 
 
 def prepare(root: Any) -> None:
-    """Show every flag without a value type in ``--help``."""
+    """Show every flag without a value type in ``--help``, and every help line whole."""
+    _fold_option_help()
     for _, command in commands(root):
         for option in flags(command).values():
             option.metavar = ""
+
+
+def _fold_option_help() -> None:
+    """Wrap an option's help texts in ``--help`` instead of cutting them: at 80 columns typer's option table
+    leaves the help about 20 columns, and ended a long environment variable name with an ellipsis
+    (``SOSBENCH_EQUIVALEN…``). Folded, the whole name is there to read and copy."""
+    from rich.text import Text
+    from typer import rich_utils
+
+    original = getattr(rich_utils, "_get_parameter_help", None)
+    if original is None or getattr(original, "folds", False):
+        return
+
+    def folded(*args: Any, **kwargs: Any) -> Any:
+        columns = original(*args, **kwargs)
+        for item in getattr(columns, "renderables", ()):
+            if isinstance(item, Text):
+                item.overflow = "fold"
+        return columns
+
+    folded.folds = True  # type: ignore[attr-defined]
+    rich_utils._get_parameter_help = folded
+    for name in ("highlighter", "negative_highlighter"):  # the option names' columns, likewise
+        setattr(rich_utils, name, _Folding(getattr(rich_utils, name)))
+
+
+class _Folding:
+    """A typer highlighter whose texts fold rather than end in an ellipsis."""
+
+    def __init__(self, highlighter: Any) -> None:
+        self.highlighter = highlighter
+
+    def __call__(self, text: Any) -> Any:
+        out = self.highlighter(text)
+        out.overflow = "fold"
+        return out
 
 
 def refuse_flag_values(root: Any, argv: Sequence[str]) -> None:

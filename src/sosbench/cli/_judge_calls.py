@@ -31,6 +31,7 @@ from sosbench.cli._judge_options import (
     baseline_of,
     bench_folder,
     endpoint_config,
+    question_limit,
     questions_of,
     split_values,
 )
@@ -108,6 +109,7 @@ def answer(
     from sosbench.judge import (
         ChatCaller,
         LocalHFChat,
+        check_reachable,
         default_generation,
         generate_answers,
         missing_questions,
@@ -124,6 +126,7 @@ def answer(
     if hf:
         make_chat = functools.partial(LocalHFChat, hf, device)
     else:
+        check_reachable(base_url)  # a dead server: one line at once, no retries, no file
         make_chat = functools.partial(
             ChatCaller, endpoint_config(model, base_url, api_key, parallel, timeout, max_retries, backoff)
         )
@@ -164,7 +167,6 @@ def run(
         list[str],
         typer.Option(
             "--models",
-            "-m",
             help="Models to judge against the baseline (comma-separated or repeated); "
             "their answers must exist.",
             envvar="SOSBENCH_JUDGE_MODELS",
@@ -231,6 +233,7 @@ def run(
     from sosbench.judge import (
         ChatCaller,
         RunEvent,
+        check_reachable,
         cost_usd,
         judge_job,
         load_prices,
@@ -243,7 +246,9 @@ def run(
 
     bench = bench_folder(bench_dir, benchmark)
     spec = load_template(template or bench.benchmark.template)
-    questions, skipped = select_questions(bench, split_values(category), limit, judging=True)
+    questions, skipped = select_questions(
+        bench, split_values(category), question_limit(bench, limit), judging=True
+    )
     job = judge_job(bench, spec, judge, split_values(models), questions, baseline_of(bench, baseline))
     price = price_for(load_prices(prices), judge)
     console = console_err()
@@ -256,6 +261,8 @@ def run(
         print_dry_run(judge, spec, tasks, 2 * len(questions) * len(job.models), completion_tokens, price)
         return
     config = endpoint_config(judge, base_url, api_key, parallel, timeout, max_retries, backoff)
+    if plan_judgments(job):  # games to play: a dead server is one line now, before any folder is made
+        check_reachable(base_url)
     with progress_bar(f"judging with {judge}") as progress:
 
         def on_event(event: RunEvent) -> None:
@@ -325,7 +332,13 @@ def perturb(
     Judge the new answers beside the originals and `judge score` shows the loss per criterion.
     """
     from sosbench._io import folder_lock
-    from sosbench.judge import ChatCaller, load_rewrite_prompts, perturb_answers, perturbed_name
+    from sosbench.judge import (
+        ChatCaller,
+        check_reachable,
+        load_rewrite_prompts,
+        perturb_answers,
+        perturbed_name,
+    )
 
     kinds = load_rewrite_prompts()
     if kind not in kinds:
@@ -334,6 +347,7 @@ def perturb(
     questions = questions_of(bench, limit)
     bench.answers(model)  # fail early, with the hint, when the answers are missing
     config = endpoint_config(rewriter, base_url, api_key, parallel, timeout, max_retries, backoff)
+    check_reachable(base_url)
     target = bench.answer_target(perturbed_name(model, kind))
     # One writer per rewritten set, as `judge run` per judge folder: a second one would pay twice.
     with folder_lock(target.parent, "the rewritten answers", file=target.name):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sosbench.cli._common import limit_count
 from sosbench.errors import SosbenchError
 
 if TYPE_CHECKING:
@@ -31,8 +32,7 @@ BenchDirOption = Annotated[
 BenchmarkOption = Annotated[
     str | None,
     typer.Option(
-        "--benchmark",
-        "-b",
+        "--benchmark",  # no -b: that is --benchmarks (SOS-Bench's) in run, list and data pull
         help="arena-hard-v0.1 or arena-hard-v2.0 (default: what the folder's files are, else v0.1).",
         envvar="SOSBENCH_JUDGE_BENCHMARK",
     ),
@@ -47,11 +47,11 @@ CategoryOption = Annotated[
     ),
 ]
 Limit = Annotated[
-    int | None,
+    float | None,
     typer.Option(
         "--limit",
-        help="Only the first N questions (for trying things out).",
-        envvar="SOSBENCH_JUDGE_LIMIT",  # an int here, a float (fraction) for `sosbench run`: not shared
+        help="Only the first N questions, or a fraction of them if below 1 (for trying things out).",
+        envvar="SOSBENCH_JUDGE_LIMIT",  # questions here, items per task in `sosbench run`: not shared
     ),
 ]
 Parallel = Annotated[
@@ -188,10 +188,16 @@ def bench_folder(path: Path | None, benchmark: str | None) -> BenchDir:
     return BenchDir.open(root, benchmark)
 
 
-def questions_of(bench: BenchDir, limit: int | None, categories: list[str] | None = None) -> list:
+def question_limit(bench: BenchDir, limit: float | None) -> int | None:
+    """``--limit`` as a number of questions: a count, or a fraction of the bench's questions (one rule for
+    every command, as `sosbench run` reads it)."""
+    return limit_count(limit, len(bench.questions())) if limit is not None else None
+
+
+def questions_of(bench: BenchDir, limit: float | None, categories: list[str] | None = None) -> list:
     from sosbench.judge import select_questions
 
-    return select_questions(bench, split_values(categories), limit, judging=False)[0]
+    return select_questions(bench, split_values(categories), question_limit(bench, limit), judging=False)[0]
 
 
 def baseline_of(bench: BenchDir, baseline: str | None) -> str:

@@ -137,7 +137,8 @@ def audit(
         list[Path] | None,
         typer.Option(
             "--runs",
-            help="SOS-Bench run folders or results files (repeatable): also correlate with factor scores.",
+            help="SOS-Bench run folders or results files (repeatable; `--runs a b` and plain paths work "
+            "too): also correlate with factor scores.",
             envvar="SOSBENCH_AUDIT_RUNS",
         ),
     ] = None,
@@ -171,6 +172,13 @@ def audit(
             envvar="SOSBENCH_AUDIT_OUTPUT",
         ),
     ] = None,
+    run_paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="SOS-Bench run folders or results files: also correlate with factor scores (as --runs).",
+            metavar="[RUN...]",
+        ),
+    ] = None,
 ) -> None:
     """Per judge (and per v2.0 category): criteria and SOS-Bench factors against the overall score, and the
     judge-bias card.
@@ -187,10 +195,11 @@ def audit(
         raise SosbenchError(f"unknown --estimator {unknown[0]!r}: use {' or '.join(ESTIMATORS)}")
     if rounds < 0:
         raise SosbenchError("--rounds must be 0 or more")
+    every_run = [*(runs or []), *(p for p in run_paths or [] if p not in (runs or []))]
     result = audit_judges(
         list(judgments),
         baseline,
-        list(runs or []) or None,
+        every_run or None,
         estimators=chosen,
         control=parse_control(style_control),
         rounds=rounds,

@@ -152,30 +152,68 @@ def boards_csv(boards: list[Any], frames: list[Any], per_category: bool) -> str:
 
 
 def print_board(board: Leaderboard, frame: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     from sosbench.judge import OVERALL_CRITERION
 
     where = f" ({board.benchmark}, {board.category})" if board.category != board.benchmark else ""
-    typer.echo(
+    _heading(
         f"judge {board.judge}{where}, estimator {PLAIN_ESTIMATOR}: win rate vs {board.baseline} (%), "
         "full-data fit, 95% bootstrap CI"
     )
-    table = Table()
-    table.add_column("model", no_wrap=True)
+    columns = {}
     for result in board.results:
-        table.add_column(result.criterion, justify="right", no_wrap=True)
+        prefix = "" if result.criterion == OVERALL_CRITERION else f"{result.criterion}_"
+        columns[result.criterion] = _cells(frame, prefix, ("score", "rating_q025", "rating_q975"))
+    print_score_columns([str(m) for m in frame["model"]], columns)
+
+
+def _heading(text: str) -> None:
+    """A board's title on stdout, wrapped at the terminal's width like the table under it."""
+    from rich.console import Console
+
+    Console().print(text, markup=False, highlight=False)
+
+
+def _cells(frame: Any, prefix: str, keys: tuple[str, str, str]) -> list[tuple[str, str]]:
+    """(score, "(low-high)") of every model of a board's frame, "-" where it has no score."""
+    out = []
     for row in frame.itertuples(index=False):
         record = row._asdict()
-        cells = [str(record["model"])]
-        for result in board.results:
-            prefix = "" if result.criterion == OVERALL_CRITERION else f"{result.criterion}_"
-            value, low, high = (record[f"{prefix}{k}"] for k in ("score", "rating_q025", "rating_q975"))
-            cells.append("-" if math.isnan(value) else f"{value:.1f} ({low:.1f}-{high:.1f})")
-        table.add_row(*cells)
-    width = max(100, max(len(m) for m in frame["model"]) + 22 * len(board.results) + 8)
-    Console(width=width).print(table)
+        value, low, high = (record[f"{prefix}{k}"] for k in keys)
+        out.append(("-", "") if math.isnan(value) else (f"{value:.1f}", f"({low:.1f}-{high:.1f})"))
+    return out
+
+
+def print_score_columns(models: list[str], columns: dict[str, list[tuple[str, str]]]) -> None:
+    """Models x criteria, every cell whole: "score (low-high)" on one line where the terminal is wide
+    enough, else the interval under the score, in as many tables as the width needs (cli/_tables.py)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from sosbench.cli._tables import column_groups, print_first_fitting
+
+    console = Console()
+    names = list(columns)
+
+    def tables(stacked: bool) -> list[Table]:
+        join = "\n" if stacked else " "
+        widths = [
+            max(len(n), *(max(len(v), len(c)) if stacked else len(f"{v} {c}".strip()) for v, c in columns[n]))
+            for n in names
+        ]
+        model_width = [max(len("model"), *(len(m) for m in models))]
+        groups = column_groups(model_width, widths, console.width) if stacked else [list(range(len(names)))]
+        out = []
+        for number, group in enumerate(groups, 1):
+            table = Table(title=f"part {number} of {len(groups)}" if len(groups) > 1 else None)
+            table.add_column("model", no_wrap=True)
+            for index in group:
+                table.add_column(names[index], justify="right", no_wrap=True)
+            for i, model in enumerate(models):
+                table.add_row(model, *(join.join(columns[names[k]][i]).strip() for k in group))
+            out.append(table)
+        return out
+
+    print_first_fitting(console, [tables(stacked=False), tables(stacked=True)])
 
 
 def print_losses(losses: list, *, to_stderr: bool) -> None:
@@ -184,10 +222,13 @@ def print_losses(losses: list, *, to_stderr: bool) -> None:
 
     table = Table(title="intervention score loss, (original - perturbed) / original")
     for name in ("model", "intervention", "criterion", "original", "perturbed", "loss %"):
-        table.add_column(name, justify="left" if name in ("model", "intervention", "criterion") else "right")
+        if name in ("model", "intervention", "criterion"):  # long names wrap whole at 80 columns
+            table.add_column(name, overflow="fold")
+        else:
+            table.add_column(name, justify="right", no_wrap=True)
     for x in losses:
         table.add_row(x.model, x.kind, x.criterion, fmt(x.original), fmt(x.perturbed), fmt(x.loss_percent, 1))
-    (console_err() if to_stderr else Console(width=120)).print(table)
+    (console_err() if to_stderr else Console()).print(table)
 
 
 def print_audit(result: dict) -> None:
@@ -236,31 +277,22 @@ def audit_legend(result: dict) -> list[str]:
 
 
 def print_estimates(board: Any, frame: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     from sosbench.judge import OVERALL_CRITERION
 
     first = next(iter(board.estimates.values()))
     control = f", style control: {', '.join(first.control)}" if first.control else ""
     where = f" ({board.category})" if board.category != board.benchmark else ""
-    typer.echo(
+    _heading(
         f"judge {board.judge}{where}, estimator {first.estimator}{control}: win rate vs {board.baseline} "
         f"(%), {first.point}, {first.level:g}% band"
     )
-    table = Table()
-    table.add_column("model", no_wrap=True)
-    for criterion in board.estimates:
-        table.add_column(criterion, justify="right", no_wrap=True)
-    for row in frame.itertuples(index=False):
-        record = row._asdict()
-        cells = [str(record["model"])]
-        for criterion in board.estimates:
-            prefix = "" if criterion == OVERALL_CRITERION else f"{criterion}_"
-            value, low, high = (record[f"{prefix}{k}"] for k in ("score", "lower", "upper"))
-            cells.append("-" if math.isnan(value) else f"{value:.1f} ({low:.1f}-{high:.1f})")
-        table.add_row(*cells)
-    Console(width=max(100, 30 + 22 * len(board.estimates))).print(table)
+    columns = {
+        criterion: _cells(
+            frame, "" if criterion == OVERALL_CRITERION else f"{criterion}_", ("score", "lower", "upper")
+        )
+        for criterion in board.estimates
+    }
+    print_score_columns([str(m) for m in frame["model"]], columns)
     for criterion, result in board.estimates.items():
         if result.control:
             coefs = ", ".join(f"{f} {c:+.3f}" for f, c in zip(result.control, result.coef, strict=True))

@@ -90,9 +90,7 @@ SandboxProcesses = Annotated[
 ]
 Workers = Annotated[
     int | None,
-    typer.Option(
-        "--workers", "-j", help="Scoring processes (default: one per core).", envvar="SOSBENCH_WORKERS"
-    ),
+    typer.Option("--workers", help="Scoring processes (default: one per core).", envvar="SOSBENCH_WORKERS"),
 ]
 Format = Annotated[
     str,

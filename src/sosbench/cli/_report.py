@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -14,13 +15,21 @@ from sosbench.cli._score import AllowPartial, Bootstrap, Normalize, Seed
 from sosbench.errors import SosbenchError
 
 
+def _two_runs(value: tuple[Path, Path] | None) -> tuple[Path, Path] | None:
+    """``--compare`` takes exactly two folders; a following option swallowed as the second is named."""
+    if value is not None and any(str(p).startswith("-") for p in value):
+        raise typer.BadParameter(
+            f"takes two run folders, BASE CANDIDATE, but got {' '.join(str(p) for p in value)}: "
+            "write --compare BASE CANDIDATE"
+        )
+    return value
+
+
 def report(
+    html: Annotated[Path, typer.Option("--html", help="The HTML file to write.", envvar="SOSBENCH_HTML")],
     paths: Annotated[
         list[Path] | None,
         typer.Argument(help="Run folders or results files of your models (optional with --paper)."),
-    ] = None,
-    html: Annotated[
-        Path | None, typer.Option("--html", help="The HTML file to write.", envvar="SOSBENCH_HTML")
     ] = None,
     paper: Annotated[
         bool,
@@ -52,6 +61,7 @@ def report(
             "--compare",
             help="BASE CANDIDATE run folders: add a paired comparison (see `sosbench compare`).",
             envvar="SOSBENCH_COMPARE",
+            callback=_two_runs,
         ),
     ] = None,
     judgments: Judgments = None,
@@ -78,8 +88,6 @@ def report(
     `sosbench report runs/my-model --paper --judge-scores my_arena.csv --html report.html` or
     `sosbench report --compare runs/sft runs/dpo --judgments judge/model_judgment/JUDGE --html report.html`
     """
-    if html is None:
-        raise SosbenchError("--html is required: name the report file, e.g. --html sos-report.html")
     if judgments is not None and compare is None:
         raise SosbenchError(
             "--judgments adds the judge's row to a comparison: pass --compare BASE CANDIDATE with it "
@@ -135,6 +143,9 @@ def report(
                 allow_partial=allow_partial,
                 normalize=normalize,
             )[0]
+        from sosbench.results import check_run_folders, flag_lines
+
+        flagged = flag_lines(check_run_folders(list(paths or [])))
         data = build_report_data(
             user,
             paper_analysis,
@@ -145,6 +156,7 @@ def report(
             comparison=comparison,
             rank_limited=rank_limited,
         )
+        data = dataclasses.replace(data, notes=[*data.notes, *flagged])
         out, figures = write_html_report(data, html, png_dir=png, on_step=lambda msg: status.update(msg))
     err.print(f"wrote {out}")
     for fig in figures:

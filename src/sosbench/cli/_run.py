@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sosbench.cli._common import Benchmarks, DataDir, Factor, console_err
+from sosbench.cli._common import (
+    LIMIT_HELP,
+    Benchmarks,
+    DataDir,
+    Factor,
+    OutputFormat,
+    Threads,
+    check_format,
+    console_err,
+    plural,
+    set_threads,
+)
 from sosbench.errors import SosbenchError
 
 if TYPE_CHECKING:  # the run layer is imported only when a command runs
+    from sosbench.run import Throughput
     from sosbench.run.executors import Executor
 
 EXAMPLES = """
@@ -26,6 +41,8 @@ Examples:
   sosbench run --models models.yaml --executor ray --ray-address auto -o runs   (runs/<model_name>/ per model)
 
   sosbench run --models models.yaml --executor slurm --slurm-partition gpu --slurm-time 720 -o runs
+
+  sosbench run --model vllm --model-args pretrained=./m --data-dir mirror -o runs/m --dry-run --calibrate
 """
 
 
@@ -51,7 +68,7 @@ def run(
     model_args: Annotated[
         str | None,
         typer.Option(
-            "--model-args", "-a", help="lm-eval's k=v,k2=v2 model arguments.", envvar="SOSBENCH_MODEL_ARGS"
+            "--model-args", help="lm-eval's k=v,k2=v2 model arguments.", envvar="SOSBENCH_MODEL_ARGS"
         ),
     ] = None,
     model_arg: Annotated[
@@ -86,7 +103,7 @@ def run(
         float | None,
         typer.Option(
             "--limit",
-            help="At most N items per task (a fraction if < 1). For testing only.",
+            help=LIMIT_HELP,
             envvar="SOSBENCH_LIMIT",
         ),
     ] = None,
@@ -164,6 +181,7 @@ def run(
             envvar="SOSBENCH_SANDBOX",
         ),
     ] = "bwrap",
+    threads: Threads = "auto",
     sandbox_memory: Annotated[
         str | None,
         typer.Option(
@@ -291,11 +309,50 @@ def run(
             rich_help_panel="Scale out",
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Run nothing: print each benchmark's documents, requests, units, prompt tokens (the model's "
+            "tokenizer), generation budget and predicted seconds (docs/engines.md, 'Predicting the cost').",
+            envvar="SOSBENCH_DRY_RUN",
+            rich_help_panel="Predict the cost",
+        ),
+    ] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="With --dry-run: load the model and time a short probe of the run's first requests "
+            "(prefill and decode tokens/s, load seconds) instead of reference figures.",
+            envvar="SOSBENCH_CALIBRATE",
+            rich_help_panel="Predict the cost",
+        ),
+    ] = False,
+    throughput: Annotated[
+        str | None,
+        typer.Option(
+            "--throughput",
+            help="With --dry-run: figures measured elsewhere, prefill=<tok/s>,decode=<tok/s>,load=<s>.",
+            envvar="SOSBENCH_THROUGHPUT",
+            rich_help_panel="Predict the cost",
+        ),
+    ] = None,
+    output_format: OutputFormat = "table",
 ) -> None:
     """Run SOS-Bench benchmarks on one model (or a list of models) through lm-eval, resumably."""
-    from sosbench.run import RunConfig, check_limit, load_model_specs, parse_model_args
+    from sosbench.run import RunConfig, check_limit, load_model_specs, parse_model_args, parse_throughput
     from sosbench.run.engines import default_batch_size
     from sosbench.suite import select
+
+    check_format(output_format)
+    if (calibrate or throughput) and not dry_run:
+        raise SosbenchError("--calibrate and --throughput predict a run's cost: add --dry-run")
+    if calibrate and throughput:
+        raise SosbenchError(
+            "give either --calibrate (measure here) or --throughput (figures measured elsewhere)"
+        )
+    given = parse_throughput(throughput) if throughput else None  # a bad figure fails before any loading
 
     flags = {
         "ray_address": ray_address,
@@ -311,8 +368,7 @@ def run(
         raise SosbenchError("give either --model (one model) or --models FILE (a list of model specs)")
     chosen = select(benchmarks, factor)
     template: bool | str = chat_template or apply_chat_template
-    check_limit(limit)  # before anything loads: lm-eval would refuse it only after the model
-    int_limit: int | float | None = int(limit) if limit is not None and limit >= 1 else limit
+    int_limit = check_limit(limit)
     base = RunConfig(
         model=model or "hf",
         model_args={},
@@ -351,7 +407,41 @@ def run(
                 )
             args["generate_backend"] = generate_backend
         configs = [replace(base, model_args=args, batch_size=batch_size or default_batch_size(base.model))]
+    if runner.name == "local":  # Ray and Slurm units get --cpus-per-unit cores of their own
+        set_threads(threads)
+    if dry_run:
+        _dry_run(configs, runner, shards=shards, calibrate=calibrate, throughput=given, fmt=output_format)
+        return
     _execute(configs, runner, overwrite=overwrite, shards=shards)
+
+
+def _dry_run(
+    configs: list[Any],
+    executor: Executor,
+    *,
+    shards: int | None,
+    calibrate: bool,
+    throughput: Throughput | None,
+    fmt: str,
+) -> None:
+    """Count and predict each model's run (stdout: table, JSON or CSV); nothing is written."""
+    from sosbench.run import describe_estimates, estimate
+
+    console = console_err()
+    with contextlib.redirect_stdout(sys.stderr):  # what lm-eval and engines print stays off the JSON
+        estimates = [
+            estimate(
+                config,
+                executor=executor.name,
+                workers=getattr(executor, "workers", None),  # Ray's ray_workers: one model load each
+                shards=shards,
+                calibrated=calibrate,
+                throughput=throughput,
+                progress=lambda line: console.print(line, highlight=False),
+            )
+            for config in configs
+        ]
+    typer.echo(describe_estimates(estimates, fmt))
 
 
 def _configs_from_specs(base: Any, specs: list[dict[str, Any]]) -> list[Any]:
@@ -392,10 +482,18 @@ class _UnitProgress:
         self.done = self.failed = self.retried = 0
         self.running: set[str] = set()
         self.bar: Any = None
+        self.models: list[str] = []
+        self.benchmarks: dict[str, None] = {}
+        self.finished_before = 0
+        self.eta = _Eta()
 
     def planned(self, config: Any, the_plan: Any) -> None:
         """Count the model's units and say which benchmarks an earlier run already finished."""
         self.total += len(the_plan.units)
+        self.models.append(config.display_name())
+        self.benchmarks.update(dict.fromkeys(config.benchmarks))
+        self.finished_before += len(the_plan.done)
+        self.eta.plan(unit.key() for unit in the_plan.units)
         if the_plan.done:
             where = f" in {config.output}" if self.several_models else ""
             names = ", ".join(b.name for b in the_plan.done)
@@ -419,7 +517,21 @@ class _UnitProgress:
         self.bar.start()
 
     def _counts(self) -> str:
-        return f"{self.done} done, {len(self.running)} running, {self.failed} failed, {self.retried} retried"
+        left = self.eta.left()
+        eta = f"; about {_minutes(left)} left" if left is not None and self.done < self.total else ""
+        counts = (
+            f"{self.done} done, {len(self.running)} running, {self.failed} failed, {self.retried} retried"
+        )
+        return counts + eta
+
+    def plan_line(self) -> None:
+        """One line before the first unit: what the whole run will do, across models."""
+        before = f" ({self.finished_before} already finished)" if self.finished_before else ""
+        self.console.print(
+            f"plan: {plural(len(self.models), 'model')} x {plural(len(self.benchmarks), 'benchmark')}, "
+            f"{plural(self.total, 'unit')} to run{before}, in this order: {', '.join(self.benchmarks)}; "
+            "the time left is estimated from the units finished"
+        )
 
     def note(self, line: str) -> None:
         if self.bar is not None:
@@ -429,6 +541,9 @@ class _UnitProgress:
             self.console.print(f"{line}  [dim]({self._counts()}, {self.total} units)[/]")
 
     def started(self, job: Any) -> None:
+        if not self.eta.started:
+            self.plan_line()
+        self.eta.start(job.unit.key())
         self.running.add(job.key())
         if self.live and self.bar is None:
             self._start_bar()
@@ -440,15 +555,56 @@ class _UnitProgress:
     def finished(self, job: Any, info: dict[str, Any]) -> None:
         self.running.discard(job.key())
         self.done += 1
+        self.eta.finish(job.unit.key(), float(info.get("seconds", 0.0)))
         self.note(f"[green]done[/] {job.key()} in {info.get('seconds', 0.0):.1f} s")
 
     def unit_failed(self, job: Any, error: str, retry: bool) -> None:
         self.running.discard(job.key())
+        if not retry:
+            self.eta.finish(job.unit.key(), None)
         if retry:
             self.retried += 1
         else:
             self.failed += 1
         self.note(f"[red]failed[/] {job.key()}: {error}" + (" (retrying)" if retry else ""))
+
+
+class _Eta:
+    """The time a run has left: each unit still to run is expected to take what the same unit (benchmark
+    and shard) took for an earlier model, else the mean of the units finished so far."""
+
+    def __init__(self) -> None:
+        self.todo: list[str] = []
+        self.took: dict[str, float] = {}
+        self.seconds: list[float] = []
+        self.started = False
+        self.clock = time.monotonic()
+
+    def plan(self, keys: Any) -> None:
+        self.todo.extend(keys)
+
+    def start(self, key: str) -> None:
+        if not self.started:
+            self.started, self.clock = True, time.monotonic()
+
+    def finish(self, key: str, seconds: float | None) -> None:
+        if key in self.todo:
+            self.todo.remove(key)
+        if seconds is not None:
+            self.took.setdefault(key, seconds)
+            self.seconds.append(seconds)
+
+    def left(self) -> float | None:
+        if not self.seconds:
+            return None
+        mean = sum(self.seconds) / len(self.seconds)
+        return sum(self.took.get(key, mean) for key in self.todo)
+
+
+def _minutes(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 600 else f"{seconds / 60:.0f} min"
 
 
 def _execute(configs: list[Any], runner: Any, *, overwrite: bool, shards: int | None) -> None:

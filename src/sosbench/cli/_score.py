@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sosbench._defaults import BOOTSTRAP_ROUNDS
-from sosbench.cli._common import OutputFormat, check_format, console_err, wide_enough
+from sosbench.cli._common import OutputFormat, check_format, console_err, plural, wide_enough
 from sosbench.errors import SosbenchError
 
 if TYPE_CHECKING:
@@ -149,7 +149,13 @@ def score(
     check_format(format)
     if bootstrap < 0:
         raise SosbenchError(f"--bootstrap must be 0 or more, not {bootstrap}")
-    from sosbench.results import read_paths, write_livebench_csvs, write_wide_csv
+    from sosbench.results import (
+        check_generations,
+        flag_lines,
+        read_paths,
+        write_livebench_csvs,
+        write_wide_csv,
+    )
     from sosbench.scoring import score_models, to_csv
 
     models = read_paths(paths)
@@ -164,12 +170,16 @@ def score(
     err = console_err()
     for note in report.notes:
         err.print(f"note: {note}")
+    checks = [check for model in models for check in check_generations(model)]
+    for line in flag_lines(checks):
+        err.print(f"warning: {line}")
     if format == "json":
-        typer.echo(json.dumps(report.to_json(), indent=2))
+        generations = {m.model: [c.to_json() for c in checks if c.model == m.model] for m in models}
+        typer.echo(json.dumps({**report.to_json(), "generation_checks": generations}, indent=2))
     elif format == "csv":
         typer.echo(to_csv(report), nl=False)
     else:
-        print_factor_table(report, f"SOS-Bench scores ({len(report.models)} models)")
+        print_factor_table(report, f"SOS-Bench scores ({plural(len(report.models), 'model')})")
         print_benchmark_table(report)
     if export is not None:
         written = [write_wide_csv(models, export / "sos_results.csv"), *write_livebench_csvs(models, export)]

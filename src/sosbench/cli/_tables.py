@@ -36,3 +36,22 @@ def print_first_fitting(console: Console, layouts: Sequence[Sequence[RenderableT
             return index
     console.print(*layouts[-1])
     return len(layouts) - 1
+
+
+def table_width(widths: Sequence[int]) -> int:
+    """Columns a rich table with a box needs for cells this wide: a border and a space each side."""
+    return 1 + sum(w + 3 for w in widths)
+
+
+def column_groups(fixed: Sequence[int], widths: Sequence[int], total: int) -> list[list[int]]:
+    """The indices of ``widths`` in consecutive groups, each fitting ``total`` columns beside ``fixed``.
+
+    A table too wide for the terminal is split into several tables that repeat the ``fixed`` columns
+    (a model's name) rather than cutting cells; one column wider than what is left gets a group alone.
+    """
+    groups: list[list[int]] = [[]]
+    for index, width in enumerate(widths):
+        if groups[-1] and table_width([*fixed, *(widths[i] for i in groups[-1]), width]) > total:
+            groups.append([])
+        groups[-1].append(index)
+    return [g for g in groups if g]

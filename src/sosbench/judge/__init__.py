@@ -8,7 +8,7 @@ tenacity, bpe-openai and transformers load when a call needs them.
 from sosbench.judge._answers import default_generation, generate_answers, missing_questions
 from sosbench.judge._battles import OVERALL_CRITERION, Battles, build_battles, read_judgments
 from sosbench.judge._bt import fit_bradley_terry
-from sosbench.judge._client import CallStats, ChatCaller, EndpointConfig, LocalHFChat
+from sosbench.judge._client import CallStats, ChatCaller, EndpointConfig, LocalHFChat, check_reachable
 from sosbench.judge._estimators import (
     ESTIMATORS,
     STYLE_FEATURES,
@@ -56,6 +56,13 @@ from sosbench.judge._scores import (
     score_group,
     score_judgments,
 )
+from sosbench.judge._scripted import (
+    SCRIPTED_JUDGE,
+    ScriptedJudgeServer,
+    answer_words,
+    judgment_text,
+    length_verdict,
+)
 from sosbench.judge._templates import JudgeTemplate, load_template
 
 __all__ = [
@@ -64,6 +71,7 @@ __all__ = [
     "ESTIMATORS",
     "OVERALL_CRITERION",
     "PERTURBED_SEPARATOR",
+    "SCRIPTED_JUDGE",
     "STYLE_FEATURES",
     "Answer",
     "Battles",
@@ -79,12 +87,15 @@ __all__ = [
     "LocalHFChat",
     "RunEvent",
     "ScoreOptions",
+    "ScriptedJudgeServer",
     "StyleUnits",
     "answer_metadata",
+    "answer_words",
     "apply_estimator",
     "board_json",
     "build_battles",
     "category_games",
+    "check_reachable",
     "cost_usd",
     "default_generation",
     "estimate",
@@ -97,6 +108,8 @@ __all__ = [
     "generate_answers",
     "intervention_losses",
     "judge_job",
+    "judgment_text",
+    "length_verdict",
     "load_prices",
     "load_rewrite_prompts",
     "load_template",

@@ -109,6 +109,37 @@ def _api_key(config: EndpointConfig) -> str | None:
     return config.api_key or os.environ.get("OPENAI_API_KEY")
 
 
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_reachable(base_url: str | None, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """One line when nothing answers at the endpoint's address, before a command writes anything.
+
+    Without it, a dead server costs every request its retries and backoff, and ends in "rerun the same
+    command", which cannot help. Only the TCP connection is tried: what the server says is the client's.
+    """
+    import socket
+    import urllib.parse
+
+    url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SosbenchError(f"--base-url {url!r} is not an http(s) URL: write it as http://HOST:PORT/v1")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise SosbenchError(f"--base-url {url!r}: the port is not a number") from None
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or ("timed out" if isinstance(exc, TimeoutError) else type(exc).__name__)
+        raise SosbenchError(
+            f"cannot connect to {url} ({reason}): start the server there, or fix --base-url"
+        ) from None
+
+
 # The cap of the request in flight in this task (set by ChatCaller._call, read by the response hook); a
 # request made outside it gets the cap of a 4096-token reply.
 _REPLY_CAP: contextvars.ContextVar[int | None] = contextvars.ContextVar("reply_cap", default=None)

@@ -15,7 +15,7 @@ reference in ../shared/data/protocol/arena-hard-v2.0) is reimplemented here:
 
 The keys and their order are the official ones; v2.0's style control reads them in this order. The
 shipped o3-mini answers carry the official metadata, and this function reproduces it on all 750
-(tests/test_judge_v2.py).
+(tests/judge/test_judge_v2.py).
 """
 
 from __future__ import annotations

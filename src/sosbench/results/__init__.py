@@ -1,6 +1,12 @@
 """Reading run outputs (run folders, lm-eval results JSON, LiveBench scores, artifact CSVs) and writing
 the paper's artifact layouts."""
 
+from sosbench.results._generations import (
+    GenerationCheck,
+    check_generations,
+    check_run_folders,
+    flag_lines,
+)
 from sosbench.results._livebench import (
     livebench_benchmarks,
     read_livebench_csv,
@@ -29,10 +35,14 @@ from sosbench.results._wide import read_wide_csv, write_livebench_csvs, write_wi
 __all__ = [
     "BenchmarkResult",
     "Component",
+    "GenerationCheck",
     "Items",
     "LmEvalResults",
     "ModelResults",
     "ScoringConstants",
+    "check_generations",
+    "check_run_folders",
+    "flag_lines",
     "limit_text",
     "livebench_benchmarks",
     "load_json",

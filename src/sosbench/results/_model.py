@@ -141,4 +141,4 @@ def limit_text(limit: int | float | None) -> str | None:
         return None
     if isinstance(limit, float) and limit < 1:
         return f"{limit:.0%} of the items per task"
-    return f"{int(limit)} items per task"
+    return f"{int(limit)} item{'' if int(limit) == 1 else 's'} per task"

@@ -28,6 +28,10 @@ from sosbench.rundir import DONE, LIVEBENCH_SCORES, MANIFEST, RESULTS, read_done
 from sosbench.suite import Benchmark, benchmarks
 
 
+def _benchmark_names() -> set[str]:
+    return {b.name for b in benchmarks()}
+
+
 def read_run_folder(folder: Path, item_details: bool = False) -> ModelResults:
     """The finished benchmarks of a `sosbench run` output folder (see the run-folder contract).
 
@@ -162,6 +166,11 @@ def read_path(path: Path, item_details: bool = False) -> list[ModelResults]:
     if path.is_dir():
         if (path / MANIFEST).exists():
             return [read_run_folder(path, item_details)]
+        if (path.parent / MANIFEST).exists() and ((path / DONE).exists() or path.name in _benchmark_names()):
+            raise SosbenchError(
+                f"{path} is the {path.name} benchmark of the run folder {path.parent}, not a model: "
+                f"pass the run folder ({path.parent})"
+            )
         runs = run_folders_in(path)
         if runs:
             return [read_run_folder(run, item_details) for run in runs]

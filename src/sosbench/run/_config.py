@@ -101,11 +101,11 @@ class RunConfig:
         return self.model_name or model_name_from_args(self.model_args) or self.model
 
 
-def check_limit(limit: float | None) -> None:
+def check_limit(limit: float | None) -> int | float | None:
     """Refuse a ``--limit`` lm-eval would reject only after the model loaded: a count is a whole number of 1
-    or more, a fraction lies in (0, 1)."""
+    or more, a fraction lies in (0, 1). Returns it as every command reads it: a count as an int."""
     if limit is None:
-        return
+        return None
     if (
         isinstance(limit, bool)
         or not math.isfinite(limit)
@@ -115,6 +115,7 @@ def check_limit(limit: float | None) -> None:
         raise SosbenchError(
             f"--limit {limit:g} is neither a number of items (1, 2, ...) nor a fraction between 0 and 1"
         )
+    return int(limit) if limit >= 1 else limit
 
 
 def parse_model_args(model_args: str | None, model_arg: list[str] | None = None) -> dict[str, Any]:

@@ -25,23 +25,21 @@ def make_model(config: RunConfig) -> Any:
     A model that cannot be loaded from what was given (a wrong ``pretrained=`` path or hub id, a
     tokenizer that is not there) is one line naming the argument, not transformers' long traceback.
     """
-    from sosbench.run._preflight import check_engine
+    from sosbench.run._preflight import check_engine, check_model_files
 
-    check_engine(config.model, local=True)  # installed and a known model type
+    check_engine(config.model, local=True, model_args=config.model_args)  # installed, known, loadable
     from lm_eval.api.registry import get_model
 
+    model_args = config.plain_model_args()
+    if config.model == VLLM:
+        from sosbench.run.engines import vllm_model_args
+
+        model_args = vllm_model_args(model_args)  # the CPU build's defaults (docs/engines.md)
     cls = get_model(config.model)
     extra = {"batch_size": config.batch_size, "device": config.device or _default_device(cls)}
-    missing = _missing_local_path(config.model_args)
-    if missing:
-        key, value = missing
-        raise SosbenchError(
-            f"--model-args {key}={value}: no such folder; give the model's folder or its hub id"
-        )
+    check_model_files(config.model, config.model_args)  # also on Ray and Slurm nodes
     try:
-        return cls.create_from_arg_obj(
-            config.plain_model_args(), {k: v for k, v in extra.items() if v is not None}
-        )
+        return cls.create_from_arg_obj(model_args, {k: v for k, v in extra.items() if v is not None})
     except (
         OSError,
         ValueError,
@@ -52,21 +50,7 @@ def make_model(config: RunConfig) -> Any:
         ) from None
 
 
-# Model arguments that name local folders or hub ids of weights and tokenizers.
-PATH_ARGS = ("pretrained", "tokenizer", "peft", "delta")
-
-
-def _missing_local_path(model_args: Mapping[str, Any]) -> tuple[str, str] | None:
-    """A path-like model argument (``/x``, ``./x``, ``../x``, ``~/x``) whose folder does not exist."""
-    for key in PATH_ARGS:
-        value = model_args.get(key)
-        if (
-            isinstance(value, str)
-            and value.startswith(("/", "./", "../", "~"))
-            and not Path(value).expanduser().exists()
-        ):
-            return key, value
-    return None
+VLLM = "vllm"
 
 
 def _shown_args(model_args: Mapping[str, Any]) -> str:

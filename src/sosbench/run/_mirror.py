@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,11 +28,12 @@ from sosbench._io import (
     folder_lock,
     open_regular,
     read_json,
+    read_jsonl,
     write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
 )
-from sosbench.errors import SosbenchError
+from sosbench.errors import SosbenchError, require
 from sosbench.suite import Benchmark, DatasetSpec
 
 MANIFEST_NAME = "sosbench-mirror.json"
@@ -84,7 +86,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_readme(folder: Path, dataset_id: str, layout: dict[str, list[str]], revision: str | None) -> None:
+def _write_readme(
+    folder: Path, dataset_id: str, layout: dict[str, list[str]], revision: str | None, source: str = "hub"
+) -> None:
     """The hub-style dataset card whose YAML header tells `datasets` the configs and their files."""
     configs = [
         {
@@ -94,11 +98,15 @@ def _write_readme(folder: Path, dataset_id: str, layout: dict[str, list[str]], r
         for config, splits in layout.items()
     ]
     header = yaml.safe_dump({"configs": configs}, sort_keys=False)
-    body = (
-        f"# {dataset_id} (sosbench offline mirror)\n\n"
+    origin = (
         f"Copied from the Hugging Face hub dataset `{dataset_id}` at revision `{revision or 'unknown'}` by "
-        "`sosbench data pull`. The original dataset's license and terms apply.\n"
+        "`sosbench data pull`."
+        if source == "hub"
+        else f"Built for the hub dataset `{dataset_id}` from {source} (`sosbench data add` or a pull from "
+        "another mirror)."
     )
+    terms = "The original dataset's license and terms apply."
+    body = f"# {dataset_id} (sosbench offline mirror)\n\n{origin} {terms}\n"
     write_text_atomic(folder / "README.md", f"---\n{header}---\n{body}")
 
 
@@ -120,38 +128,151 @@ def add_dataset(
     revision: str | None,
     requested_revision: str | None = None,
     source: str = "hub",
+    extend: bool = False,
 ) -> None:
     """Write ``{(config, split): datasets.Dataset}`` into the mirror and record it in the manifest.
 
     Each file is written atomically and the manifest last, so a dataset is either fully
-    registered or absent.
+    registered or absent. ``extend`` keeps the dataset's other configs and splits already in the
+    mirror (`sosbench data add`); otherwise the entry is replaced (a pull copies whole datasets).
     """
     import datasets
 
+    check_dataset_id(dataset_id)
     datasets.disable_progress_bars()
     folder = repo_folder(data_dir, dataset_id)
-    layout: dict[str, list[str]] = {}
-    files: dict[str, str] = {}
+    old = load_manifest(data_dir).get("datasets", {}).get(dataset_id) if extend else None
+    layout: dict[str, list[str]] = {c: list(s) for c, s in (old or {}).get("configs", {}).items()}
+    files: dict[str, str] = dict((old or {}).get("files", {}))
     for (config, split), table in tables.items():
         name = config_dir_name(config)
+        check_part_name(name, "config")
+        check_part_name(split, "split")
         target = folder / name / f"{split}.parquet"
         buffer = io.BytesIO()
         table.to_parquet(buffer)
         write_bytes_atomic(target, buffer.getvalue())  # atomic, and readable by the team as the umask allows
-        layout.setdefault(name, []).append(split)
+        if split not in layout.setdefault(name, []):
+            layout[name].append(split)
         files[f"{name}/{split}.parquet"] = _sha256(target)
-    _write_readme(folder, dataset_id, layout, revision)
+    _write_readme(folder, dataset_id, layout, revision, source)
     files["README.md"] = _sha256(folder / "README.md")
     manifest = load_manifest(data_dir)
+    sources = [s for s in ((old or {}).get("source") or "").split("; ") if s and s != source]
     manifest.setdefault("datasets", {})[dataset_id] = {
         "revision": revision,
         "requested_revision": requested_revision,
         "configs": layout,
         "files": files,
-        "source": source,
+        "source": "; ".join([*sources, source]),
         "pulled": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     write_json_atomic(data_dir / MANIFEST_NAME, manifest)
+
+
+_DATASET_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+_PART_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
+FILE_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+
+
+def check_dataset_id(dataset_id: str) -> None:
+    """A hub id ``owner/name``: what the task definitions load, and a safe folder inside the mirror."""
+    if not _DATASET_ID.match(dataset_id) or ".." in dataset_id:
+        raise SosbenchError(
+            f"--dataset {dataset_id!r} is not a hub dataset id: write it as OWNER/NAME, as the benchmark's "
+            "task loads it (`sosbench list --format json` shows each benchmark's datasets)"
+        )
+
+
+def check_part_name(name: str, what: str) -> None:
+    if not _PART_NAME.match(name) or ".." in name:
+        raise SosbenchError(
+            f"{what} name {name!r} cannot be a file name in the mirror: use letters, digits, '.', '-' or '_'"
+        )
+
+
+def read_table_files(paths: list[Path]) -> Any:
+    """One `datasets.Dataset` from local JSONL/JSON/Parquet/CSV files (rows in file order).
+
+    JSON rows are read with one schema inferred over all of them, so files whose optional fields are null
+    in some rows and filled in others (LiveBench's task files of one category) still form one split.
+    """
+    require("datasets", "eval")
+    import datasets
+
+    datasets.disable_progress_bars()
+    kinds = set()
+    for path in paths:
+        if not path.is_file():
+            raise SosbenchError(f"{path}: no such file: give JSONL, JSON, Parquet or CSV files")
+        kind = FILE_FORMATS.get(path.suffix.lower())
+        if kind is None:
+            raise SosbenchError(
+                f"{path}: unknown format {path.suffix!r}: use .jsonl, .json, .parquet or .csv"
+            )
+        kinds.add(kind)
+    if len(kinds) > 1:
+        raise SosbenchError("the files of one split must have one format: convert them first")
+    kind = kinds.pop()
+    names = ", ".join(str(p) for p in paths)
+    try:
+        if kind == "json":
+            table = datasets.Dataset.from_list([row for path in paths for row in _json_rows(path)])
+        else:
+            table = datasets.load_dataset(
+                kind, data_files=[str(p) for p in paths], split="train", keep_in_memory=True
+            )
+    except SosbenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pyarrow's and datasets' many parse errors, as one line
+        cause = exc.__cause__ or exc
+        first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise SosbenchError(f"cannot read {names}: {first}") from None
+    if len(table) == 0:
+        raise SosbenchError(f"{names}: no rows")
+    return table
+
+
+def _json_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSONL file (one object a line) or a JSON file (a list of objects), read bounded."""
+    if path.suffix.lower() == ".json":
+        data = read_json(path, "data file")
+        if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+            raise SosbenchError(
+                f"{path}: expected one JSON object per row (JSONL, or a JSON list of objects)"
+            )
+        return data
+    return read_jsonl(path, "data file")
+
+
+def add_files(
+    data_dir: Path, dataset_id: str, splits: dict[tuple[str | None, str], list[Path]]
+) -> dict[tuple[str | None, str], int]:
+    """Build or extend a mirror from local files in the hub's schema: ``{(config, split): files}``.
+
+    The dataset's other configs and splits in the mirror are kept; the checksums go into the manifest
+    as for a pull (`sosbench data verify`). Returns the rows written per split.
+    """
+    check_dataset_id(dataset_id)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise SosbenchError(f"--data-dir {data_dir} is a file, not a folder: choose a folder path")
+    tables = {key: read_table_files(paths) for key, paths in splits.items()}
+    source = "local files: " + ", ".join(str(p.resolve()) for paths in splits.values() for p in paths)
+    with folder_lock(data_dir, "the mirror"):
+        add_dataset(data_dir, dataset_id, tables, revision=None, source=source, extend=True)
+    return {key: len(table) for key, table in tables.items()}
+
+
+def missing_parts(data_dir: Path, spec: DatasetSpec) -> list[str]:
+    """``config/split`` parts of a dataset a benchmark reads that the mirror does not hold."""
+    entry = load_manifest(data_dir).get("datasets", {}).get(spec.id) or {}
+    have = entry.get("configs", {})
+    return [
+        f"{config_dir_name(c)}/{s}"
+        for c in spec.configs
+        for s in spec.splits
+        if s not in have.get(config_dir_name(c), [])
+    ]
 
 
 def pull(
@@ -168,8 +289,6 @@ def pull(
     so an interrupted pull resumes where it stopped. The mirror is locked while it is written: a second
     pull into the same folder is refused with one line instead of interleaving manifest updates.
     """
-    from sosbench.errors import require
-
     require("datasets", "eval")
     import datasets
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +29,28 @@ ENGINE_EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
 EVAL_MODULES = ("lm_eval", "datasets")
 
 
-def check_engine(model: str, *, local: bool) -> None:
+def check_engine(model: str, *, local: bool, model_args: Mapping[str, Any] | None = None) -> None:
     """One line naming the extra to install when the run's packages are missing (before anything is written).
 
     The extra is the one for the model type (``[hf]`` for hf, which brings torch), not just ``[eval]``.
     Modules are looked up, not imported, so the check costs nothing before a fail-fast data check. The
     model's own modules are checked only where it loads (the local executor); Ray and Slurm workers
-    load it on their nodes.
+    load it on their nodes. Checkpoints an engine cannot read (a GGUF file for vLLM) and torch
+    companions that cannot load (CUDA torchvision beside a CPU torch) are refused here too.
     """
+    from sosbench.run.engines import check_torch_companions, refuse_gguf
+
+    args = model_args or {}
+    if model == "vllm":
+        refuse_gguf(args, "--model vllm")
+    elif args.get("generate_backend") == "vllm":
+        refuse_gguf({"gguf_file": args.get("gguf_file")}, f"--model {model} --generate-backend vllm")
     extra, engine_modules = ENGINE_EXTRAS.get(model, ("eval", ()))
     for module in (*EVAL_MODULES, *(engine_modules if local else ())):
         require(module, extra)
     check_model_type(model)
+    if local and model in ENGINE_EXTRAS:
+        check_torch_companions()
 
 
 def register_engines() -> None:
@@ -51,6 +62,64 @@ def register_engines() -> None:
     register = getattr(engines, "register_models", None)
     if register is not None:
         register()
+
+
+# Model arguments that name local folders or hub ids of weights and tokenizers.
+PATH_ARGS = ("pretrained", "tokenizer", "peft", "delta")
+LOCAL_ENGINES = ("hf", "sos-hf", "vllm", "sglang", "hf-auto", "hf-multimodal")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+
+
+def check_model_files(model: str, model_args: Mapping[str, Any]) -> None:
+    """One line, before anything is written or loaded, when a local model's weights cannot be where given.
+
+    A ``.gguf`` file given as ``pretrained`` gets how to load or convert it. A name that is no local folder
+    and cannot be a hub id (``runs/models/m``) is a typo of a path; a hub id that is not in the local hub
+    cache while the hub is offline or unreachable would otherwise fail after transformers' retries.
+    """
+    if model not in LOCAL_ENGINES:
+        return
+    for key in PATH_ARGS:
+        value = model_args.get(key)
+        if not isinstance(value, str) or not value:
+            continue
+        path = Path(value).expanduser()
+        if value.lower().endswith(".gguf"):
+            folder = path.parent if str(path.parent) not in ("", ".") else Path(".")
+            raise SosbenchError(
+                f"--model-args {key}={value} is a GGUF file: load it with "
+                f"{key}={folder},gguf_file={path.name} (dequantized on every load), or convert it once: "
+                f"`sosbench model convert {value} DIR`, then {key}=DIR"
+            )
+        if path.exists():
+            continue
+        if value.startswith(("/", "./", "../", "~")) or not _HUB_ID.match(value):
+            raise SosbenchError(
+                f"--model-args {key}={value}: no such folder (relative to {Path.cwd()}); "
+                "give the model's folder or its hub id (owner/name)"
+            )
+        if _model_cached(value):
+            continue
+        offline = any(_truthy(v) for v in (*OFFLINE_VARS, "TRANSFORMERS_OFFLINE"))
+        if offline or not hub_reachable():
+            why = "offline mode is on" if offline else "the hub is unreachable"
+            raise SosbenchError(
+                f"--model-args {key}={value}: no such folder here, and {value} is not in the hub cache while "
+                f"{why}: check the path, or download the model where the hub is reachable"
+            )
+
+
+def _model_cached(repo_id: str) -> bool:
+    """Whether the local hub cache holds a model's config (what transformers reads first)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    try:
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # noqa: BLE001 - an id the cache cannot even look up is not cached
+        return False
+    return isinstance(found, str)
 
 
 def check_model_type(model: str) -> None:
@@ -159,6 +228,17 @@ def sandbox_record(benchmarks: Sequence[Benchmark], config: RunConfig) -> dict[s
         "memory_bytes": limits.memory(),
         "processes": limits.process_count(budget or "rlimit"),
     }
+
+
+def sandbox_problem() -> str | None:
+    """Why the coding sandbox cannot start here, with what to install, or None when it can."""
+    from sosbench.sandbox import SandboxMode, check_available
+
+    try:
+        check_available(SandboxMode.BWRAP)
+    except SosbenchError as exc:
+        return str(exc)
+    return None
 
 
 def _cached(dataset_id: str, configs: Sequence[str | None]) -> bool:

@@ -19,7 +19,7 @@ from sosbench._io import folder_lock
 from sosbench.errors import SosbenchError
 from sosbench.run._config import RunConfig
 from sosbench.run._mirror import load_manifest
-from sosbench.run._preflight import check_data, check_engine, check_sandbox, sandbox_record
+from sosbench.run._preflight import check_data, check_engine, check_model_files, check_sandbox, sandbox_record
 from sosbench.run._units import Job, Unit, shard_count, units_of
 from sosbench.run._worker import unit_done
 from sosbench.run.executors import Events, Executor, LocalExecutor
@@ -308,7 +308,9 @@ def _execute_locked(
         if hooks.planned:
             hooks.planned(config, the_plan)
         if the_plan.todo:
-            check_engine(config.model, local=executor.name == "local")
+            check_engine(config.model, local=executor.name == "local", model_args=config.model_args)
+            if executor.name == "local":  # Ray and Slurm workers may see other file systems
+                check_model_files(config.model, config.model_args)
             check_data(the_plan.todo, config.data_dir)
             check_sandbox(the_plan.todo, config.sandbox)
         plans.append((config, the_plan))

@@ -83,7 +83,7 @@ def get_benchmark(name: str) -> Benchmark:
 
 
 def select(names: str | list[str] | None = None, factor: str | None = None) -> list[Benchmark]:
-    """Benchmarks chosen by ``--benchmarks a,b`` and/or ``--factor F``, in suite order.
+    """Benchmarks chosen by ``--benchmarks a,b`` (in the order given) and/or ``--factor F`` (in suite order).
 
     With neither given, the whole suite. An unknown name or factor fails with one line that
     names the closest matches.
@@ -92,9 +92,7 @@ def select(names: str | list[str] | None = None, factor: str | None = None) -> l
     chosen = list(reg)
     if names:
         wanted = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
-        for name in wanted:
-            reg.get(name)
-        chosen = [b for b in chosen if b.name in wanted]
+        chosen = [reg.get(name) for name in dict.fromkeys(wanted)]
     if factor:
         folded = {f.lower(): f for f in FACTORS}
         if factor.lower() not in folded:

@@ -22,8 +22,8 @@ temporary folder and run there.
       judge (faults off: the official client does not survive a 500): official files for sosbench to read;
    c. ``official_readers.py`` reads it all with the official readers (show_result.py, utils/completion.py).
 3. The bench (less the shipped o3-mini file), the official judge's file and the official outputs
-   (``official.json``) are written beside this script. tests/test_judge_v2_official.py compares sosbench's
-   readers with them.
+   (``official.json``) are written beside this script. tests/judge/test_judge_v2_official.py compares
+   sosbench's readers with them.
 """
 
 from __future__ import annotations

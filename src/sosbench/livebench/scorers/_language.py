@@ -1,7 +1,7 @@
 """Language scorers (connections, plot_unscrambling, typos), LiveBench 2024-07-24 rules.
 
 Checked against the official scorer's results on ../shared/data/livebench/official-cases/dev.jsonl
-(tests/test_livebench_official_cases.py) and pinned by hand-computed unit tests.
+(tests/livebench/test_livebench_official_cases.py) and pinned by hand-computed unit tests.
 """
 
 from __future__ import annotations

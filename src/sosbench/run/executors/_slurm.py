@@ -7,7 +7,7 @@ soon as they are complete, and, when a task dies (killed, out of memory, out of 
 it was running: only that one is lost. Units it never started go out again as they were; failed units
 are resubmitted, one array task per model again, up to ``retries`` times, and input errors never
 (``RetryPolicy``). The tests run the same arrays as local processes by overriding ``_executor`` with
-submitit's LocalExecutor (tests/test_executors.py).
+submitit's LocalExecutor (tests/run/test_executors.py).
 """
 
 from __future__ import annotations
