@@ -485,11 +485,11 @@ def test_run_prints_one_plan_line_and_the_time_left(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from sosbench.cli._run import _UnitProgress
+    from sosbench.cli._progress import UnitProgress
     from sosbench.run import Unit
 
     console = Console(record=True, width=200)
-    progress = _UnitProgress(console, live=False, several_models=True)
+    progress = UnitProgress(console, live=False, several_models=True)
     names = ("mmlu-pro", "bbq")
     jobs = []
     for model in ("a", "b"):

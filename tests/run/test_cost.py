@@ -18,16 +18,9 @@ import pytest
 from _cli import run_args, sosbench
 
 from sosbench.errors import SosbenchError
-from sosbench.run._cost import (
-    BenchmarkWork,
-    Rates,
-    Throughput,
-    _engine_tokens,
-    _scale,
-    _TaskCount,
-    parse_throughput,
-    predicted_seconds,
-)
+from sosbench.run._cost._estimate import predicted_seconds
+from sosbench.run._cost._rates import Rates, Throughput, parse_throughput
+from sosbench.run._cost._work import BenchmarkWork, _scale, _TaskCount, engine_tokens
 from sosbench.suite import get_benchmark
 
 # ---------------------------------------------------------------------------- the model (no engine)
@@ -59,12 +52,12 @@ def test_engine_tokens_follow_each_engine() -> None:
         ([*shared, 200, 201, 202], [9, 10]),
     ]
     whole = sum(len(c) + len(k) for c, k in pairs)
-    assert _engine_tokens("vllm", pairs, 4096) == whole  # each prompt whole
+    assert engine_tokens("vllm", pairs, 4096) == whole  # each prompt whole
     # hf: one window per request, one-token choices of one context share theirs
-    assert _engine_tokens("hf", pairs, 4096) == 42 + (43 + 1)
+    assert engine_tokens("hf", pairs, 4096) == 42 + (43 + 1)
     # sos-hf: the shared prefix once, then what differs
-    assert _engine_tokens("sos-hf", pairs, 4096) < _engine_tokens("hf", pairs, 4096)
-    assert _engine_tokens("vllm", pairs, 10) == 10 * len(pairs)  # left-truncated to max_length
+    assert engine_tokens("sos-hf", pairs, 4096) < engine_tokens("hf", pairs, 4096)
+    assert engine_tokens("vllm", pairs, 10) == 10 * len(pairs)  # left-truncated to max_length
 
 
 def _count(available: int, documents: int) -> _TaskCount:
