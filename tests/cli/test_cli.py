@@ -509,7 +509,7 @@ def test_run_prints_one_plan_line_and_the_time_left(tmp_path: Path) -> None:
     assert "2 done, 0 running, 0 failed, 0 retried; about 2.5 min left" in text  # b's units as a's took
 
 
-def test_threads_auto_leaves_busy_cores_alone_and_a_number_is_taken(monkeypatch) -> None:
+def test_threads_auto_keeps_omp_num_threads_else_leaves_busy_cores_alone(monkeypatch) -> None:
     torch = pytest.importorskip("torch")
     import os
 
@@ -518,9 +518,14 @@ def test_threads_auto_leaves_busy_cores_alone_and_a_number_is_taken(monkeypatch)
     before = torch.get_num_threads()
     try:
         assert set_threads("1") == 1 and torch.get_num_threads() == 1
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
         monkeypatch.setattr(os, "getloadavg", lambda: (50.0, 50.0, 50.0))
         assert set_threads("auto") == 1  # every core busy: one thread
         monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+        assert set_threads("auto") == len(os.sched_getaffinity(0))
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the user's setting wins over idle cores
+        assert set_threads("auto") == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "")  # set but empty: as if unset
         assert set_threads("auto") == len(os.sched_getaffinity(0))
         with pytest.raises(SosbenchError, match="--threads 'many': give auto or a whole number"):
             set_threads("many")

@@ -71,8 +71,9 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
 
 
 THREADS_HELP = (
-    "CPU threads for torch (default auto: the cores the load average leaves idle, at least 1; on a shared "
-    "machine more threads than idle cores make generation several times slower)."
+    "CPU threads for torch (default auto: OMP_NUM_THREADS where set, else the cores the load average "
+    "leaves idle, at least 1; on a shared machine more threads than idle cores make generation several "
+    "times slower)."
 )
 Threads = Annotated[str, typer.Option("--threads", help=THREADS_HELP, envvar="SOSBENCH_THREADS")]
 
@@ -82,10 +83,15 @@ def set_threads(threads: str) -> int | None:
 
     torch takes every core by default, and its threads spin waiting for each other: where other work
     already keeps the cores busy, 2 threads generated 5-8x slower than 1 on a shared 2-core machine.
+    ``auto`` keeps a user's OMP_NUM_THREADS: the load average changes from one command to the next, and a
+    ``--dry-run --calibrate`` measured with other threads than its run predicts the wrong time.
     """
     import importlib.util
     import os
 
+    stated = os.environ.get("OMP_NUM_THREADS", "")
+    if threads == "auto" and stated.isdigit() and int(stated) > 0:
+        threads = stated
     if threads == "auto":
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
