@@ -12,7 +12,7 @@ from _synthetic_runs import write_run_folder
 from typer.testing import CliRunner
 
 from sosbench.cli import app
-from sosbench.results import check_run_folders, flag_lines
+from sosbench.results import BenchmarkResult, ModelResults, check_generations, flag_lines
 from sosbench.results._generations import FLAG_RATE, classify
 
 MATH_ANSWER = "So x = 2.\nFinal Answer: The final answer is $2$. I hope it is correct."
@@ -63,11 +63,19 @@ def _run_folder(root: Path, samples: dict[str, list[dict]]) -> Path:
     return root
 
 
+def _checks(root: Path, samples: dict[str, list[dict]]) -> list:
+    """The checks of a run folder holding these samples logs, as `score` and `report` make them: from the
+    model its reader returns (here built directly: the folder has samples logs, no results files)."""
+    _run_folder(root, samples)
+    model = ModelResults("m", {b: BenchmarkResult(b, (), str(root / b / "results.json")) for b in samples})
+    return check_generations(model)
+
+
 def test_counts_and_flags_per_benchmark(tmp_path: Path) -> None:
     texts = ["", "", "ok", "A real answer of several words here.", "I am sorry. " * 20] + [
         "Fine words here."
     ] * 5
-    _run_folder(
+    found = _checks(
         tmp_path / "run",
         {
             "ifeval": [_generation_row(i, t) for i, t in enumerate(texts)],
@@ -80,7 +88,7 @@ def test_counts_and_flags_per_benchmark(tmp_path: Path) -> None:
             "bbq": [_loglikelihood_row(0), _loglikelihood_row(1)],  # multiple choice: nothing generated
         },
     )
-    checks = {c.benchmark: c for c in check_run_folders([tmp_path])}  # the parent of run folders works too
+    checks = {c.benchmark: c for c in found}
     assert set(checks) == {"ifeval", "math-lvl5", "livebench-reasoning"}
     ifeval = checks["ifeval"]
     assert (ifeval.generations, ifeval.empty, ifeval.short, ifeval.repetitive) == (10, 2, 1, 1)
@@ -98,8 +106,7 @@ def test_counts_and_flags_per_benchmark(tmp_path: Path) -> None:
 
 def test_below_the_rate_nothing_is_flagged(tmp_path: Path) -> None:
     texts = ["", *["A perfectly ordinary answer."] * 9]  # 1 of 10 < 20%
-    _run_folder(tmp_path / "run", {"ifeval": [_generation_row(i, t) for i, t in enumerate(texts)]})
-    (check,) = check_run_folders([tmp_path / "run"])
+    (check,) = _checks(tmp_path / "run", {"ifeval": [_generation_row(i, t) for i, t in enumerate(texts)]})
     assert check.empty == 1 and not check.flagged and flag_lines([check]) == []
 
 

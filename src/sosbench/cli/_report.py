@@ -102,15 +102,19 @@ def report(
     audit_rows = read_audit(audit) if audit else None
     err = console_err()
     user = paper_analysis = None
+    flagged: list[str] = []
     with err.status("building the report") as status:
         if paths:
-            from sosbench.scoring import score_paths
+            from sosbench.results import check_generations, flag_lines, read_paths
+            from sosbench.scoring import score_models
 
             def on_model(i: int, total: int, name: str) -> None:
                 status.update(f"scoring your models: {i + 1}/{total} {name}")
 
-            user = score_paths(
-                paths,
+            models = read_paths(paths)
+            flagged = flag_lines([check for model in models for check in check_generations(model)])
+            user = score_models(
+                models,
                 allow_partial=allow_partial,
                 normalize=normalize,
                 bootstrap=bootstrap,
@@ -143,9 +147,6 @@ def report(
                 allow_partial=allow_partial,
                 normalize=normalize,
             )[0]
-        from sosbench.results import check_run_folders, flag_lines
-
-        flagged = flag_lines(check_run_folders(list(paths or [])))
         data = build_report_data(
             user,
             paper_analysis,

@@ -4,7 +4,6 @@ the paper's artifact layouts."""
 from sosbench.results._generations import (
     GenerationCheck,
     check_generations,
-    check_run_folders,
     flag_lines,
 )
 from sosbench.results._livebench import (
@@ -41,7 +40,6 @@ __all__ = [
     "ModelResults",
     "ScoringConstants",
     "check_generations",
-    "check_run_folders",
     "flag_lines",
     "limit_text",
     "livebench_benchmarks",

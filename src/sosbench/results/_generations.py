@@ -28,7 +28,7 @@ from typing import Any
 
 from sosbench._io import iter_jsonl
 from sosbench.results._model import ModelResults
-from sosbench.rundir import DONE, MANIFEST, read_manifest, samples_files
+from sosbench.rundir import DONE, samples_files
 
 SHORT_WORDS = 3
 REPEAT_MIN_WORDS = 24
@@ -148,28 +148,6 @@ def check_generations(model: ModelResults) -> list[GenerationCheck]:
             check = _check_folder(model.model, name, folder)
             if check is not None:
                 checks.append(check)
-    return checks
-
-
-def check_run_folders(paths: list[Path]) -> list[GenerationCheck]:
-    """The generation checks of every run folder among ``paths`` (or inside a parent of run folders)."""
-    from sosbench.results._read import run_folders_in
-    from sosbench.suite import benchmarks
-
-    folders = []
-    for path in map(Path, paths):
-        if (path / MANIFEST).is_file():
-            folders.append(path)
-        elif path.is_dir():
-            folders += run_folders_in(path)
-    checks = []
-    for folder in folders:
-        model = read_manifest(folder / MANIFEST).model_name or folder.name
-        for bench in benchmarks():
-            if (folder / bench.name / DONE).is_file():
-                check = _check_folder(model, bench.name, folder / bench.name)
-                if check is not None:
-                    checks.append(check)
     return checks
 
 
