@@ -263,16 +263,19 @@ def add_files(
     return {key: len(table) for key, table in tables.items()}
 
 
-def missing_parts(data_dir: Path, spec: DatasetSpec) -> list[str]:
-    """``config/split`` parts of a dataset a benchmark reads that the mirror does not hold."""
-    entry = load_manifest(data_dir).get("datasets", {}).get(spec.id) or {}
-    have = entry.get("configs", {})
-    return [
-        f"{config_dir_name(c)}/{s}"
-        for c in spec.configs
-        for s in spec.splits
-        if s not in have.get(config_dir_name(c), [])
-    ]
+def missing_parts(data_dir: Path, spec: DatasetSpec, manifest: dict[str, Any] | None = None) -> list[str]:
+    """``config/split`` parts of a dataset a benchmark reads that the mirror does not hold: not recorded in
+    its manifest, or recorded without the file."""
+    manifest = load_manifest(data_dir) if manifest is None else manifest
+    have = (manifest.get("datasets", {}).get(spec.id) or {}).get("configs", {})
+    folder = repo_folder(data_dir, spec.id)
+    missing = []
+    for config in spec.configs:
+        name = config_dir_name(config)
+        for split in spec.splits:
+            if split not in have.get(name, []) or not (folder / name / f"{split}.parquet").exists():
+                missing.append(f"{name}/{split}")
+    return missing
 
 
 def pull(
@@ -373,17 +376,7 @@ def load_manifest(data_dir: Path) -> dict[str, Any]:
 
 
 def _complete(data_dir: Path, manifest: dict[str, Any], spec: DatasetSpec) -> bool:
-    entry = manifest.get("datasets", {}).get(spec.id)
-    if not entry:
-        return False
-    have = entry.get("configs", {})
-    folder = repo_folder(data_dir, spec.id)
-    return all(
-        split in have.get(config_dir_name(c), [])
-        and (folder / config_dir_name(c) / f"{split}.parquet").exists()
-        for c in spec.configs
-        for split in spec.splits
-    )
+    return bool(manifest.get("datasets", {}).get(spec.id)) and not missing_parts(data_dir, spec, manifest)
 
 
 def verify(data_dir: Path) -> list[str]:
