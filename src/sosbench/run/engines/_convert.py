@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from filelock import FileLock
@@ -56,13 +57,8 @@ def convert_gguf(gguf: Path, out: Path, *, dtype: str = "float32", overwrite: bo
     require("transformers", "hf")
     require("gguf", "hf")
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
     with FileLock(str(out) + ".lock"):
-        shutil.rmtree(partial, ignore_errors=True)
-        _dequantize(gguf, partial, dtype)
-        if out.exists():
-            shutil.rmtree(out)
-        partial.rename(out)
+        _write_whole(out, lambda folder: _dequantize(gguf, folder, dtype))
     Path(str(out) + ".lock").unlink(missing_ok=True)
     return out
 
@@ -91,13 +87,19 @@ def cached_conversion(gguf: Path, root: Path | None = None) -> Path:
     folder = conversion_folder(gguf, root)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock"):
-        if (folder / "config.json").is_file():
-            return folder
-        partial = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        _dequantize(gguf, partial, "float32")
-        partial.rename(folder)
+        if not (folder / "config.json").is_file():
+            _write_whole(folder, lambda into: _dequantize(gguf, into, "float32"))
     return folder
+
+
+def _write_whole(folder: Path, write: Callable[[Path], None]) -> None:
+    """``write`` a model into ``<folder>.partial``, then put it in ``folder``'s place: a killed conversion
+    leaves no half-written model folder behind."""
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    write(partial)
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.rename(folder)
 
 
 def _dequantize(gguf: Path, folder: Path, dtype: str) -> None:
@@ -145,10 +147,11 @@ def noised_copy(source: Path, folder: Path, scale: float = 1.0, seed: int = 0) -
         for name, weight in model.named_parameters():
             if weight.ndim == 2 and "embed" not in name:
                 weight.add_(torch.randn(weight.shape, generator=generator) * weight.std() * scale)
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial)
-    AutoTokenizer.from_pretrained(str(source)).save_pretrained(partial)
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+    tokenizer = AutoTokenizer.from_pretrained(str(source))
+
+    def write(into: Path) -> None:
+        model.save_pretrained(into)
+        tokenizer.save_pretrained(into)
+
+    _write_whole(folder, write)
     return folder
