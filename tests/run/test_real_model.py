@@ -7,8 +7,8 @@ against itself and a deliberately damaged copy. Assertions are only what a 135M 
 reliably does (generations that are text, stop where the chat turn ends and are not the prompt;
 engines that agree per request), never exact scores a library update could move.
 
-The float32 copy is built once into ~/.cache/sosbench (tests/_real_model.py, fixtures ``smollm2`` and
-``smollm2_gguf`` in conftest.py, shared with tests/run/test_vllm.py); the GGUF loads
+The float32 copy is built once into ~/.cache/sosbench (sosbench.run.engines.cached_conversion,
+fixtures ``smollm2`` and ``smollm2_gguf`` in conftest.py, shared with tests/run/test_vllm.py); the GGUF loads
 dequantize on every load (about a minute on 2 cores), so only two tests take that path.
 """
 
@@ -30,7 +30,8 @@ pytest.importorskip("gguf", reason="the test extra installs gguf: pip install -e
 
 from _cli import run_args as cli_run_args
 from _cli import sosbench as cli_sosbench
-from _real_model import GGUF_NAME, damaged_copy
+
+from sosbench.run.engines import SMOLLM2_GGUF, noised_copy
 
 pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 
@@ -129,7 +130,7 @@ def test_gguf_file_runs_directly_and_equals_the_dequantized_copy(
     args = run_args(
         str(smollm2_gguf.parent), sample_mirror, out, ["xstest", "bbq"], 1, "--model-name", "smollm2"
     )
-    args[args.index("--model-args") + 1] += f",gguf_file={GGUF_NAME}"
+    args[args.index("--model-args") + 1] += f",gguf_file={SMOLLM2_GGUF}"
     result = sosbench(*args)
     assert result.returncode == 0, result.stderr[-3000:]
     for bench in ("xstest", "bbq"):
@@ -240,7 +241,7 @@ def compared_runs(
 ) -> dict[str, Path]:
     """The real model twice and a damaged copy, each on the same benchmarks and --limit."""
     root = tmp_path_factory.mktemp("compare")
-    damaged = damaged_copy(smollm2, root / "damaged-model")
+    damaged = noised_copy(smollm2, root / "damaged-model")
     outs = {}
     for name, model in (("base", smollm2), ("again", smollm2), ("damaged", damaged)):
         outs[name] = root / name
