@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import re
@@ -141,8 +142,16 @@ def _truthy(name: str) -> bool:
 
 
 def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
-    """One short request to the hub, so an unreachable hub costs seconds, not minutes of retries."""
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    """One short request to the hub, so an unreachable hub costs seconds, not minutes of retries.
+
+    Asked once per endpoint and process: a run's checks of the model and of the data (and the model's
+    load after them) would otherwise each wait out the timeout of an unreachable hub.
+    """
+    return _probe(os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/"), timeout)
+
+
+@functools.cache
+def _probe(endpoint: str, timeout: float) -> bool:
     try:
         urllib.request.urlopen(
             urllib.request.Request(f"{endpoint}/api/whoami-v2", method="HEAD"), timeout=timeout
