@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sosbench._defaults import BOOTSTRAP_ROUNDS, PERMUTATIONS
-from sosbench.cli._common import OutputFormat, check_format, console_err
+from sosbench.cli._common import OutputFormat, check_format, console_err, plural
 from sosbench.cli._score import AllowPartial, Normalize, Seed
 
 if TYPE_CHECKING:
@@ -308,7 +308,7 @@ def compare(
     if items is not None:
         write_items(items, comparisons)
         total = sum(len(c.differing_items) for c in comparisons)
-        err.print(f"wrote {total} item{'' if total == 1 else 's'} scored differently to {items}")
+        err.print(f"wrote {plural(total, 'item')} scored differently to {items}")
     if format == "json":
         typer.echo(json.dumps({"comparisons": [c.to_json() for c in comparisons]}, indent=2))
     elif format == "csv":
